@@ -1,0 +1,1 @@
+"""The GUI or headless side: app process, store, exporters, command line."""

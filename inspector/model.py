@@ -1,0 +1,339 @@
+"""Exchanges as plain data, and the events that build them.
+
+This module is the contract between the agent (which emits events), the store,
+the exporters and the GUI (which rebuild exchanges from them). Stdlib only.
+
+An *event* is a dict with a ``"type"`` key (one of the ``EV_*`` names) and,
+except for process-lane output, the exchange ``"id"``. Times ``"t"`` are
+seconds since the exchange began (monotonic clock); ``"start"`` is wall-clock.
+Bytes stay bytes in memory; :func:`to_jsonable` turns them into base64 text.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+# Event types.
+EV_BEGIN = "begin"  # environ snapshot and request body; the app is about to be called
+EV_PHASE = "phase"  # a named phase was reached (app_called, start_response, closed, ...)
+EV_CHUNK = "chunk"  # one piece of response body, from the iterable or write()
+EV_OUTPUT = "output"  # a line of print()/stderr/logging; "id" is None for the process lane
+EV_FINDING = "finding"  # a lint finding
+EV_ERROR = "error"  # an exception raised by the app (call, iteration or close)
+EV_END = "end"  # the exchange is over
+EVENT_TYPES = (EV_BEGIN, EV_PHASE, EV_CHUNK, EV_OUTPUT, EV_FINDING, EV_ERROR, EV_END)
+
+# Phase names, in the order a well-behaved exchange passes them.
+PH_RECEIVED = "received"
+PH_APP_CALLED = "app_called"
+PH_START_RESPONSE = "start_response"
+PH_CHUNK = "chunk"
+PH_CLOSED = "closed"
+PH_ERROR = "error"
+PHASES = (PH_RECEIVED, PH_APP_CALLED, PH_START_RESPONSE, PH_CHUNK, PH_CLOSED, PH_ERROR)
+
+# Severities of findings, most serious first.
+SEVERITIES = ("error", "warning", "info")
+
+# Exchange states.
+ST_ACTIVE = "active"
+ST_COMPLETE = "complete"
+ST_FAILED = "failed"
+
+
+@dataclass
+class Finding:
+    code: str
+    severity: str
+    phase: str
+    message: str
+    pep: str = ""
+
+
+@dataclass
+class Phase:
+    name: str
+    t: float  # seconds since the exchange began
+
+
+@dataclass
+class OutputLine:
+    stream: str  # "stdout", "stderr", "wsgi.errors" or "log"
+    text: str
+    level: str = ""  # logging level name for "log" lines
+    logger: str = ""
+    t: float = 0.0
+
+
+@dataclass
+class StartResponseCall:
+    status: Any  # normally str; kept as sent so lint findings can be shown against it
+    headers: list[tuple[str, str]]
+    exc_info: Optional[str] = None  # the exception text when called with exc_info
+    t: float = 0.0
+
+
+@dataclass
+class Chunk:
+    size: int
+    t: float
+    via: str = "iter"  # "iter" or "write"
+
+
+@dataclass
+class ErrorInfo:
+    phase: str
+    type: str
+    message: str
+    traceback: str
+
+
+@dataclass
+class Exchange:
+    id: int
+    start: float = 0.0  # wall clock, seconds since the epoch
+    client: str = ""
+    thread: str = ""
+    environ: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (text, type)
+    request_body: bytes = b""  # captured part
+    request_size: int = 0  # total size, whatever the cap
+    start_response: list[StartResponseCall] = field(default_factory=list)
+    chunks: list[Chunk] = field(default_factory=list)
+    response_body: bytes = b""  # captured part
+    response_size: int = 0  # total bytes the app produced
+    file_wrapper: bool = False  # the app returned wsgi.file_wrapper, passed through
+    phases: list[Phase] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    output: list[OutputLine] = field(default_factory=list)
+    error: Optional[ErrorInfo] = None
+    state: str = ST_ACTIVE
+    duration: Optional[float] = None  # seconds, when ended
+
+    # -- convenience views over the environ ---------------------------------
+    def env(self, key: str, default: str = "") -> str:
+        value = self.environ.get(key)
+        return value[0] if value else default
+
+    @property
+    def method(self) -> str:
+        return self.env("REQUEST_METHOD")
+
+    @property
+    def path(self) -> str:
+        return self.env("SCRIPT_NAME") + self.env("PATH_INFO")
+
+    @property
+    def query(self) -> str:
+        return self.env("QUERY_STRING")
+
+    @property
+    def status(self) -> str:
+        """The status that went out: the last start_response call's."""
+        return str(self.start_response[-1].status) if self.start_response else ""
+
+    @property
+    def status_code(self) -> Optional[int]:
+        head = self.status[:3]
+        return int(head) if head.isdigit() else None
+
+    @property
+    def headers(self) -> list[tuple[str, str]]:
+        return list(self.start_response[-1].headers) if self.start_response else []
+
+    def header(self, name: str) -> Optional[str]:
+        lname = name.lower()
+        for key, value in self.headers:
+            if isinstance(key, str) and key.lower() == lname:
+                return value
+        return None
+
+    @property
+    def request_truncated(self) -> bool:
+        return len(self.request_body) < self.request_size
+
+    @property
+    def response_truncated(self) -> bool:
+        return len(self.response_body) < self.response_size
+
+    def phase_time(self, name: str) -> Optional[float]:
+        for phase in self.phases:
+            if phase.name == name:
+                return phase.t
+        return None
+
+    # -- building from events ------------------------------------------------
+    def apply(self, event: dict[str, Any]) -> None:
+        """Fold one event of this exchange into it."""
+        handler = _APPLY[event["type"]]
+        handler(self, event)
+
+    # -- plain data ------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe dict (bytes as base64 text)."""
+        return {
+            "id": self.id,
+            "start": self.start,
+            "client": self.client,
+            "thread": self.thread,
+            "environ": {k: list(v) for k, v in self.environ.items()},
+            "request_body": _b64(self.request_body),
+            "request_size": self.request_size,
+            "start_response": [
+                {"status": c.status, "headers": [list(h) for h in c.headers],
+                 "exc_info": c.exc_info, "t": c.t}
+                for c in self.start_response
+            ],
+            "chunks": [{"size": c.size, "t": c.t, "via": c.via} for c in self.chunks],
+            "response_body": _b64(self.response_body),
+            "response_size": self.response_size,
+            "file_wrapper": self.file_wrapper,
+            "phases": [{"name": p.name, "t": p.t} for p in self.phases],
+            "findings": [vars(f).copy() for f in self.findings],
+            "output": [vars(o).copy() for o in self.output],
+            "error": vars(self.error).copy() if self.error else None,
+            "state": self.state,
+            "duration": self.duration,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Exchange:
+        return cls(
+            id=data["id"],
+            start=data["start"],
+            client=data["client"],
+            thread=data["thread"],
+            environ={k: (v[0], v[1]) for k, v in data["environ"].items()},
+            request_body=_unb64(data["request_body"]),
+            request_size=data["request_size"],
+            start_response=[
+                StartResponseCall(c["status"], [(h[0], h[1]) for h in c["headers"]],
+                                  c["exc_info"], c["t"])
+                for c in data["start_response"]
+            ],
+            chunks=[Chunk(**c) for c in data["chunks"]],
+            response_body=_unb64(data["response_body"]),
+            response_size=data["response_size"],
+            file_wrapper=data["file_wrapper"],
+            phases=[Phase(**p) for p in data["phases"]],
+            findings=[Finding(**f) for f in data["findings"]],
+            output=[OutputLine(**o) for o in data["output"]],
+            error=ErrorInfo(**data["error"]) if data["error"] else None,
+            state=data["state"],
+            duration=data["duration"],
+        )
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.b64decode(text.encode("ascii"))
+
+
+# -- event folding -------------------------------------------------------------
+
+def _apply_begin(x: Exchange, ev: dict[str, Any]) -> None:
+    x.start = ev["start"]
+    x.client = ev["client"]
+    x.thread = ev["thread"]
+    x.environ = dict(ev["environ"])
+    x.request_body = ev["body"]
+    x.request_size = ev["body_size"]
+    x.phases.append(Phase(PH_RECEIVED, 0.0))
+
+
+def _apply_phase(x: Exchange, ev: dict[str, Any]) -> None:
+    x.phases.append(Phase(ev["name"], ev["t"]))
+    if ev["name"] == PH_START_RESPONSE:
+        x.start_response.append(
+            StartResponseCall(ev["status"], list(ev["headers"]), ev.get("exc_info"), ev["t"])
+        )
+    elif ev["name"] == "file_wrapper":
+        x.file_wrapper = True
+        x.response_size = ev.get("size", 0)
+
+
+def _apply_chunk(x: Exchange, ev: dict[str, Any]) -> None:
+    x.chunks.append(Chunk(ev["size"], ev["t"], ev.get("via", "iter")))
+    x.response_size += ev["size"]
+    if ev.get("data"):
+        x.response_body += ev["data"]
+    if not any(p.name == PH_CHUNK for p in x.phases[-1:]):
+        x.phases.append(Phase(PH_CHUNK, ev["t"]))
+
+
+def _apply_output(x: Exchange, ev: dict[str, Any]) -> None:
+    _apply_output_to(x.output, ev)
+
+
+def _apply_finding(x: Exchange, ev: dict[str, Any]) -> None:
+    x.findings.append(Finding(ev["code"], ev["severity"], ev["phase"], ev["message"],
+                              ev.get("pep", "")))
+
+
+def _apply_error(x: Exchange, ev: dict[str, Any]) -> None:
+    # The first error is the cause; later ones (e.g. from close()) are kept as output.
+    if x.error is None:
+        x.error = ErrorInfo(ev["phase"], ev["exc_type"], ev["message"], ev["traceback"])
+    else:
+        x.output.append(OutputLine("stderr", ev["traceback"], "ERROR", "", ev["t"]))
+    x.phases.append(Phase(PH_ERROR, ev["t"]))
+
+
+def _apply_end(x: Exchange, ev: dict[str, Any]) -> None:
+    x.duration = ev["t"]
+    x.state = ST_FAILED if x.error is not None else ST_COMPLETE
+    if ev.get("closed"):
+        x.phases.append(Phase(PH_CLOSED, ev.get("closed_t", ev["t"])))
+
+
+_APPLY = {
+    EV_BEGIN: _apply_begin,
+    EV_PHASE: _apply_phase,
+    EV_CHUNK: _apply_chunk,
+    EV_OUTPUT: _apply_output,
+    EV_FINDING: _apply_finding,
+    EV_ERROR: _apply_error,
+    EV_END: _apply_end,
+}
+
+
+class ExchangeBuilder:
+    """Rebuilds exchanges from a stream of events (in any thread, one at a time).
+
+    Process-lane output (events whose ``id`` is None) is kept in ``process_output``.
+    """
+
+    def __init__(self) -> None:
+        self.exchanges: dict[int, Exchange] = {}
+        self.process_output: list[OutputLine] = []
+
+    def apply(self, event: dict[str, Any]) -> Optional[Exchange]:
+        xid = event.get("id")
+        if xid is None:
+            _apply_output_to(self.process_output, event)
+            return None
+        exchange = self.exchanges.get(xid)
+        if exchange is None:
+            exchange = self.exchanges[xid] = Exchange(xid)
+        exchange.apply(event)
+        return exchange
+
+
+def _apply_output_to(lines: list[OutputLine], ev: dict[str, Any]) -> None:
+    lines.append(OutputLine(ev["stream"], ev["text"], ev.get("level", ""),
+                            ev.get("logger", ""), ev.get("t", 0.0)))
+
+
+def to_jsonable(event: dict[str, Any]) -> dict[str, Any]:
+    """An event with its bytes values as ``{"b64": ...}`` so json.dumps takes it."""
+    return {k: ({"b64": _b64(v)} if isinstance(v, (bytes, bytearray)) else v)
+            for k, v in event.items()}
+
+
+def from_jsonable(event: dict[str, Any]) -> dict[str, Any]:
+    return {k: (_unb64(v["b64"]) if isinstance(v, dict) and set(v) == {"b64"} else v)
+            for k, v in event.items()}
