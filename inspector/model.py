@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 # Event types.
 EV_BEGIN = "begin"  # environ snapshot and request body; the app is about to be called
@@ -71,7 +71,7 @@ class OutputLine:
 class StartResponseCall:
     status: Any  # normally str; kept as sent so lint findings can be shown against it
     headers: list[tuple[str, str]]
-    exc_info: Optional[str] = None  # the exception text when called with exc_info
+    exc_info: str | None = None  # the exception text when called with exc_info
     t: float = 0.0
 
 
@@ -107,9 +107,9 @@ class Exchange:
     phases: list[Phase] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     output: list[OutputLine] = field(default_factory=list)
-    error: Optional[ErrorInfo] = None
+    error: ErrorInfo | None = None
     state: str = ST_ACTIVE
-    duration: Optional[float] = None  # seconds, when ended
+    duration: float | None = None  # seconds, when ended
 
     # -- convenience views over the environ ---------------------------------
     def env(self, key: str, default: str = "") -> str:
@@ -134,7 +134,7 @@ class Exchange:
         return str(self.start_response[-1].status) if self.start_response else ""
 
     @property
-    def status_code(self) -> Optional[int]:
+    def status_code(self) -> int | None:
         head = self.status[:3]
         return int(head) if head.isdigit() else None
 
@@ -142,7 +142,7 @@ class Exchange:
     def headers(self) -> list[tuple[str, str]]:
         return list(self.start_response[-1].headers) if self.start_response else []
 
-    def header(self, name: str) -> Optional[str]:
+    def header(self, name: str) -> str | None:
         lname = name.lower()
         for key, value in self.headers:
             if isinstance(key, str) and key.lower() == lname:
@@ -157,7 +157,7 @@ class Exchange:
     def response_truncated(self) -> bool:
         return len(self.response_body) < self.response_size
 
-    def phase_time(self, name: str) -> Optional[float]:
+    def phase_time(self, name: str) -> float | None:
         for phase in self.phases:
             if phase.name == name:
                 return phase.t
@@ -311,7 +311,7 @@ class ExchangeBuilder:
         self.exchanges: dict[int, Exchange] = {}
         self.process_output: list[OutputLine] = []
 
-    def apply(self, event: dict[str, Any]) -> Optional[Exchange]:
+    def apply(self, event: dict[str, Any]) -> Exchange | None:
         xid = event.get("id")
         if xid is None:
             _apply_output_to(self.process_output, event)

@@ -1,0 +1,411 @@
+"""The capture middleware: one exchange recorded per request, nothing changed.
+
+It sits directly under waitress. What the client receives must stay
+byte-for-byte what it would get without us, so the wrappers here only watch:
+- the returned iterable keeps ``__len__`` when the app's has it (waitress adds
+  a Content-Length for one-item iterables and would otherwise go chunked);
+- ``wsgi.file_wrapper`` results pass through untouched (waitress's fast path
+  checks their type); only their size is recorded;
+- ``close()`` reaches the app's iterable exactly once;
+- exceptions are recorded and re-raised where they happened.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import threading
+import time
+import traceback
+from collections.abc import Iterable, Iterator
+from typing import Any, Callable
+
+from . import lint
+from .output import Lane, RoutedStream, current
+
+Emit = Callable[[dict[str, Any]], None]
+WSGIApp = Callable[..., Iterable[bytes]]
+
+MiB = 1 << 20
+_perf = time.perf_counter
+
+
+class Capture:
+    """WSGI middleware that emits the events of every exchange to ``emit``."""
+
+    def __init__(self, app: WSGIApp, emit: Emit, *, request_cap: int = MiB,
+                 response_cap: int = MiB, lint: bool = True) -> None:
+        self.app = app
+        self.emit = emit
+        self.request_cap = request_cap
+        self.response_cap = response_cap
+        self.lint = lint
+        self._ids = itertools.count(1)
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        flight = Flight(self, next(self._ids), environ, start_response)
+        return flight.run()
+
+
+def snapshot(environ: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """Every key, its value as text and the value's type name."""
+    snap = {}
+    for key, value in environ.items():
+        kind = type(value)
+        snap[key] = (value if kind is str else _text(value), kind.__name__)
+    return snap
+
+
+def _text(value: Any) -> str:
+    try:
+        return repr(value)
+    except Exception as exc:  # a user object with a broken __repr__
+        return f"<unprintable {type(value).__name__}: {exc!r}>"
+
+
+def read_body(environ: dict[str, Any], cap: int) -> tuple[bytes, int]:
+    """The first ``cap`` bytes of the request body and its total size.
+
+    waitress buffers the whole body before calling the app, and its
+    ``wsgi.input`` is seekable: read, then seek back so the app sees it whole.
+    """
+    stream = environ.get("wsgi.input")
+    if stream is None:
+        return b"", 0
+    try:
+        start = stream.tell()
+        data = stream.read(cap)
+        stream.seek(0, os.SEEK_END)
+        total = stream.tell() - start
+        stream.seek(start)
+    except (AttributeError, OSError, ValueError):  # not seekable: size from the header
+        try:
+            return b"", int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return b"", 0
+    return data, total
+
+
+class Flight:
+    """The state of one exchange while it is in flight."""
+
+    __slots__ = (
+        "app",
+        "body_len",
+        "cap_left",
+        "chunks",
+        "closed",
+        "declared",
+        "emit",
+        "environ",
+        "failed",
+        "headers",
+        "in_iter",
+        "lane",
+        "lint",
+        "method",
+        "real_start_response",
+        "real_write",
+        "sent",
+        "started",
+        "status",
+        "t0",
+        "xid",
+    )
+
+    def __init__(self, capture: Capture, xid: int, environ: dict[str, Any],
+                 start_response: Callable) -> None:
+        self.t0 = _perf()
+        self.xid = xid
+        self.app = capture.app
+        self.emit = capture.emit
+        self.lint = capture.lint
+        self.cap_left = capture.response_cap
+        self.environ = environ
+        self.real_start_response = start_response
+        self.real_write: Callable | None = None
+        self.method = environ.get("REQUEST_METHOD", "")
+        self.started = False
+        self.status: Any = None
+        self.headers: Any = None
+        self.sent = 0
+        self.chunks = 0
+        self.body_len: int | None = None
+        self.in_iter = False
+        self.closed = False
+        self.failed = False
+        self.lane = Lane(self.emit, xid, self.t0)
+        body, size = read_body(environ, capture.request_cap)
+        self.emit({
+            "type": "begin", "id": xid, "t": 0.0, "start": time.time(),
+            "client": f"{environ.get('REMOTE_ADDR', '')}:{environ.get('REMOTE_PORT', '')}",
+            "thread": threading.current_thread().name,
+            "environ": snapshot(environ), "body": body, "body_size": size,
+        })
+
+    # -- the call ------------------------------------------------------------------
+    def run(self) -> Iterable[bytes]:
+        environ = self.environ
+        if self.lint:
+            environ["wsgi.input"] = InputWatch(self, environ.get("wsgi.input"))
+            environ["wsgi.errors"] = ErrorsWatch(self, environ.get("wsgi.errors"))
+        current.set(self.lane)
+        self.phase("app_called")
+        try:
+            result = self.app(environ, self.start_response)
+        except BaseException as exc:
+            self.error("app_called", exc)
+            self.end(closed=True)
+            raise
+        file_wrapper = environ.get("wsgi.file_wrapper")
+        if isinstance(file_wrapper, type) and isinstance(result, file_wrapper):
+            self.phase("file_wrapper", size=_file_size(result))
+            self.end(closed=True)
+            return result
+        if self.lint:
+            self.findings(lint.check_result(result))
+        if hasattr(result, "__len__"):
+            try:
+                self.body_len = len(result)  # type: ignore[arg-type]
+            except Exception:
+                self.body_len = None
+            return SizedBody(self, result)
+        return Body(self, result)
+
+    def start_response(self, status: Any, headers: Any, exc_info: Any = None) -> Callable:
+        t = _perf() - self.t0
+        if self.lint:
+            found = lint.check_exc_info(exc_info)
+            if self.started:
+                found += lint.check_repeat(exc_info)
+            found += lint.check_status(status) + lint.check_headers(headers, status)
+            self.findings(found, t)
+        self.started = True
+        self.status, self.headers = status, headers
+        self.emit({"type": "phase", "id": self.xid, "t": t, "name": "start_response",
+                   "status": status if isinstance(status, str) else repr(status),
+                   "headers": _plain_headers(headers),
+                   "exc_info": _exc_text(exc_info)})
+        if exc_info is None:
+            self.real_write = self.real_start_response(status, headers)
+        else:
+            self.real_write = self.real_start_response(status, headers, exc_info)
+        return self.write
+
+    def write(self, data: Any) -> Any:
+        if self.lint and self.in_iter:
+            self.findings(lint.check_write_in_iterable())
+        self.chunk(data, "write")
+        return self.real_write(data)  # type: ignore[misc]
+
+    # -- recording -----------------------------------------------------------------
+    def chunk(self, data: Any, via: str) -> None:
+        t = _perf() - self.t0
+        if self.lint:
+            found = lint.check_chunk(data, self.started, via)
+            if found:
+                self.findings(found, t)
+        try:
+            size = len(data)
+        except TypeError:
+            size = 0
+        if via == "iter":
+            self.chunks += 1
+        self.sent += size
+        piece = b""
+        if size and self.cap_left > 0 and isinstance(data, bytes):
+            piece = data if size <= self.cap_left else data[: self.cap_left]
+            self.cap_left -= len(piece)
+        self.emit({"type": "chunk", "id": self.xid, "t": t, "size": size, "data": piece,
+                   "via": via})
+
+    def phase(self, name: str, **data: Any) -> None:
+        self.emit({"type": "phase", "id": self.xid, "t": _perf() - self.t0, "name": name,
+                   **data})
+
+    def findings(self, found: list[lint.Finding], t: float | None = None) -> None:
+        if t is None:
+            t = _perf() - self.t0
+        for finding in found:
+            self.emit(finding.event(self.xid, t))
+
+    def error(self, phase: str, exc: BaseException) -> None:
+        self.failed = True
+        self.emit({"type": "error", "id": self.xid, "t": _perf() - self.t0, "phase": phase,
+                   "exc_type": type(exc).__name__, "message": str(exc),
+                   "traceback": "".join(traceback.format_exception(
+                       type(exc), exc, exc.__traceback__)).rstrip("\n")})
+
+    def end(self, *, closed: bool) -> None:
+        if self.lint:
+            self.findings(lint.check_end(
+                method=self.method, status=self.status, headers=self.headers, sent=self.sent,
+                started=self.started, expected_len=self.body_len, chunks=self.chunks,
+                closed=closed, failed=self.failed))
+        self.lane.flush()
+        if current.get() is self.lane:
+            current.set(None)
+        self.emit({"type": "end", "id": self.xid, "t": _perf() - self.t0, "closed": closed,
+                   "size": self.sent})
+
+
+class Body:
+    """Wraps the app's iterable: records each item, forwards close() once."""
+
+    __slots__ = ("_flight", "_iterator", "_result")
+
+    def __init__(self, flight: Flight, result: Any) -> None:
+        self._flight = flight
+        self._result = result
+        self._iterator: Iterator[Any] | None = None
+
+    def __iter__(self) -> Body:
+        return self
+
+    def __next__(self) -> Any:
+        flight = self._flight
+        flight.in_iter = True
+        try:
+            if self._iterator is None:
+                self._iterator = iter(self._result)  # raises here, as under waitress alone
+            chunk = next(self._iterator)
+        except StopIteration:
+            flight.in_iter = False
+            raise
+        except BaseException as exc:
+            flight.in_iter = False
+            flight.error("chunk", exc)
+            raise
+        flight.in_iter = False
+        flight.chunk(chunk, "iter")
+        return chunk
+
+    def close(self) -> None:
+        flight = self._flight
+        if flight.closed:
+            return
+        flight.closed = True
+        close = getattr(self._result, "close", None)
+        try:
+            if close is not None:
+                close()
+        except BaseException as exc:
+            flight.error("closed", exc)
+            raise
+        finally:
+            flight.end(closed=True)
+
+    def __del__(self) -> None:
+        # A server that never calls close() still gets its exchange ended.
+        flight = self._flight
+        if not flight.closed:
+            flight.closed = True
+            flight.end(closed=False)
+
+
+class SizedBody(Body):
+    """A Body that keeps the app iterable's ``len()``."""
+
+    __slots__ = ()
+
+    def __len__(self) -> int:
+        return len(self._result)
+
+
+class InputWatch:
+    """wsgi.input as the app sees it: the server's stream, with reads checked."""
+
+    __slots__ = ("_consumed", "_flight", "_limit", "_stream")
+
+    def __init__(self, flight: Flight, stream: Any) -> None:
+        self._flight = flight
+        self._stream = stream
+        self._consumed = 0
+        try:
+            self._limit: int | None = int(flight.environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            self._limit = None
+
+    def read(self, *args: Any) -> bytes:
+        size = args[0] if args else None
+        self._flight.findings(lint.check_read(size, self._consumed, self._limit))
+        data = self._stream.read(*args)
+        self._consumed += len(data)
+        return data
+
+    def readline(self, *args: Any) -> bytes:
+        data = self._stream.readline(*args)
+        self._consumed += len(data)
+        return data
+
+    def readlines(self, *args: Any) -> list[bytes]:
+        lines = self._stream.readlines(*args)
+        self._consumed += sum(len(line) for line in lines)
+        return lines
+
+    def __iter__(self) -> Iterator[bytes]:
+        while True:
+            line = self.readline()
+            if not line:
+                return
+            yield line
+
+    def __getattr__(self, name: str) -> Any:  # seek, tell, fileno, ...
+        return getattr(self._stream, name)
+
+
+class ErrorsWatch:
+    """wsgi.errors as the app sees it: lines land on the exchange, types checked."""
+
+    __slots__ = ("_flight", "_stream")
+
+    def __init__(self, flight: Flight, stream: Any) -> None:
+        self._flight = flight
+        self._stream = stream
+
+    def write(self, data: Any) -> Any:
+        found = lint.check_errors_write(data)
+        if found:
+            self._flight.findings(found)
+            return self._stream.write(data)
+        # Recorded as "wsgi.errors"; our stderr hook underneath must not record it twice.
+        self._flight.lane.write("wsgi.errors", data)
+        if isinstance(self._stream, RoutedStream):
+            return self._stream.passthrough(data)
+        return self._stream.write(data)
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _plain_headers(headers: Any) -> list[tuple[str, str]]:
+    """The headers as (str, str) pairs whatever the app passed, for the record."""
+    try:
+        return [(h[0] if isinstance(h[0], str) else repr(h[0]),
+                 h[1] if isinstance(h[1], str) else repr(h[1])) for h in headers]
+    except Exception:
+        return [("(invalid headers)", _text(headers))]
+
+
+def _exc_text(exc_info: Any) -> str | None:
+    if not exc_info:
+        return None
+    try:
+        return "".join(traceback.format_exception(*exc_info)).rstrip("\n")
+    except Exception:
+        return _text(exc_info)
+
+
+def _file_size(wrapper: Any) -> int:
+    try:
+        return os.fstat(wrapper.file.fileno()).st_size
+    except (AttributeError, OSError, ValueError):
+        return 0
+

@@ -1,0 +1,286 @@
+"""PEP 3333 checks, as findings.
+
+Each check is a small function over what the capture layer has seen; it
+returns findings and never raises into the request, so lint cannot break a
+response that would otherwise have gone out. Codes are stable: the GUI, the
+exporters and users' notes refer to them.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, NamedTuple
+
+PEP = "PEP 3333"
+
+
+class Rule(NamedTuple):
+    severity: str
+    phase: str
+    section: str  # the PEP 3333 section the rule comes from
+
+
+RULES: dict[str, Rule] = {
+    # start_response
+    "status-type": Rule("error", "start_response", "The start_response() Callable"),
+    "status-format": Rule("error", "start_response", "The start_response() Callable"),
+    "status-no-reason": Rule("warning", "start_response", "The start_response() Callable"),
+    "status-latin1": Rule("error", "start_response", "Unicode Issues"),
+    "status-control": Rule("error", "start_response", "The start_response() Callable"),
+    "headers-type": Rule("error", "start_response", "The start_response() Callable"),
+    "header-item": Rule("error", "start_response", "The start_response() Callable"),
+    "header-name": Rule("error", "start_response", "The start_response() Callable"),
+    "header-value-control": Rule("error", "start_response", "The start_response() Callable"),
+    "header-latin1": Rule("error", "start_response", "Unicode Issues"),
+    "header-status": Rule("error", "start_response", "The start_response() Callable"),
+    "header-hop-by-hop": Rule("error", "start_response", "Other HTTP Features"),
+    "content-type-missing": Rule("warning", "start_response", "The start_response() Callable"),
+    "content-type-not-allowed": Rule("warning", "start_response", "Other HTTP Features"),
+    "start-response-repeated": Rule("error", "start_response", "The start_response() Callable"),
+    "exc-info-type": Rule("error", "start_response", "Error Handling"),
+    # the returned iterable and its items
+    "result-str": Rule("error", "app_called", "Specification Details"),
+    "result-bytes": Rule("error", "app_called", "Buffering and Streaming"),
+    "result-none": Rule("error", "app_called", "Specification Details"),
+    "chunk-type": Rule("error", "chunk", "Specification Details"),
+    "chunk-before-start-response": Rule("error", "chunk", "The start_response() Callable"),
+    "write-type": Rule("error", "chunk", "The write() Callable"),
+    "write-in-iterable": Rule("error", "chunk", "The write() Callable"),
+    "write-before-start-response": Rule("error", "chunk", "The write() Callable"),
+    # the end of the exchange
+    "start-response-missing": Rule("error", "closed", "The start_response() Callable"),
+    "close-not-called": Rule("error", "closed", "Specification Details"),
+    "content-length-mismatch": Rule("error", "closed", "Handling the Content-Length Header"),
+    "body-not-allowed": Rule("error", "closed", "Handling the Content-Length Header"),
+    "len-mismatch": Rule("warning", "closed", "Buffering and Streaming"),
+    # wsgi.input and wsgi.errors
+    "input-read-no-size": Rule("info", "app_called", "Input and Error Streams"),
+    "input-read-past-length": Rule("warning", "app_called", "Input and Error Streams"),
+    "errors-type": Rule("error", "app_called", "Input and Error Streams"),
+}
+
+HOP_BY_HOP = frozenset({
+    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
+    "te", "trailer", "trailers", "transfer-encoding", "upgrade",
+})
+
+# RFC 9110 token characters for header names.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
+# A value that is latin-1 text without control characters (tab allowed).
+_CLEAN_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*\Z")
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_STATUS = re.compile(r"[1-9][0-9][0-9]( |\Z)")
+NO_BODY_STATUSES = frozenset({204, 304})
+
+
+class Finding(NamedTuple):
+    code: str
+    message: str
+
+    def event(self, xid: int, t: float, phase: str | None = None) -> dict[str, Any]:
+        rule = RULES[self.code]
+        return {
+            "type": "finding", "id": xid, "t": t, "code": self.code,
+            "severity": rule.severity, "phase": phase or rule.phase,
+            "message": self.message, "pep": f"{PEP}: {rule.section}",
+        }
+
+
+def check_status(status: Any) -> list[Finding]:
+    if not isinstance(status, str):
+        return [Finding("status-type", f"The status must be a str, not {type(status).__name__}.")]
+    if _STATUS.match(status) is None:
+        return [Finding("status-format",
+                        f"The status {status!r} is not a three-digit code and a reason, "
+                        "like '200 OK'.")]
+    found = []
+    if len(status) < 5 or not status[4:].strip():
+        found.append(Finding("status-no-reason",
+                             f"The status {status!r} has no reason phrase; write e.g. '200 OK'."))
+    if _CONTROL.search(status):
+        found.append(Finding("status-control",
+                             f"The status {status!r} contains a control character."))
+    if not _is_latin1(status):
+        found.append(Finding("status-latin1",
+                             f"The status {status!r} has characters outside latin-1."))
+    return found
+
+
+def check_headers(headers: Any, status: Any) -> list[Finding]:
+    if type(headers) is not list:
+        return [Finding("headers-type",
+                        f"The headers must be a list of (name, value) tuples, "
+                        f"not {type(headers).__name__}.")]
+    found: list[Finding] = []
+    content_type = False
+    for item in headers:
+        if type(item) is not tuple or len(item) != 2 or not all(isinstance(p, str) for p in item):
+            found.append(Finding("header-item",
+                                 f"The header {item!r} is not a (str, str) tuple."))
+            continue
+        name, value = item
+        lname = name.lower()
+        if _TOKEN.match(name) is None:
+            found.append(Finding("header-name", f"The header name {name!r} is not a valid token."))
+        if _CLEAN_VALUE.match(value) is None:
+            found.extend(_value_problems(name, value))
+        if lname == "status":
+            found.append(Finding("header-status",
+                                 "A 'Status' header is not allowed; pass the status to "
+                                 "start_response instead."))
+        elif lname in HOP_BY_HOP:
+            found.append(Finding("header-hop-by-hop",
+                                 f"The hop-by-hop header {name!r} is the server's business; "
+                                 "an application must not set it."))
+        elif lname == "content-type":
+            content_type = True
+    code = status_code(status)
+    if code is not None:
+        no_body = code in NO_BODY_STATUSES or code < 200
+        if content_type and no_body:
+            found.append(Finding("content-type-not-allowed",
+                                 f"A {code} response has no body, so it should not have a "
+                                 "Content-Type."))
+        elif not content_type and not no_body:
+            found.append(Finding("content-type-missing",
+                                 "The response has no Content-Type header."))
+    return found
+
+
+def _value_problems(name: str, value: str) -> list[Finding]:
+    found = []
+    if _CONTROL.search(value):
+        found.append(Finding("header-value-control",
+                             f"The value of header {name!r} contains a control character "
+                             "(such as a newline)."))
+    if not _is_latin1(value):
+        found.append(Finding("header-latin1",
+                             f"The value of header {name!r} has characters outside latin-1."))
+    return found
+
+
+def check_repeat(exc_info: Any) -> list[Finding]:
+    """start_response called a second time."""
+    if exc_info is None:
+        return [Finding("start-response-repeated",
+                        "start_response was called again without exc_info; only an error "
+                        "handler may call it twice.")]
+    return []
+
+
+def check_exc_info(exc_info: Any) -> list[Finding]:
+    if exc_info is not None and (type(exc_info) is not tuple or len(exc_info) != 3):
+        return [Finding("exc-info-type",
+                        "exc_info must be a sys.exc_info() tuple or None, "
+                        f"not {type(exc_info).__name__}.")]
+    return []
+
+
+def check_result(result: Any) -> list[Finding]:
+    if result is None:
+        return [Finding("result-none", "The application returned None instead of an iterable "
+                        "of bytes.")]
+    if isinstance(result, str):
+        return [Finding("result-str", "The application returned a str; return a list of "
+                        "bytes, e.g. [body.encode()].")]
+    if isinstance(result, (bytes, bytearray)):
+        return [Finding("result-bytes", "The application returned bytes, which iterate as "
+                        "single integers; return [body] instead.")]
+    return []
+
+
+def check_chunk(chunk: Any, started: bool, via: str) -> list[Finding]:
+    found = []
+    if type(chunk) is not bytes:
+        code = "write-type" if via == "write" else "chunk-type"
+        what = "write() was given" if via == "write" else "The iterable yielded"
+        found.append(Finding(code, f"{what} a {type(chunk).__name__}; body data must be "
+                                   "bytes."))
+    elif not started and via == "write":
+        found.append(Finding("write-before-start-response",
+                             "write() was called before start_response."))
+    elif not started and chunk:
+        found.append(Finding("chunk-before-start-response",
+                             "The iterable yielded body data before start_response was called."))
+    return found
+
+
+def check_write_in_iterable() -> list[Finding]:
+    return [Finding("write-in-iterable", "write() was called from inside the returned iterable; "
+                    "yield the data instead.")]
+
+
+def check_end(*, method: str, status: Any, headers: Any, sent: int, started: bool,
+              expected_len: int | None, chunks: int, closed: bool,
+              failed: bool) -> list[Finding]:
+    """Checks that need the whole exchange. Skipped parts where the app raised."""
+    found = []
+    if not closed:
+        found.append(Finding("close-not-called",
+                             "The server never called close() on the returned iterable."))
+    if failed:
+        return found
+    if not started:
+        return [*found, Finding("start-response-missing",
+                                "The application finished without calling start_response.")]
+    code = status_code(status)
+    if code is not None and (code in NO_BODY_STATUSES or code < 200) and sent:
+        found.append(Finding("body-not-allowed",
+                             f"A {code} response must have no body, but the application "
+                             f"sent {sent} bytes."))
+    declared = content_length(headers)
+    if declared is not None and declared != sent and method != "HEAD":
+        found.append(Finding("content-length-mismatch",
+                             f"Content-Length says {declared} bytes but the application "
+                             f"sent {sent}."))
+    if expected_len is not None and expected_len != chunks:
+        found.append(Finding("len-mismatch",
+                             f"len() of the iterable said {expected_len} items but it "
+                             f"yielded {chunks}."))
+    return found
+
+
+def check_read(size: Any, consumed: int, limit: int | None) -> list[Finding]:
+    if size is None or (isinstance(size, int) and size < 0):
+        return [Finding("input-read-no-size",
+                        "wsgi.input.read() was called without a size; portable code reads "
+                        "at most CONTENT_LENGTH bytes.")]
+    if limit is not None and consumed + size > limit:
+        return [Finding("input-read-past-length",
+                        f"wsgi.input.read({size}) asked for more than the {limit - consumed} "
+                        "bytes left of CONTENT_LENGTH.")]
+    return []
+
+
+def check_errors_write(data: Any) -> list[Finding]:
+    if not isinstance(data, str):
+        return [Finding("errors-type", f"wsgi.errors.write() was given a "
+                        f"{type(data).__name__}; it takes str.")]
+    return []
+
+
+def status_code(status: Any) -> int | None:
+    if isinstance(status, str) and status[:3].isdigit():
+        return int(status[:3])
+    return None
+
+
+def content_length(headers: Any) -> int | None:
+    if type(headers) is not list:
+        return None
+    for item in headers:
+        if (type(item) is tuple and len(item) == 2 and isinstance(item[0], str)
+                and item[0].lower() == "content-length"):
+            try:
+                return int(item[1])
+            except (TypeError, ValueError):
+                return None
+    return None
+
+
+def _is_latin1(text: str) -> bool:
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True

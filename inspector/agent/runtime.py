@@ -1,0 +1,48 @@
+"""The agent assembled: output routing, capture and waitress, started and stopped as one."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from .capture import Capture, MiB
+from .output import OutputRouting
+from .server import BackgroundServer
+
+Emit = Callable[[dict[str, Any]], None]
+
+
+class Agent:
+    """Serves ``app`` under capture; every event goes to ``emit``."""
+
+    def __init__(self, app: Callable, emit: Emit, *, host: str = "127.0.0.1", port: int = 0,
+                 threads: int = 4, request_cap: int = MiB, response_cap: int = MiB,
+                 lint: bool = True, debug_logs: bool = False, tee: bool = True) -> None:
+        self.capture = Capture(app, emit, request_cap=request_cap, response_cap=response_cap,
+                               lint=lint)
+        self.output = OutputRouting(emit, tee=tee, debug=debug_logs)
+        self.server = BackgroundServer(self.capture, host=host, port=port, threads=threads)
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def start(self) -> str:
+        self.output.install()
+        try:
+            return self.server.start()
+        except BaseException:
+            self.output.uninstall()
+            raise
+
+    def stop(self) -> None:
+        try:
+            self.server.stop()
+        finally:
+            self.output.uninstall()
+
+    def __enter__(self) -> Agent:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
