@@ -1,0 +1,1 @@
+"""Built-in example apps, for the lesson and for trying the inspector out."""
