@@ -1,0 +1,306 @@
+"""The isolated app process: start, supervise, restart, stop.
+
+The app runs in a child process started with the project's own interpreter.
+The host listens on loopback, the child connects back and proves itself with a
+random per-run token; events stream in, commands go out (docs/protocol.md).
+If the child dies, the exchanges it had in flight end with an error saying how,
+and a new child is started; a crash loop stops after a few tries.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import waitress
+
+import inspector
+
+from .. import wire
+from ..agent.child import ENV_ADDRESS, ENV_TOKEN, EXIT_LOAD_ERROR, EXIT_SERVE_ERROR
+
+Message = dict[str, Any]
+CRASH_LIMIT = 3  # deaths within CRASH_WINDOW seconds before we stop restarting
+CRASH_WINDOW = 10.0
+CONNECT_TIMEOUT = 30.0  # the app's import can be slow (Django, big projects)
+
+
+@dataclass
+class Status:
+    """What the app process is doing, for the GUI's banner or the terminal."""
+
+    state: str  # "starting", "serving", "load_error", "serve_error", "died", "crashed", "stopped"
+    message: str = ""
+    traceback: str | None = None
+    url: str = ""
+    files: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Options:
+    spec: str
+    app_dir: str
+    python: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 0
+    threads: int = 4
+    request_cap: int = 1 << 20
+    response_cap: int = 1 << 20
+    debug_logs: bool = False
+
+
+def find_python(app_dir: str, explicit: str | None = None) -> str:
+    """--python, else a .venv/venv in the app dir or its parents, else ours."""
+    if explicit:
+        return explicit
+    here = Path(app_dir).resolve()
+    for folder in (here, *here.parents):
+        for name in (".venv", "venv"):
+            for exe in ("bin/python", "Scripts/python.exe"):
+                candidate = folder / name / exe
+                if candidate.exists():
+                    return str(candidate)
+    return sys.executable
+
+
+def agent_path() -> str:
+    """A directory holding only our package and waitress, for the child's PYTHONPATH.
+
+    The child must import the agent without seeing the GUI's site-packages
+    (the project's own interpreter has its own).
+    """
+    root = Path(tempfile.mkdtemp(prefix="wsgi-inspector-agent-"))
+    for package in (inspector, waitress):
+        source = Path(package.__file__).parent
+        try:
+            (root / source.name).symlink_to(source, target_is_directory=True)
+        except OSError:  # no symlinks (some Windows setups): copy
+            shutil.copytree(source, root / source.name,
+                            ignore=shutil.ignore_patterns("__pycache__"))
+    return str(root)
+
+
+def describe_exit(code: int) -> str:
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"killed by {name}"
+    return f"exited with code {code}"
+
+
+class AppProcess:
+    """Runs the app in a supervised child; calls ``on_event`` and ``on_status``
+    from background threads (the GUI hops to its own thread)."""
+
+    def __init__(self, options: Options, on_event: Callable[[Message], None],
+                 on_status: Callable[[Status], None]) -> None:
+        self.options = options
+        self.on_event = on_event
+        self.on_status = on_status
+        self.generation = 0
+        self.status = Status("stopped")
+        self._python = find_python(options.app_dir, options.python)
+        self._pythonpath = agent_path()
+        self._lock = threading.RLock()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._sock: socket.socket | None = None
+        self._in_flight: dict[int, float] = {}
+        self._deaths: list[float] = []
+        self._stopping = False
+        self._ready = threading.Event()
+        self._port = 0
+
+    # -- control -------------------------------------------------------------------
+    def start(self, timeout: float = CONNECT_TIMEOUT) -> Status:
+        """Start the child and wait until it serves or fails to load."""
+        self._stopping = False
+        self._spawn()
+        self._ready.wait(timeout)
+        return self.status
+
+    def restart(self, timeout: float = CONNECT_TIMEOUT) -> Status:
+        """Kill and respawn (reload). Always correct, unlike importlib.reload."""
+        self.stop()
+        self._deaths.clear()
+        return self.start(timeout)
+
+    def stop(self, grace: float = 2.0) -> None:
+        with self._lock:
+            self._stopping = True
+            proc, sock = self._proc, self._sock
+        if proc is None:
+            return
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                wire.send(sock, [{"type": "stop", "grace": grace}])
+        try:
+            proc.wait(grace + 3)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        self._set_status(Status("stopped"))
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    # -- the child's life ------------------------------------------------------------
+    def _spawn(self) -> None:
+        token = secrets.token_hex(16)
+        listener = socket.create_server(("127.0.0.1", 0))
+        listener.settimeout(CONNECT_TIMEOUT)
+        env = dict(os.environ)
+        env[ENV_ADDRESS] = f"127.0.0.1:{listener.getsockname()[1]}"
+        env[ENV_TOKEN] = token
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (self._pythonpath, os.environ.get("PYTHONPATH")) if p)
+        env["PYTHONUNBUFFERED"] = "1"
+        with self._lock:
+            self.generation += 1
+            self._ready.clear()
+            self._in_flight.clear()
+            self._proc = subprocess.Popen(
+                [self._python, "-m", "inspector.agent.child", self.options.spec,
+                 *self._child_args()],
+                cwd=self.options.app_dir, env=env, stdin=subprocess.DEVNULL)
+            generation, proc = self.generation, self._proc
+        self._set_status(Status("starting", url=self.status.url))
+        threading.Thread(target=self._serve_connection, args=(listener, token, generation, proc),
+                         name="wsgi-inspector-link", daemon=True).start()
+
+    def _child_args(self) -> list[str]:
+        o = self.options
+        port = o.port or self._port  # keep the URL across restarts
+        args = ["--app-dir", o.app_dir, "--host", o.host, "--port", str(port),
+                "--threads", str(o.threads), "--request-cap", str(o.request_cap),
+                "--response-cap", str(o.response_cap)]
+        return [*args, "--debug-logs"] if o.debug_logs else args
+
+    def _serve_connection(self, listener: socket.socket, token: str, generation: int,
+                          proc: subprocess.Popen[bytes]) -> None:
+        try:
+            link = self._accept(listener, token, generation)
+        finally:
+            listener.close()
+        if link is not None:
+            sock, frames = link
+            with self._lock:
+                self._sock = sock
+            self._read(frames, generation)
+            sock.close()
+        code = proc.wait()
+        self._child_ended(generation, code)
+
+    def _accept(self, listener: socket.socket, token: str, generation: int
+                ) -> tuple[socket.socket, Iterator[list[Message]]] | None:
+        """The first connection that says hello with our token, and its frames."""
+        deadline = time.monotonic() + CONNECT_TIMEOUT
+        while time.monotonic() < deadline:
+            try:
+                sock, _ = listener.accept()
+            except OSError:
+                return None
+            sock.settimeout(CONNECT_TIMEOUT)
+            frames = wire.read_frames(sock)
+            try:
+                first = next(frames, [])
+            except wire.ProtocolError:
+                first = []
+            hello = first[0] if first else {}
+            if hello.get("type") == "hello" and hmac.compare_digest(
+                    str(hello.get("token", "")), token):
+                sock.settimeout(None)
+                for message in first[1:]:
+                    self._handle(message, generation)
+                return sock, frames
+            sock.close()  # someone else on loopback: not our child
+        return None
+
+    def _read(self, frames: Iterator[list[Message]], generation: int) -> None:
+        try:
+            for messages in frames:
+                for message in messages:
+                    self._handle(message, generation)
+        except wire.ProtocolError:
+            pass
+
+    def _handle(self, message: Message, generation: int) -> None:
+        kind = message.get("type")
+        if kind == "ready":
+            self._deaths.clear()
+            self._port = message["port"]
+            self._set_status(Status("serving", url=message["url"], files=message["files"]))
+            self._ready.set()
+        elif kind == "load_error":
+            self._set_status(Status("load_error", message["message"], message.get("traceback"),
+                                    files=message.get("files", [])))
+            self._ready.set()
+        elif kind == "serve_error":
+            self._set_status(Status("serve_error", message["message"]))
+            self._ready.set()
+        elif kind in ("hello", "pong"):
+            pass
+        else:
+            self._track(message)
+            message["gen"] = generation
+            self.on_event(message)
+
+    def _track(self, event: Message) -> None:
+        if event["type"] == "begin":
+            self._in_flight[event["id"]] = time.perf_counter()
+        elif event["type"] == "end":
+            self._in_flight.pop(event["id"], None)
+
+    def _child_ended(self, generation: int, code: int) -> None:
+        with self._lock:
+            if generation != self.generation:
+                return
+            self._proc = self._sock = None
+            stopping = self._stopping
+        if stopping or code in (EXIT_LOAD_ERROR, EXIT_SERVE_ERROR):
+            self._ready.set()
+            return
+        how = describe_exit(code)
+        self._fail_in_flight(generation, how)
+        now = time.monotonic()
+        self._deaths = [t for t in self._deaths if now - t < CRASH_WINDOW] + [now]
+        if len(self._deaths) >= CRASH_LIMIT:
+            self._set_status(Status("crashed", f"The app's process {how} {len(self._deaths)} "
+                                    "times in a row; fix the app and reload."))
+            self._ready.set()
+            return
+        self._set_status(Status("died", f"The app's process {how}; restarting it.",
+                                url=self.status.url))
+        self._spawn()
+
+    def _fail_in_flight(self, generation: int, how: str) -> None:
+        for xid, began in list(self._in_flight.items()):
+            t = time.perf_counter() - began
+            message = f"The app's process {how} while serving this request."
+            self.on_event({"type": "error", "id": xid, "gen": generation, "t": t,
+                           "phase": "error", "exc_type": "ProcessDied", "message": message,
+                           "traceback": message})
+            self.on_event({"type": "end", "id": xid, "gen": generation, "t": t,
+                           "closed": False, "size": 0})
+        self._in_flight.clear()
+
+    def _set_status(self, status: Status) -> None:
+        self.status = status
+        self.on_status(status)
+
