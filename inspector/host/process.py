@@ -108,6 +108,8 @@ class AppProcess:
     """Runs the app in a supervised child; calls ``on_event`` and ``on_status``
     from background threads (the GUI hops to its own thread)."""
 
+    reloads_code = True
+
     def __init__(self, options: Options, on_event: Callable[[Message], None],
                  on_status: Callable[[Status], None]) -> None:
         self.options = options

@@ -1,0 +1,82 @@
+"""In-process mode: the same agent, in a background thread of the host.
+
+Fast to start and no IPC, but no isolation: a crash of the app is a crash of
+the host, and reload cannot be correct (``importlib.reload`` leaves stale
+submodules and framework caches), so it only restarts the server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..agent.loader import LoadError, load_app
+from ..agent.runtime import Agent
+from ..agent.server import ServeError
+from .process import Options, Status
+
+Message = dict[str, Any]
+
+
+class InProcessApp:
+    """Same interface as :class:`AppProcess`: start, restart, stop, status."""
+
+    reloads_code = False
+
+    def __init__(self, options: Options, on_event: Callable[[Message], None],
+                 on_status: Callable[[Status], None]) -> None:
+        self.options = options
+        self.on_event = on_event
+        self.on_status = on_status
+        self.generation = 0
+        self.status = Status("stopped")
+        self._agent: Agent | None = None
+        self._app: Callable[..., Any] | None = None
+        self._port = options.port
+
+    def start(self, timeout: float = 0) -> Status:
+        o = self.options
+        try:
+            if self._app is None:
+                self._app = load_app(o.spec, o.app_dir)
+        except LoadError as exc:
+            return self._set_status(Status("load_error", str(exc), exc.user_traceback))
+        self.generation += 1
+        agent = Agent(self._app, self._emit(self.generation), host=o.host, port=self._port,
+                      threads=o.threads, request_cap=o.request_cap,
+                      response_cap=o.response_cap, debug_logs=o.debug_logs)
+        try:
+            url = agent.start()
+        except ServeError as exc:
+            return self._set_status(Status("serve_error", str(exc)))
+        self._agent = agent
+        self._port = agent.server.effective_port
+        return self._set_status(Status("serving", url=url))
+
+    def _emit(self, generation: int) -> Callable[[Message], None]:
+        on_event = self.on_event
+
+        def emit(event: Message) -> None:
+            event["gen"] = generation
+            on_event(event)
+        return emit
+
+    def restart(self, timeout: float = 0) -> Status:
+        self.stop()
+        return self.start()
+
+    def stop(self, grace: float = 2.0) -> None:
+        agent, self._agent = self._agent, None
+        if agent is not None:
+            agent.server.stop(grace)
+            agent.output.uninstall()
+            self._set_status(Status("stopped"))
+
+    @property
+    def pid(self) -> int | None:
+        return None
+
+    def _set_status(self, status: Status) -> Status:
+        self.status = status
+        self.on_status(status)
+        return status
