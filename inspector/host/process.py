@@ -225,8 +225,8 @@ class AppProcess:
             except wire.ProtocolError:
                 first = []
             hello = first[0] if first else {}
-            if hello.get("type") == "hello" and hmac.compare_digest(
-                    str(hello.get("token", "")), token):
+            if (hello.get("type") == "hello" and hello.get("version") == wire.VERSION
+                    and hmac.compare_digest(str(hello.get("token", "")), token)):
                 sock.settimeout(None)
                 for message in first[1:]:
                     self._handle(message, generation)
