@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import queue
+import signal
 import socket
 import sys
 import threading
@@ -86,6 +87,15 @@ def connect() -> socket.socket:
     return sock
 
 
+def demote_agent_path() -> None:
+    """Move our PYTHONPATH entry behind the project's own: the agent and waitress
+    are imported already, and the user's modules must win any name clash."""
+    ours = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    if ours in sys.path:
+        sys.path.remove(ours)
+        sys.path.append(ours)
+
+
 def app_files(app_dir: str) -> list[str]:
     """The project's imported files, less the agent's own (when the app dir holds it)."""
     ours = os.path.dirname(os.path.realpath(__file__))
@@ -97,6 +107,10 @@ def app_files(app_dir: str) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    # Ctrl+C in the terminal reaches the whole process group; the host decides
+    # when this process ends (it sends "stop" or closes the connection).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    demote_agent_path()
     sock = connect()
     uplink = Uplink(sock)
     uplink.emit({"type": "hello", "token": os.environ.pop(ENV_TOKEN, ""),

@@ -1,0 +1,59 @@
+"""One app under inspection: its process (isolated or in-process) and its reloads.
+
+The GUI and the headless command line both drive a Runner; events and status
+changes arrive through callbacks from background threads.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from .inprocess import InProcessApp
+from .process import AppProcess, Options, Status
+from .watch import SourceWatcher
+
+Message = dict[str, Any]
+
+
+class Runner:
+    def __init__(self, options: Options, on_event: Callable[[Message], None],
+                 on_status: Callable[[Status], None], *, in_process: bool = False,
+                 reload: bool = True) -> None:
+        self.options = options
+        self._on_status = on_status
+        kind = InProcessApp if in_process else AppProcess
+        self.app = kind(options, on_event, self._status_changed)
+        # In-process, a reload could only re-run the same imported code: not watched.
+        watch = reload and self.app.reloads_code
+        self.watcher = SourceWatcher(options.app_dir, self._source_changed) if watch else None
+        self._reload_lock = threading.Lock()
+
+    @property
+    def status(self) -> Status:
+        return self.app.status
+
+    def start(self) -> Status:
+        status = self.app.start()
+        if self.watcher is not None:
+            self.watcher.start()
+        return status
+
+    def reload(self) -> Status:
+        """Kill and respawn the app's process (the code is imported afresh)."""
+        with self._reload_lock:
+            return self.app.restart()
+
+    def stop(self) -> None:
+        if self.watcher is not None:
+            self.watcher.stop()
+        self.app.stop()
+
+    def _status_changed(self, status: Status) -> None:
+        if self.watcher is not None and status.state in ("serving", "load_error"):
+            self.watcher.watch(status.files, everything=status.state == "load_error")
+        self._on_status(status)
+
+    def _source_changed(self, paths: list[str]) -> None:
+        self.reload()
