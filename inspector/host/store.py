@@ -1,0 +1,727 @@
+"""The session store: one SQLite file per recording, and an observable list.
+
+A *session* is one SQLite database (WAL journal, ``synchronous=NORMAL``, file
+mode 0600 because bodies and headers may hold secrets). Layout:
+
+- ``meta(key, value)``: ``app = "wsgi-inspector-session"``, ``schema_version = 1``;
+- ``exchanges``: indexed summary columns for listing and filtering, ``data``
+  (the exchange's ``to_dict()`` JSON without the bodies) and the two bodies
+  as BLOBs, so listing never reads a body;
+- ``process_output``: lines printed outside any request.
+
+Writing. :meth:`Store.put` takes agent events from any thread; one writer
+thread folds them into exchanges (:class:`inspector.model.ExchangeBuilder`)
+and writes in batches: a row when an exchange begins (state ``active``) and
+again when it ends. A batch is one transaction, committed at most
+``interval`` seconds after its first event (or after ``batch_events``
+events), so a finished exchange is on disk well within a second; with WAL
+every committed batch survives a crash or SIGKILL of this process.
+
+Ids. The agent numbers exchanges from 1 in each app process, and the isolated
+app process is restarted on every reload, so agent ids repeat. Events may
+carry ``"gen"`` (the app-process generation, default 0); the store maps each
+``(gen, agent id)`` of an exchange in flight to its own row id, counting up
+across the whole session. ``Exchange.id`` as read back is that row id. Events
+of an exchange the store does not know (already ended, deleted or cleared)
+are dropped; a new ``begin`` with a key still in flight starts a new row.
+
+Reading. Only a compact :class:`Summary` per exchange is held in memory;
+:meth:`Store.get` loads a full exchange from SQLite (in-flight ones come from
+memory). Observers (``on_add``, ``on_update``, ``on_remove``, ``on_clear``)
+are called from the writer thread, once per committed batch, with lists of
+summaries: a GUI must hop to its own thread before touching widgets.
+"""
+
+from __future__ import annotations
+
+import bisect
+import copy
+import dataclasses
+import json
+import logging
+import os
+import queue
+import sqlite3
+import sys
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable, NamedTuple, Union
+
+from ..model import (
+    EV_BEGIN,
+    EV_END,
+    EV_PHASE,
+    Exchange,
+    ExchangeBuilder,
+    OutputLine,
+    from_jsonable,
+)
+
+log = logging.getLogger(__name__)
+
+APP_ID = "wsgi-inspector-session"
+SCHEMA_VERSION = 1
+SUFFIX = ".wsgi-session"
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+StrPath = Union[str, "os.PathLike[str]"]
+
+_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE exchanges (
+    id INTEGER PRIMARY KEY,
+    start REAL NOT NULL,
+    method TEXT NOT NULL,
+    path TEXT NOT NULL,
+    query TEXT NOT NULL,
+    status INTEGER,
+    content_type TEXT NOT NULL,
+    response_size INTEGER NOT NULL,
+    duration REAL,
+    findings INTEGER NOT NULL,
+    error INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    data TEXT NOT NULL,
+    request_body BLOB NOT NULL,
+    response_body BLOB NOT NULL
+);
+CREATE INDEX exchanges_path ON exchanges (path);
+CREATE INDEX exchanges_status ON exchanges (status);
+CREATE INDEX exchanges_method ON exchanges (method);
+CREATE TABLE process_output (
+    id INTEGER PRIMARY KEY,
+    gen INTEGER NOT NULL,
+    stream TEXT NOT NULL,
+    level TEXT NOT NULL,
+    logger TEXT NOT NULL,
+    text TEXT NOT NULL,
+    t REAL NOT NULL
+);
+"""
+
+_SUMMARY_COLUMNS = ("id, start, method, path, query, status, content_type, response_size, "
+                    "duration, findings, error, state")
+_UPSERT = ("INSERT OR REPLACE INTO exchanges (" + _SUMMARY_COLUMNS
+           + ", data, request_body, response_body) VALUES (" + ", ".join("?" * 15) + ")")
+
+
+class SessionError(Exception):
+    """A file that cannot be opened as a session; ``str()`` is one sentence for the user."""
+
+
+class Summary(NamedTuple):
+    """What the exchange list shows and filters on; small, kept for every exchange."""
+
+    id: int
+    start: float
+    method: str
+    path: str
+    query: str
+    status: int | None
+    content_type: str
+    response_size: int
+    duration: float | None
+    findings: int
+    error: bool
+    state: str
+
+
+def summarize(x: Exchange) -> Summary:
+    # Interning the few repeated strings keeps 100k summaries small.
+    return Summary(x.id, x.start, sys.intern(x.method), x.path, x.query, x.status_code,
+                   sys.intern(x.header("Content-Type") or ""), x.response_size, x.duration,
+                   len(x.findings), x.error is not None, sys.intern(x.state))
+
+
+# -- where sessions live ---------------------------------------------------------
+
+def data_dir() -> Path:
+    """The per-user data directory, by the platform's rules (no Qt needed)."""
+    home = Path.home()
+    if sys.platform == "win32":
+        base = os.environ.get("LOCALAPPDATA")
+        return Path(base) if base else home / "AppData" / "Local"
+    if sys.platform == "darwin":
+        return home / "Library" / "Application Support"
+    xdg = os.environ.get("XDG_DATA_HOME", "")
+    # The XDG spec says relative paths are invalid and must be ignored.
+    return Path(xdg) if os.path.isabs(xdg) else home / ".local" / "share"
+
+
+def sessions_dir() -> Path:
+    return data_dir() / "wsgi-inspector" / "sessions"
+
+
+def default_session_path() -> Path:
+    """A new, unused ``session-YYYYmmdd-HHMMSS-<pid>.wsgi-session`` path."""
+    stem = f"session-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    folder = sessions_dir()
+    path = folder / f"{stem}{SUFFIX}"
+    n = 1
+    while path.exists():  # two sessions within one second in one process
+        path = folder / f"{stem}-{n}{SUFFIX}"
+        n += 1
+    return path
+
+
+# -- opening and checking files -------------------------------------------------------
+
+def _create_private(path: Path, *, exclusive: bool) -> None:
+    """Create ``path`` with mode 0600 before anyone (sqlite included) writes to it."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC)
+    fd = os.open(path, flags, 0o600)
+    os.close(fd)
+    os.chmod(path, 0o600)  # the umask or an existing file may have left other bits
+
+
+@contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    conn.execute("BEGIN")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    # Autocommit mode: transactions are begun and committed explicitly.
+    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    return conn
+
+
+def _describe(head: bytes) -> str:
+    """What a file that is not SQLite looks like, for the error sentence."""
+    if not head:
+        return "an empty file"
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text.startswith(b"{"):
+        return "a HAR file" if b'"log"' in head else "a JSON file"
+    if text[:5].lower() in (b"<html", b"<!doc"):
+        return "an HTML file"
+    if head.startswith(b"PK\x03\x04"):
+        return "a ZIP archive"
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        # A multi-byte character may be cut at the end of the sample.
+        try:
+            head[:-4].decode("utf-8")
+        except UnicodeDecodeError:
+            return "a binary file of another kind"
+    return "a text file"
+
+
+def _not_a_session(path: Path, what: str) -> SessionError:
+    if what == "a HAR file":
+        return SessionError(f"{path} is a HAR file, not a WSGI Inspector session; "
+                            "import it as HAR instead.")
+    return SessionError(f"{path} is not a WSGI Inspector session (it is {what}); "
+                        "open a .wsgi-session or HAR file.")
+
+
+def _damaged(path: Path, detail: str) -> SessionError:
+    return SessionError(f"{path} is a damaged WSGI Inspector session ({detail}) and cannot "
+                        "be opened; open another session or a HAR file.")
+
+
+def _sniff(path: Path) -> None:
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except FileNotFoundError:
+        raise SessionError(f"{path} does not exist; choose an existing session file.") from None
+    except IsADirectoryError:
+        raise SessionError(f"{path} is a folder; choose a session file inside it.") from None
+    except OSError as exc:
+        raise SessionError(f"{path} cannot be read ({exc.strerror}); check its "
+                           "permissions and try again.") from None
+    if not head.startswith(_SQLITE_MAGIC):
+        raise _not_a_session(path, _describe(head))
+
+
+def _open_error(path: Path, exc: Exception) -> SessionError:
+    if isinstance(exc, SessionError):
+        return exc
+    if isinstance(exc, sqlite3.OperationalError):  # locked, read-only, I/O error
+        return SessionError(f"{path} cannot be opened ({exc}); check that the file and its "
+                            "folder are writable and not in use, then try again.")
+    return _damaged(path, str(exc))
+
+
+def _check(path: Path, conn: sqlite3.Connection) -> None:
+    """Raise SessionError unless ``conn`` is an intact session we can read."""
+    try:
+        rows = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+    except sqlite3.OperationalError as exc:
+        if "no such" not in str(exc):  # locked, unreadable...: not about the content
+            raise
+        # No meta table, or not ours: some other application's database.
+        raise _not_a_session(path, "a database of another application") from None
+    if rows.get("app") != APP_ID:
+        raise _not_a_session(path, "a database of another application")
+    version = rows.get("schema_version", "")
+    if not version.isdigit():
+        raise _damaged(path, "its format version is missing")
+    if int(version) > SCHEMA_VERSION:
+        raise SessionError(f"{path} was saved by a newer WSGI Inspector (session format "
+                           f"{version}, this one reads up to {SCHEMA_VERSION}); update "
+                           "WSGI Inspector to open it.")
+    # quick_check reads every page once; it catches damage the summary
+    # query would skip (bodies, indexes) before the user meets it mid-session.
+    problems = [r[0] for r in conn.execute("PRAGMA quick_check(5)").fetchall()]
+    if problems != ["ok"]:
+        raise _damaged(path, "the database structure is inconsistent")
+
+
+# -- the store --------------------------------------------------------------------------
+
+Callback = Callable[..., None]
+
+
+class _Command:
+    """Something the writer thread does in order with the events, then signals."""
+
+    __slots__ = ("args", "done", "kind", "result")
+
+    def __init__(self, kind: str, *args: Any) -> None:
+        self.kind = kind
+        self.args = args
+        self.done = threading.Event()
+        self.result: Any = None
+
+
+class Store:
+    """A session file being written and read; see the module docstring.
+
+    ``Store(path)`` starts a new session (``path`` defaults to
+    :func:`default_session_path`); ``Store.open(path)`` opens an existing one.
+    """
+
+    def __init__(self, path: StrPath | None = None, *, interval: float = 0.05,
+                 batch_events: int = 1000) -> None:
+        target = Path(path) if path is not None else default_session_path()
+        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            _create_private(target, exclusive=True)
+        except FileExistsError:
+            raise SessionError(f"{target} already exists; choose a new file name for the "
+                               "session.") from None
+        conn = _connect(target)
+        with _transaction(conn):
+            for statement in filter(str.strip, _SCHEMA.split(";")):
+                conn.execute(statement)
+            conn.executemany("INSERT INTO meta VALUES (?, ?)",
+                             [("app", APP_ID), ("schema_version", str(SCHEMA_VERSION))])
+        self._setup(target, conn, [], interval, batch_events)
+
+    @classmethod
+    def open(cls, path: StrPath, *, interval: float = 0.05, batch_events: int = 1000) -> Store:
+        """Open an existing session for viewing, exporting or appending."""
+        target = Path(path)
+        _sniff(target)
+        conn: sqlite3.Connection | None = None
+        try:
+            # mode=rw: never create a file here, only open what is there.
+            conn = sqlite3.connect(f"{target.resolve().as_uri()}?mode=rw", uri=True,
+                                   isolation_level=None, check_same_thread=False)
+            _check(target, conn)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            rows = conn.execute(f"SELECT {_SUMMARY_COLUMNS} FROM exchanges ORDER BY id")
+            summaries = [_row_summary(row) for row in rows]
+        except (sqlite3.DatabaseError, SessionError) as exc:
+            if conn is not None:
+                conn.close()
+            raise _open_error(target, exc) from None
+        store = cls.__new__(cls)
+        store._setup(target, conn, summaries, interval, batch_events)
+        return store
+
+    def _setup(self, path: Path, conn: sqlite3.Connection, summaries: list[Summary],
+               interval: float, batch_events: int) -> None:
+        self.path = path
+        self._interval = interval
+        self._batch_events = batch_events
+        self._write_conn = conn
+        self._read_conn = _connect(path)  # its own connection: reads never wait on a batch
+        self._read_lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the summary lists and the live exchanges
+        self._summaries = summaries
+        self._ids = [s.id for s in summaries]  # ascending: bisect finds an id's index
+        self._next_id = (self._ids[-1] + 1) if self._ids else 1
+        self._keys: dict[tuple[int, int], int] = {}  # (gen, agent id) -> row id, in flight
+        self._builder = ExchangeBuilder()  # keyed by row id
+        self._observers: dict[str, list[Callback]] = {
+            "add": [], "update": [], "remove": [], "clear": []}
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="session-writer", daemon=True)
+        self._thread.start()
+
+    # -- writing (any thread) --------------------------------------------------------
+    def put(self, event: dict[str, Any]) -> None:
+        """Queue one agent event; thread-safe and never blocks on disk."""
+        if not self._closed:
+            self._queue.put(event)
+
+    def add(self, exchanges: Iterable[Exchange]) -> None:
+        """Queue finished exchanges (a HAR import, say); they get new row ids."""
+        self._queue.put(_Command("add", [copy.deepcopy(x) for x in exchanges]))
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until everything queued so far is committed (and observers told)."""
+        return self._call("flush", timeout=timeout) is not _TIMEOUT
+
+    def delete(self, ids: Iterable[int]) -> None:
+        """Delete these exchanges (after what is queued before); observers get on_remove."""
+        self._call("delete", set(ids))
+
+    def clear(self) -> None:
+        """Delete every exchange, in flight ones included; observers get on_clear."""
+        self._call("clear")
+
+    def close(self) -> None:
+        """Write what is queued, stop the writer and close the file; idempotent."""
+        if self._closed:
+            return
+        self._call("close")
+        self._closed = True
+        self._thread.join()
+        with self._read_lock:
+            self._read_conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _call(self, kind: str, *args: Any, timeout: float | None = None) -> Any:
+        if self._closed or not self._thread.is_alive():
+            return None
+        command = _Command(kind, *args)
+        if threading.current_thread() is self._thread:  # from an observer: no deadlock
+            self._do(command)
+            return command.result
+        self._queue.put(command)
+        if not command.done.wait(timeout):
+            return _TIMEOUT
+        return command.result
+
+    # -- reading (any thread) ----------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._summaries)
+
+    def summary(self, index: int) -> Summary:
+        return self._summaries[index]
+
+    def summaries(self) -> list[Summary]:
+        return list(self._summaries)
+
+    def index(self, xid: int) -> int:
+        """The list index of exchange ``xid``; ValueError if absent."""
+        ids = self._ids
+        i = bisect.bisect_left(ids, xid)
+        if i == len(ids) or ids[i] != xid:
+            raise ValueError(f"no exchange {xid}")
+        return i
+
+    def get(self, xid: int) -> Exchange:
+        """The full exchange, bodies included; KeyError if there is none."""
+        with self._lock:
+            live = self._builder.exchanges.get(xid)
+            if live is not None:
+                return copy.deepcopy(live)  # the writer keeps changing the live one
+        with self._read_lock:
+            row = self._read_conn.execute(
+                "SELECT data, request_body, response_body FROM exchanges WHERE id = ?",
+                (xid,)).fetchone()
+        if row is None:
+            raise KeyError(xid)
+        return _row_exchange(*row)
+
+    def exchanges(self) -> Iterator[Exchange]:
+        """Every exchange in list order, loaded one at a time (for exporting)."""
+        for s in self.summaries():
+            try:
+                yield self.get(s.id)
+            except KeyError:  # deleted meanwhile
+                continue
+
+    def process_output(self) -> list[OutputLine]:
+        """Lines printed outside any request, oldest first (committed ones)."""
+        with self._read_lock:
+            rows = self._read_conn.execute(
+                "SELECT stream, text, level, logger, t FROM process_output ORDER BY id"
+            ).fetchall()
+        return [OutputLine(*row) for row in rows]
+
+    def save_as(self, path: StrPath) -> None:
+        """Copy the session, as committed after what is queued now, to ``path`` (0600)."""
+        self.flush()
+        target = Path(path)
+        if target.exists() and target.samefile(self.path):
+            raise ValueError("save_as needs another file than the session's own")
+        _create_private(target, exclusive=False)
+        dest = sqlite3.connect(str(target))
+        try:
+            with self._read_lock:
+                self._read_conn.backup(dest)
+        finally:
+            dest.close()
+        os.chmod(target, 0o600)
+
+    # -- observers ---------------------------------------------------------------------
+    def on_add(self, callback: Callable[[list[Summary]], None]) -> Callable[[], None]:
+        return self._observe("add", callback)
+
+    def on_update(self, callback: Callable[[list[Summary]], None]) -> Callable[[], None]:
+        return self._observe("update", callback)
+
+    def on_remove(self, callback: Callable[[list[Summary]], None]) -> Callable[[], None]:
+        return self._observe("remove", callback)
+
+    def on_clear(self, callback: Callable[[], None]) -> Callable[[], None]:
+        return self._observe("clear", callback)
+
+    def _observe(self, kind: str, callback: Callback) -> Callable[[], None]:
+        """Register; the returned function unregisters."""
+        self._observers[kind].append(callback)
+        return lambda: self._observers[kind].remove(callback)
+
+    def _notify(self, kind: str, *args: Any) -> None:
+        for callback in list(self._observers[kind]):
+            try:
+                callback(*args)
+            except Exception:  # an observer's bug must not stop the recording
+                log.exception("session observer failed")
+
+    # -- the writer thread ----------------------------------------------------------
+    def _run(self) -> None:
+        batch = _Batch()
+        while True:
+            item = self._queue.get()
+            deadline = time.monotonic() + self._interval
+            while True:
+                if isinstance(item, _Command):
+                    self._commit(batch)
+                    self._do(item)
+                    if item.kind == "close":
+                        return
+                else:
+                    self._fold(item, batch)
+                if batch.events >= self._batch_events:
+                    break
+                try:
+                    item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                except queue.Empty:
+                    break
+            self._commit(batch)
+
+    def _fold(self, event: dict[str, Any], batch: _Batch) -> None:
+        batch.events += 1
+        try:
+            if event.get("id") is None:
+                self._builder.apply(event)
+                batch.output_gens.append(event.get("gen", 0))
+                return
+            key = (event.get("gen", 0), event["id"])
+            kind = event["type"]
+            if kind == EV_BEGIN:
+                self._begin(key, batch)
+            xid = self._keys.get(key)
+            if xid is None:  # ended, deleted or cleared: nothing to add it to
+                return
+            plain = _plain(event)
+            plain["id"] = xid
+            with self._lock:
+                exchange = self._builder.apply(plain)
+            if exchange is None:
+                return
+            if kind in (EV_BEGIN, EV_END):
+                batch.write.add(xid)
+            if kind == EV_END:
+                batch.ended.add(xid)
+                del self._keys[key]
+            elif kind != EV_PHASE or event.get("name") != "app_called":
+                batch.touched.add(xid)
+        except Exception:  # a malformed event is lost, the session goes on
+            log.exception("session store: cannot fold event %r", event.get("type"))
+
+    def _begin(self, key: tuple[int, int], batch: _Batch) -> None:
+        stale = self._keys.get(key)
+        if stale is not None:  # the app process restarted without a new generation
+            batch.write.add(stale)
+            batch.ended.add(stale)
+        xid = self._keys[key] = self._next_id
+        self._next_id += 1
+        batch.new.append(xid)
+
+    def _commit(self, batch: _Batch) -> None:
+        if not batch:
+            return
+        live = self._builder.exchanges
+        added = [summarize(live[xid]) for xid in batch.new if xid in live]
+        changed = [s for s in (summarize(live[xid]) for xid in sorted(batch.write | batch.touched)
+                               if xid in live and xid not in batch.new)
+                   if self._known(s) not in (None, s)]  # output alone changes no summary
+        try:
+            self._write(batch)
+        except sqlite3.Error:  # disk full, file gone: keep recording in memory
+            log.exception("session store: cannot write to %s", self.path)
+        with self._lock:
+            for xid in batch.ended:
+                live.pop(xid, None)
+            self._summaries.extend(added)
+            self._ids.extend(s.id for s in added)
+            for s in changed:
+                self._summaries[self.index(s.id)] = s
+        batch.reset()
+        if added:
+            self._notify("add", added)
+        if changed:
+            self._notify("update", changed)
+
+    def _known(self, s: Summary) -> Summary | None:
+        try:
+            return self._summaries[self.index(s.id)]
+        except ValueError:
+            return None
+
+    def _write(self, batch: _Batch) -> None:
+        conn = self._write_conn
+        live = self._builder.exchanges
+        lines = self._builder.process_output
+        self._builder.process_output = []
+        with _transaction(conn):
+            conn.executemany(_UPSERT, [_row(live[xid]) for xid in sorted(batch.write)
+                                       if xid in live])
+            conn.executemany(
+                "INSERT INTO process_output (gen, stream, level, logger, text, t) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [(gen, o.stream, o.level, o.logger, o.text, o.t)
+                 for gen, o in zip(batch.output_gens, lines)])
+
+    def _do(self, command: _Command) -> None:
+        try:
+            handler = getattr(self, f"_do_{command.kind}")
+            command.result = handler(*command.args)
+        except Exception:
+            log.exception("session store: %s failed", command.kind)
+        finally:
+            command.done.set()
+
+    def _do_flush(self) -> None:
+        return None
+
+    def _do_close(self) -> None:
+        # Exchanges still in flight keep what they have so far, marked active.
+        batch = _Batch()
+        batch.write.update(self._builder.exchanges)
+        self._write(batch)
+        self._write_conn.close()
+
+    def _do_add(self, exchanges: list[Exchange]) -> None:
+        batch = _Batch()
+        for x in exchanges:
+            x.id = self._next_id
+            self._next_id += 1
+            self._builder.exchanges[x.id] = x
+            batch.new.append(x.id)
+            batch.write.add(x.id)
+            batch.ended.add(x.id)
+        self._commit(batch)
+
+    def _do_delete(self, ids: set[int]) -> None:
+        with _transaction(self._write_conn):
+            self._write_conn.executemany("DELETE FROM exchanges WHERE id = ?",
+                                         [(i,) for i in sorted(ids)])
+        self._forget(ids)
+        with self._lock:
+            removed = [s for s in self._summaries if s.id in ids]
+            self._summaries = [s for s in self._summaries if s.id not in ids]
+            self._ids = [s.id for s in self._summaries]
+        if removed:
+            self._notify("remove", removed)
+
+    def _do_clear(self) -> None:
+        with _transaction(self._write_conn):
+            self._write_conn.execute("DELETE FROM exchanges")
+        self._forget(set(self._builder.exchanges))
+        with self._lock:
+            self._summaries = []
+            self._ids = []
+        self._notify("clear")
+
+    def _forget(self, ids: set[int]) -> None:
+        """Drop in-flight exchanges: their later events are ignored."""
+        self._keys = {k: v for k, v in self._keys.items() if v not in ids}
+        with self._lock:
+            for xid in ids:
+                self._builder.exchanges.pop(xid, None)
+
+
+_TIMEOUT = object()
+
+
+class _Batch:
+    """What one transaction writes and tells the observers."""
+
+    __slots__ = ("ended", "events", "new", "output_gens", "touched", "write")
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.events = 0
+        self.new: list[int] = []  # row ids begun in this batch, in order
+        self.write: set[int] = set()  # rows to upsert (begun or ended)
+        self.touched: set[int] = set()  # changed in memory only (status, findings...)
+        self.ended: set[int] = set()  # done: drop from memory after the commit
+        self.output_gens: list[int] = []  # generation of each process-lane line
+
+    def __bool__(self) -> bool:
+        return bool(self.events or self.new or self.write or self.ended)
+
+
+def _plain(event: dict[str, Any]) -> dict[str, Any]:
+    """A copy of the event with its bodies as bytes, also when it came as JSON."""
+    # Only begin ("body") and chunk ("data") carry bytes; checking those two
+    # is much cheaper than from_jsonable's look at every value of every event.
+    if isinstance(event.get("body"), dict) or isinstance(event.get("data"), dict):
+        return from_jsonable(event)
+    return dict(event)
+
+
+# -- rows <-> exchanges ----------------------------------------------------------------
+
+def _row(x: Exchange) -> tuple[Any, ...]:
+    # The bodies go to their BLOB columns; base64 in the JSON would waste a third.
+    data = dataclasses.replace(x, request_body=b"", response_body=b"").to_dict()
+    del data["request_body"], data["response_body"]
+    return (*summarize(x), json.dumps(data, separators=(",", ":")),
+            x.request_body, x.response_body)
+
+
+def _row_summary(row: tuple[Any, ...]) -> Summary:
+    (xid, start, method, path, query, status, content_type, response_size, duration,
+     findings, error, state) = row
+    return Summary(xid, start, sys.intern(method), path, query, status,
+                   sys.intern(content_type), response_size, duration, findings, bool(error),
+                   sys.intern(state))
+
+
+def _row_exchange(data: str, request_body: bytes, response_body: bytes) -> Exchange:
+    plain = json.loads(data)
+    plain["request_body"] = plain["response_body"] = ""
+    x = Exchange.from_dict(plain)
+    x.request_body = bytes(request_body)
+    x.response_body = bytes(response_body)
+    return x
