@@ -50,18 +50,26 @@ def decode(payload: bytes) -> list[Message]:
     if len(payload) < 4:
         raise ProtocolError("frame shorter than its header")
     (json_len,) = _U32.unpack_from(payload)
+    if json_len > len(payload) - 4:
+        raise ProtocolError("frame shorter than its JSON part")
     blob = memoryview(payload)[4 + json_len:]
     try:
         messages = json.loads(payload[4:4 + json_len].decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ProtocolError(f"frame is not JSON: {exc}") from None
     if not isinstance(messages, list):
         raise ProtocolError("frame does not hold a list of messages")
     for message in messages:
+        if type(message) is not dict:
+            raise ProtocolError("frame holds something other than a message")
         for key, value in message.items():
             if type(value) is dict and "$b" in value:
-                offset, length = value["$b"]
-                message[key] = bytes(blob[offset:offset + length])
+                span = value["$b"]
+                if (type(span) is not list or len(span) != 2
+                        or not all(type(n) is int and n >= 0 for n in span)
+                        or span[0] + span[1] > len(blob)):
+                    raise ProtocolError(f"bytes field {key!r} points outside the frame")
+                message[key] = bytes(blob[span[0]:span[0] + span[1]])
     return messages
 
 

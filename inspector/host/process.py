@@ -9,7 +9,9 @@ and a new child is started; a crash loop stops after a few tries.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import functools
 import hmac
 import os
 import secrets
@@ -37,6 +39,7 @@ Message = dict[str, Any]
 CRASH_LIMIT = 3  # deaths within CRASH_WINDOW seconds before we stop restarting
 CRASH_WINDOW = 10.0
 CONNECT_TIMEOUT = 30.0  # the app's import can be slow (Django, big projects)
+ACCEPT_POLL = 0.1  # how often the wait for the child's connection checks it is alive
 
 
 @dataclass
@@ -77,13 +80,16 @@ def find_python(app_dir: str, explicit: str | None = None) -> str:
     return sys.executable
 
 
+@functools.cache
 def agent_path() -> str:
     """A directory holding only our package and waitress, for the child's PYTHONPATH.
 
     The child must import the agent without seeing the GUI's site-packages
-    (the project's own interpreter has its own).
+    (the project's own interpreter has its own). One per host process, removed
+    when it exits.
     """
     root = Path(tempfile.mkdtemp(prefix="wsgi-inspector-agent-"))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
     for package in (inspector, waitress):
         source = Path(package.__file__).parent
         try:
@@ -122,6 +128,7 @@ class AppProcess:
         self._lock = threading.RLock()
         self._proc: subprocess.Popen[bytes] | None = None
         self._sock: socket.socket | None = None
+        self._link: threading.Thread | None = None
         self._in_flight: dict[int, float] = {}
         self._deaths: list[float] = []
         self._stopping = False
@@ -145,28 +152,33 @@ class AppProcess:
     def stop(self, grace: float = 2.0) -> None:
         with self._lock:
             self._stopping = True
-            proc, sock = self._proc, self._sock
-        if proc is None:
-            return
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                wire.send(sock, [{"type": "stop", "grace": grace}])
-        try:
-            proc.wait(grace + 3)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        self._set_status(Status("stopped"))
+            proc, sock, link = self._proc, self._sock, self._link
+        if proc is not None:
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    wire.send(sock, [{"type": "stop", "grace": grace}])
+            else:  # not connected yet, so nothing in flight
+                proc.terminate()
+            try:
+                proc.wait(grace + 3)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        # The supervising thread must be done before a restart clears _stopping,
+        # or it would take this exit for a crash and start another child.
+        if link is not None and link is not threading.current_thread():
+            link.join(CONNECT_TIMEOUT)
+        if self.status.state != "stopped":
+            self._set_status(Status("stopped"))
 
     @property
     def pid(self) -> int | None:
         return self._proc.pid if self._proc else None
 
     # -- the child's life ------------------------------------------------------------
-    def _spawn(self) -> None:
+    def _spawn(self, respawn: bool = False) -> None:
         token = secrets.token_hex(16)
         listener = socket.create_server(("127.0.0.1", 0))
-        listener.settimeout(CONNECT_TIMEOUT)
         env = dict(os.environ)
         env[ENV_ADDRESS] = f"127.0.0.1:{listener.getsockname()[1]}"
         env[ENV_TOKEN] = token
@@ -174,6 +186,10 @@ class AppProcess:
             p for p in (self._pythonpath, os.environ.get("PYTHONPATH")) if p)
         env["PYTHONUNBUFFERED"] = "1"
         with self._lock:
+            if respawn and self._stopping:  # stop() came while the last child died
+                listener.close()
+                self._ready.set()
+                return
             self.generation += 1
             self._ready.clear()
             self._in_flight.clear()
@@ -182,9 +198,11 @@ class AppProcess:
                  *self._child_args()],
                 cwd=self.options.app_dir, env=env, stdin=subprocess.DEVNULL)
             generation, proc = self.generation, self._proc
+            self._link = link = threading.Thread(
+                target=self._serve_connection, args=(listener, token, generation, proc),
+                name="wsgi-inspector-link", daemon=True)
         self._set_status(Status("starting", url=self.status.url))
-        threading.Thread(target=self._serve_connection, args=(listener, token, generation, proc),
-                         name="wsgi-inspector-link", daemon=True).start()
+        link.start()
 
     def _child_args(self) -> list[str]:
         o = self.options
@@ -197,7 +215,7 @@ class AppProcess:
     def _serve_connection(self, listener: socket.socket, token: str, generation: int,
                           proc: subprocess.Popen[bytes]) -> None:
         try:
-            link = self._accept(listener, token, generation)
+            link = self._accept(listener, token, generation, proc)
         finally:
             listener.close()
         if link is not None:
@@ -209,13 +227,23 @@ class AppProcess:
         code = proc.wait()
         self._child_ended(generation, code)
 
-    def _accept(self, listener: socket.socket, token: str, generation: int
-                ) -> tuple[socket.socket, Iterator[list[Message]]] | None:
-        """The first connection that says hello with our token, and its frames."""
+    def _accept(self, listener: socket.socket, token: str, generation: int,
+                proc: subprocess.Popen[bytes]) -> tuple[socket.socket,
+                                                        Iterator[list[Message]]] | None:
+        """The first connection that says hello with our token, and its frames.
+
+        None when the child exits first (e.g. ``os._exit`` while importing the
+        app, before its hello went out) or never connects.
+        """
         deadline = time.monotonic() + CONNECT_TIMEOUT
+        listener.settimeout(ACCEPT_POLL)
         while time.monotonic() < deadline:
             try:
                 sock, _ = listener.accept()
+            except socket.timeout:
+                if proc.poll() is not None:
+                    return None
+                continue
             except OSError:
                 return None
             sock.settimeout(CONNECT_TIMEOUT)
@@ -283,13 +311,13 @@ class AppProcess:
         now = time.monotonic()
         self._deaths = [t for t in self._deaths if now - t < CRASH_WINDOW] + [now]
         if len(self._deaths) >= CRASH_LIMIT:
-            self._set_status(Status("crashed", f"The app's process {how} {len(self._deaths)} "
-                                    "times in a row; fix the app and reload."))
+            self._set_status(Status("crashed", f"The app's process died {len(self._deaths)} "
+                                    f"times in a row (last: {how}); fix the app and reload."))
             self._ready.set()
             return
         self._set_status(Status("died", f"The app's process {how}; restarting it.",
                                 url=self.status.url))
-        self._spawn()
+        self._spawn(respawn=True)
 
     def _fail_in_flight(self, generation: int, how: str) -> None:
         for xid, began in list(self._in_flight.items()):

@@ -1,0 +1,481 @@
+"""The isolated app process: real children, real waitress on 127.0.0.1, real HTTP.
+
+Nothing here sleeps: tests wait on the events and statuses the host reports, and
+crashing requests wait at a gate (a loopback socket) until the host has seen them.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from appproc import (
+    TIMEOUT,
+    Gate,
+    Recorder,
+    fetch,
+    poll_until,
+    running,
+    write_app,
+)
+
+from inspector import wire
+from inspector.agent.child import ENV_ADDRESS, ENV_TOKEN
+from inspector.host.inprocess import InProcessApp
+from inspector.host.process import (
+    CRASH_LIMIT,
+    AppProcess,
+    Options,
+    Status,
+    agent_path,
+    describe_exit,
+    find_python,
+)
+from inspector.model import ST_COMPLETE, ST_FAILED
+
+pytestmark = pytest.mark.skipif(os.name != "posix", reason="signals, /proc and venv layout")
+
+COMPLETE_PHASES = ["received", "app_called", "start_response", "chunk", "closed"]
+DROPPED = (http.client.RemoteDisconnected, ConnectionError)  # what a client sees when it dies
+
+
+@pytest.fixture
+def recorder() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture
+def gate() -> Iterator[Gate]:
+    gate = Gate()
+    yield gate
+    gate.close()
+
+
+@pytest.fixture
+def run_app(recorder: Recorder) -> Iterator[Callable[..., Any]]:
+    """``run_app(options, kind=AppProcess)``: started, and stopped after the test."""
+    apps: list[Any] = []
+
+    def run(options: Options, kind: Any = AppProcess) -> Any:
+        app = kind(options, recorder.on_event, recorder.on_status)
+        apps.append(app)
+        app.start()
+        return app
+
+    yield run
+    for app in apps:
+        app.stop()
+
+
+def join(thread: threading.Thread) -> None:
+    thread.join(TIMEOUT)
+    assert not thread.is_alive(), f"{thread.name} did not finish"
+
+
+# -- serving and recording ------------------------------------------------------------
+
+def check_recording(recorder: Recorder, url: str, gen: int) -> None:
+    """Requests to the test app arrive complete, bodies byte for byte."""
+    status, headers, body = fetch(url, "/hello?q=1")
+    assert (status, body) == (200, b"hello v1")
+    x = recorder.wait_exchange(gen, "/hello")
+    assert x.state == ST_COMPLETE
+    assert (x.method, x.query) == ("GET", "q=1")
+    assert x.env("SERVER_PORT") == str(url.rsplit(":", 1)[1].strip("/"))
+    # Over the wire, pairs arrive as JSON lists; in-process as tuples.
+    assert tuple(x.environ["wsgi.multithread"]) == ("True", "bool")
+    assert x.status == "200 OK"
+    assert [tuple(h) for h in x.headers] == [("Content-Type", "text/plain; charset=utf-8"),
+                         ("Content-Length", "8"), ("X-Pid", headers["X-Pid"])]
+    assert (x.response_body, x.response_size, x.request_size) == (b"hello v1", 8, 0)
+    assert [(o.stream, o.text, o.level, o.logger) for o in x.output] == [
+        ("stdout", "serving /hello", "", ""), ("log", "logged /hello", "WARNING", "web")]
+    assert [p.name for p in x.phases] == COMPLETE_PHASES
+    assert x.duration is not None and x.duration >= x.phase_time("start_response") >= 0
+
+    every_byte = bytes(range(256))
+    status, _, body = fetch(url, "/bytes")
+    assert (status, body) == (200, every_byte)
+    x = recorder.wait_exchange(gen, "/bytes")
+    assert (x.response_body, x.response_size, x.state) == (every_byte, 256, ST_COMPLETE)
+
+    sent = every_byte[::-1] * 3 + b"\x00\r\n\xff"
+    status, _, body = fetch(url, "/echo", method="POST", body=sent)
+    assert (status, body) == (200, sent[::-1])
+    x = recorder.wait_exchange(gen, "/echo")
+    assert (x.method, x.request_body, x.request_size) == ("POST", sent, len(sent))
+    assert (x.response_body, x.state) == (sent[::-1], ST_COMPLETE)
+    assert x.header("Content-Length") == str(len(sent))
+
+
+def test_child_serves_and_records_exchanges(tmp_path: Path, recorder: Recorder,
+                                            run_app: Callable[..., Any]) -> None:
+    write_app(tmp_path)
+    app = run_app(Options("web:app", str(tmp_path)))
+    assert app.status.state == "serving", app.status
+    assert app.status.url.startswith("http://127.0.0.1:")
+    assert os.path.realpath(tmp_path / "web.py") in app.status.files
+    assert app.pid != os.getpid() and running(app.pid)
+    check_recording(recorder, app.status.url, app.generation)
+    assert {e["gen"] for e in recorder.events} == {1}
+    assert recorder.states() == ["starting", "serving"]
+
+
+def test_in_process_app_records_the_same_way(tmp_path: Path, recorder: Recorder,
+                                             run_app: Callable[..., Any],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "path", list(sys.path))  # load_app puts the app dir first
+    monkeypatch.setitem(sys.modules, "web", None)  # set aside any other "web"
+    del sys.modules["web"]
+    write_app(tmp_path)
+    app = run_app(Options("web:app", str(tmp_path)), kind=InProcessApp)
+    assert app.status.state == "serving", app.status
+    check_recording(recorder, app.status.url, app.generation)
+    _, headers, _ = fetch(app.status.url, "/hello")
+    assert headers["X-Pid"] == str(os.getpid())
+
+
+# -- the project's interpreter -------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def venv_app(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with a bare ``.venv`` (no pip, no waitress, nothing of ours)."""
+    root = tmp_path_factory.mktemp("project")
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root / ".venv")],
+                   check=True, timeout=120, capture_output=True)
+    python = root / ".venv" / "bin" / "python"
+    probe = ("import importlib.util, sys; "
+             "sys.exit(any(importlib.util.find_spec(m) for m in ('waitress', 'inspector')))")
+    assert subprocess.run([str(python), "-c", probe], cwd=root, timeout=60).returncode == 0
+    write_app(root)
+    return root
+
+
+def test_explicit_python_without_our_packages_serves(venv_app: Path, tmp_path: Path,
+                                                     recorder: Recorder,
+                                                     run_app: Callable[..., Any]) -> None:
+    write_app(tmp_path)
+    venv = venv_app / ".venv"
+    app = run_app(Options("web:app", str(tmp_path), python=str(venv / "bin" / "python")))
+    assert app.status.state == "serving", app.status
+    status, _, body = fetch(app.status.url, "/prefix")
+    assert status == 200
+    assert os.path.realpath(body.decode()) == os.path.realpath(venv)
+    x = recorder.wait_exchange(app.generation, "/prefix")
+    assert (x.state, x.response_body) == (ST_COMPLETE, body)
+
+
+def test_venv_next_to_the_app_is_found(venv_app: Path, recorder: Recorder,
+                                       run_app: Callable[..., Any]) -> None:
+    python = str(venv_app.resolve() / ".venv" / "bin" / "python")
+    assert find_python(str(venv_app)) == python
+    (venv_app / "pkg").mkdir(exist_ok=True)
+    assert find_python(str(venv_app / "pkg")) == python  # a parent's .venv counts too
+    assert find_python(str(venv_app), "/opt/other/python") == "/opt/other/python"
+    app = run_app(Options("web:app", str(venv_app)))
+    assert app.status.state == "serving", app.status
+    # The project's own files are reported; nothing from inside its .venv.
+    assert app.status.files == [os.path.realpath(venv_app / "web.py")]
+    _, _, body = fetch(app.status.url, "/prefix")
+    assert os.path.realpath(body.decode()) == os.path.realpath(venv_app / ".venv")
+
+
+# -- supervision ---------------------------------------------------------------------------
+
+def expect_dropped(url: str, path: str, outcome: list[object]) -> None:
+    try:
+        outcome.append(fetch(url, path))
+    except DROPPED as exc:
+        outcome.append(exc)
+
+
+@pytest.mark.parametrize(("route", "how"), [("/segv", "killed by SIGSEGV"),
+                                            ("/exit", "exited with code 7")])
+def test_death_fails_in_flight_exchange_and_child_restarts(
+        tmp_path: Path, recorder: Recorder, run_app: Callable[..., Any], gate: Gate,
+        route: str, how: str) -> None:
+    write_app(tmp_path, gate=gate.port)
+    app = run_app(Options("web:app", str(tmp_path)))
+    url, gen, old_pid = app.status.url, app.generation, app.pid
+    assert app.status.state == "serving", app.status
+    mark = recorder.mark()
+    outcome: list[object] = []
+    client = threading.Thread(target=expect_dropped, args=(url, route, outcome))
+    client.start()
+    with gate.accept() as waiting:
+        # The host knows the request is in flight before the app dies.
+        recorder.wait_output(gen, route, "waiting at the gate")
+        waiting.sendall(b"go")
+    join(client)
+    assert isinstance(outcome[0], DROPPED), outcome
+
+    x = recorder.wait_exchange(gen, route)
+    assert x.state == ST_FAILED
+    assert x.error is not None and x.error.type == "ProcessDied"
+    assert how in x.error.message
+    assert [o.text for o in x.output] == ["waiting at the gate"]
+    died_at, died = recorder.wait_status("died", after=mark)
+    assert how in died.message and died.url == url
+    _, serving = recorder.wait_status("serving", after=died_at)
+    assert serving.url == url  # same port after the restart
+    assert not running(old_pid)
+
+    status, headers, body = fetch(url, "/hello")
+    assert (status, body) == (200, b"hello v1")
+    assert headers["X-Pid"] == str(app.pid) != str(old_pid)
+    assert app.generation == gen + 1
+    assert recorder.wait_exchange(gen + 1, "/hello").state == ST_COMPLETE
+
+
+def test_crash_at_import_is_retried_then_given_up(tmp_path: Path, recorder: Recorder,
+                                                  run_app: Callable[..., Any]) -> None:
+    (tmp_path / "web.py").write_text("import os\nos._exit(1)\n")
+    app = run_app(Options("web:app", str(tmp_path)))
+    status = app.status
+    assert status.state == "crashed", status
+    assert status.message == (f"The app's process died {CRASH_LIMIT} times in a row "
+                              "(last: exited with code 1); fix the app and reload.")
+    app.stop()  # waits for the supervising thread: no restart can follow
+    assert recorder.states() == (["starting", "died"] * (CRASH_LIMIT - 1)
+                                 + ["starting", "crashed", "stopped"])
+    assert app.generation == CRASH_LIMIT and app.pid is None
+
+
+def test_import_error_is_reported_not_restarted(tmp_path: Path, recorder: Recorder,
+                                                run_app: Callable[..., Any]) -> None:
+    (tmp_path / "web.py").write_text(textwrap.dedent("""\
+        def connect():
+            raise RuntimeError("no database at db:5432")
+
+        connect()
+        """))
+    app = run_app(Options("web:app", str(tmp_path)))
+    status = app.status
+    assert status.state == "load_error", status
+    assert "RuntimeError: no database at db:5432" in status.message
+    assert "\n" not in status.message and status.message.endswith(".")
+    assert status.traceback is not None
+    assert 'web.py", line 4' in status.traceback and 'web.py", line 2' in status.traceback
+    assert status.traceback.rstrip().endswith("RuntimeError: no database at db:5432")
+    assert "inspector" not in status.traceback and "importlib" not in status.traceback
+    app.stop()
+    assert recorder.states() == ["starting", "load_error", "stopped"]
+    assert app.generation == 1 and app.pid is None
+
+
+def test_stop_during_the_restart_after_a_death_leaves_no_child(tmp_path: Path,
+                                                               recorder: Recorder,
+                                                               gate: Gate) -> None:
+    write_app(tmp_path, gate=gate.port)
+
+    def on_status(status: Status) -> None:
+        recorder.on_status(status)
+        if status.state == "died":  # the user presses stop just as the child died
+            app.stop()
+
+    app = AppProcess(Options("web:app", str(tmp_path)), recorder.on_event, on_status)
+    try:
+        app.start()
+        outcome: list[object] = []
+        client = threading.Thread(target=expect_dropped, args=(app.status.url, "/exit",
+                                                               outcome))
+        client.start()
+        with gate.accept() as waiting:
+            waiting.sendall(b"go")
+        join(client)
+        recorder.wait_status("stopped")
+    finally:
+        app.stop()
+    assert recorder.states() == ["starting", "serving", "died", "stopped"]
+    assert app.generation == 1 and app.pid is None
+
+
+@pytest.mark.parametrize(("code", "text"), [(0, "exited with code 0"), (3, "exited with code 3"),
+                                            (-signal.SIGSEGV, "killed by SIGSEGV"),
+                                            (-signal.SIGKILL, "killed by SIGKILL"),
+                                            (-200, "killed by signal 200")])
+def test_describe_exit(code: int, text: str) -> None:
+    assert describe_exit(code) == text
+
+
+def test_agent_path_holds_only_our_package_and_waitress() -> None:
+    path = Path(agent_path())
+    assert sorted(p.name for p in path.iterdir()) == ["inspector", "waitress"]
+    assert (path / "inspector" / "agent" / "child.py").is_file()
+    assert agent_path() == str(path)  # one per host process, not one per child
+
+
+# -- the host's death ----------------------------------------------------------------------
+
+HOST = """\
+import sys, threading
+from inspector.host.process import AppProcess, Options
+app = AppProcess(Options("web:app", sys.argv[1]), lambda event: None, lambda status: None)
+status = app.start()
+print(app.pid, status.state, status.url, flush=True)
+threading.Event().wait()
+"""
+
+
+def test_child_exits_when_its_host_is_killed(tmp_path: Path) -> None:
+    app_dir = tmp_path / "app"
+    app_dir.mkdir()
+    write_app(app_dir)
+    env = {**os.environ, "TMPDIR": str(tmp_path)}  # the host cannot clean up after SIGKILL
+    host = subprocess.Popen([sys.executable, "-c", HOST, str(app_dir)], env=env,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        lines: list[str] = []
+        reader = threading.Thread(target=lambda: lines.append(host.stdout.readline()))
+        reader.start()
+        join(reader)
+        pid_text, state, url = lines[0].split()
+        assert state == "serving"
+        pid, port = int(pid_text), int(url.rstrip("/").rsplit(":", 1)[1])
+        assert fetch(url, "/hello")[0] == 200
+        assert running(pid)
+        host.send_signal(signal.SIGKILL)
+        assert host.wait(TIMEOUT) == -signal.SIGKILL
+    finally:
+        if host.poll() is None:
+            host.kill()
+            host.wait()
+        host.stdout.close()
+    poll_until(lambda: not running(pid), "the orphaned child to exit", timeout=10)
+    with socket.socket() as probe:  # the port is free again (as a new server would bind)
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind(("127.0.0.1", port))
+        probe.listen()
+
+
+# -- the control connection's token --------------------------------------------------------
+
+WRAPPER = """\
+#!{python}
+# Stands in for the project's python: tells the test where the host listens,
+# waits for its go, then becomes the real interpreter.
+import os, socket, sys
+with socket.create_connection(("127.0.0.1", {gate})) as sock:
+    sock.sendall(os.environ["{address}"].encode() + b"\\n")
+    sock.recv(1)
+os.execv(sys.executable, [sys.executable, *sys.argv[1:]])
+"""
+
+
+def refused(address: tuple[str, int], data: bytes) -> bytes:
+    """Connect to the host's listener as a stranger, send ``data``; what comes back
+    before the host closes the connection."""
+    with socket.create_connection(address, timeout=TIMEOUT) as sock:
+        sock.sendall(data)
+        received = b""
+        while chunk := sock.recv(4096):
+            received += chunk
+    return received
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads /proc/PID/cmdline")
+def test_strangers_are_refused_and_token_stays_out_of_argv(
+        tmp_path: Path, recorder: Recorder, gate: Gate) -> None:
+    app_dir = tmp_path / "app"
+    app_dir.mkdir()
+    write_app(app_dir)
+    wrapper = tmp_path / "python"
+    wrapper.write_text(WRAPPER.format(python=sys.executable, gate=gate.port,
+                                      address=ENV_ADDRESS))
+    wrapper.chmod(0o755)
+    app = AppProcess(Options("web:app", str(app_dir), python=str(wrapper)),
+                     recorder.on_event, recorder.on_status)
+    starter = threading.Thread(target=app.start)
+    starter.start()
+    try:
+        with gate.accept() as child:
+            with child.makefile("rb") as stream:
+                host, port = stream.readline().decode().strip().rsplit(":", 1)
+            address = (host, int(port))
+            # Strangers come first: garbage, a wrong token, a valid frame without hello.
+            assert refused(address, b"GET / HTTP/1.0\r\n\r\n") == b""
+            assert refused(address, wire.encode([{"type": "hello", "token": "0" * 32,
+                                                  "version": wire.VERSION}])) == b""
+            assert refused(address, wire.encode([{"type": "ready", "url": "http://evil/",
+                                                  "port": 1, "files": []}])) == b""
+            assert refused(address, b"\x00\x00\x00\x05\x00\x00\x00\x01[") == b""
+            assert refused(address, b"\x00\x00\x00\x07\x00\x00\x00\x03[1]") == b""
+            child.sendall(b"go")
+        join(starter)
+        assert app.status.state == "serving", app.status
+        assert recorder.states() == ["starting", "serving"]  # nothing from the strangers
+
+        with open(f"/proc/{app.pid}/environ", "rb") as environ:
+            # The token was passed in the environment the child started with...
+            tokens = re.findall(rb"(?:^|\0)" + ENV_TOKEN.encode() + rb"=([0-9a-f]+)",
+                                environ.read())
+        assert len(tokens) == 1 and len(tokens[0]) == 32
+        with open(f"/proc/{app.pid}/cmdline", "rb") as cmdline:
+            argv = cmdline.read()
+        assert b"inspector.agent.child" in argv
+        assert tokens[0] not in argv  # ...never in argv, which any user can read
+        # ...and the child removed it before running the app.
+        assert fetch(app.status.url, "/token")[2] == b"absent"
+        assert recorder.wait_exchange(app.generation, "/token").state == ST_COMPLETE
+    finally:
+        join(starter)
+        app.stop()
+
+
+# -- stop and restart ----------------------------------------------------------------------
+
+def test_stop_ends_the_child_cleanly_and_restart_keeps_the_url(
+        tmp_path: Path, recorder: Recorder, run_app: Callable[..., Any]) -> None:
+    write_app(tmp_path)
+    app = run_app(Options("web:app", str(tmp_path)))
+    url, first = app.status.url, app._proc
+    assert app.status.state == "serving", app.status
+
+    status = app.restart()
+    assert status.state == "serving" and status.url == url
+    assert first.returncode == 0 and not running(first.pid)
+    assert app.generation == 2 and app.pid != first.pid
+    _, headers, _ = fetch(url, "/hello")
+    assert headers["X-Pid"] == str(app.pid)
+
+    second = app._proc
+    app.stop()
+    assert second.returncode == 0 and not running(second.pid)
+    assert app.status.state == "stopped" and app.pid is None
+    assert recorder.states() == ["starting", "serving", "stopped", "starting", "serving",
+                                 "stopped"]
+    with pytest.raises(ConnectionRefusedError):
+        fetch(url, "/hello")
+
+
+def test_stop_lets_an_in_flight_response_finish(tmp_path: Path, recorder: Recorder,
+                                                run_app: Callable[..., Any],
+                                                gate: Gate) -> None:
+    write_app(tmp_path, gate=gate.port)
+    app = run_app(Options("web:app", str(tmp_path)))
+    url, gen = app.status.url, app.generation
+    outcome: list[object] = []
+    client = threading.Thread(target=lambda: outcome.append(fetch(url, "/gate")))
+    client.start()
+    with gate.accept() as waiting:
+        recorder.wait_output(gen, "/gate", "waiting at the gate")
+        stopper = threading.Thread(target=app.stop)
+        stopper.start()
+        waiting.sendall(b"go")
+    join(client)
+    join(stopper)
+    status, _, body = outcome[0]
+    assert (status, body) == (200, b"hello v1")
+    assert recorder.wait_exchange(gen, "/gate").state == ST_COMPLETE
+    assert app.status.state == "stopped" and app.pid is None

@@ -1,0 +1,224 @@
+"""Reload on source change: the watcher alone, then wired to a real app process.
+
+File times are set explicitly (os.utime, whole seconds apart) rather than waited
+for, so each edit is a change for the watcher and for Python's bytecode cache.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from appproc import TIMEOUT, Recorder, fetch, set_mtime, write_app
+
+from inspector.host.process import AppProcess, Options, Status
+from inspector.host.watch import SourceWatcher, python_files
+from inspector.model import ST_COMPLETE
+
+SECOND = 1_000_000_000
+
+
+class Clock:
+    """Hands out file times that only go forward, whole seconds apart."""
+
+    def __init__(self, start: Path) -> None:
+        self.ns = start.stat().st_mtime_ns
+
+    def touch(self, path: Path, text: str | None = None) -> None:
+        if text is not None:
+            path.write_text(text)
+        self.ns += 2 * SECOND
+        set_mtime(path, self.ns)
+
+
+class Changes:
+    """Records the watcher's on_change calls; lets a test wait for the next one."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+        self._changed = threading.Condition()
+
+    def __call__(self, paths: list[str]) -> None:
+        with self._changed:
+            self.calls.append(paths)
+            self._changed.notify_all()
+
+    def wait(self, count: int = 1) -> list[str]:
+        with self._changed:
+            assert self._changed.wait_for(lambda: len(self.calls) >= count, TIMEOUT), \
+                "the watcher reported no change"
+            return self.calls[count - 1]
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    """A project with its own files and others that are not the user's."""
+    root = tmp_path.resolve()
+    for name in ("app.py", "helpers.py", "pkg/__init__.py", "pkg/views.py",
+                 ".venv/lib/site.py", "venv2/lib/x.py", "node_modules/a/b.py",
+                 "__pycache__/app.py", ".git/hooks/x.py", "build/lib/app.py"):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text("# source\n")
+    (root / "venv2" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (root / "notes.txt").write_text("not python\n")
+    return root
+
+
+@pytest.fixture
+def watcher_for(tree: Path) -> Iterator[tuple[SourceWatcher, Changes]]:
+    changes = Changes()
+    watcher = SourceWatcher(str(tree), changes)
+    yield watcher, changes
+    watcher.stop()
+
+
+def test_python_files_leave_out_environments_and_caches(tree: Path) -> None:
+    assert sorted(python_files(str(tree))) == [
+        str(tree / name) for name in ("app.py", "helpers.py", "pkg/__init__.py", "pkg/views.py")]
+
+
+def test_watched_edit_and_new_file_are_reported_together(
+        tree: Path, watcher_for: tuple[SourceWatcher, Changes]) -> None:
+    watcher, changes = watcher_for
+    clock = Clock(tree / "app.py")
+    watcher.watch([str(tree / "app.py"), str(tree / "pkg" / "views.py")])
+    # All edits land before the watcher's first look, so they make one report.
+    clock.touch(tree / "app.py", "# edited\n")
+    clock.touch(tree / "helpers.py")  # exists but was never imported: not a reason
+    (tree / "pkg" / "models.py").write_text("# new\n")
+    (tree / ".venv" / "lib" / "new.py").write_text("# installed, not the user's\n")
+    (tree / "__pycache__" / "x.py").write_text("\n")
+    watcher.start()
+    assert changes.wait() == [str(tree / "app.py"), str(tree / "pkg" / "models.py")]
+
+
+def test_deleted_watched_file_is_a_change(tree: Path,
+                                          watcher_for: tuple[SourceWatcher, Changes]) -> None:
+    watcher, changes = watcher_for
+    watcher.watch([str(tree / "pkg" / "views.py")])
+    (tree / "pkg" / "views.py").unlink()
+    watcher.start()
+    assert changes.wait() == [str(tree / "pkg" / "views.py")]
+
+
+def test_after_a_failed_load_every_file_counts(tree: Path,
+                                               watcher_for: tuple[SourceWatcher, Changes]
+                                               ) -> None:
+    watcher, changes = watcher_for
+    watcher.watch([], everything=True)
+    Clock(tree / "helpers.py").touch(tree / "helpers.py", "# fixed\n")
+    watcher.start()
+    assert changes.wait() == [str(tree / "helpers.py")]
+
+
+def test_stop_ends_the_thread(watcher_for: tuple[SourceWatcher, Changes]) -> None:
+    watcher, _ = watcher_for
+    watcher.start()
+    watcher.stop()
+    assert not watcher._thread.is_alive()
+
+
+# -- wired to a real app process -------------------------------------------------------
+
+class Reloading:
+    """An AppProcess reloaded by a SourceWatcher, as the host wires them."""
+
+    def __init__(self, app_dir: Path, recorder: Recorder) -> None:
+        self.recorder = recorder
+        self.changes = Changes()
+        self.process = AppProcess(Options("web:app", str(app_dir)), recorder.on_event,
+                                  self._status)
+        self.watcher = SourceWatcher(str(app_dir), self._changed)
+
+    def _status(self, status: Status) -> None:
+        # Watch before anyone hears of the status, so a test that saw it may edit.
+        if status.state in ("serving", "load_error"):
+            self.watcher.watch(status.files, everything=status.state == "load_error")
+        self.recorder.on_status(status)
+
+    def _changed(self, paths: list[str]) -> None:
+        self.changes(paths)
+        self.process.restart()
+
+    def start(self) -> Status:
+        status = self.process.start()
+        self.watcher.start()
+        return status
+
+    def stop(self) -> None:
+        self.watcher.stop()
+        self.process.stop()
+
+    def next_status(self, mark: int) -> Status:
+        """The first settled status (serving or load_error) after ``mark``."""
+        return self.recorder.wait(
+            lambda: next((s for s in self.recorder.statuses[mark:]
+                          if s.state in ("serving", "load_error")), None),
+            "the app to come back after a reload")
+
+
+@pytest.fixture
+def reloading(tmp_path: Path) -> Iterator[Reloading]:
+    app = Reloading(tmp_path, Recorder())
+    yield app
+    app.stop()
+
+
+def served(url: str) -> bytes:
+    status, _, body = fetch(url, "/hello")
+    assert status == 200
+    return body
+
+
+def test_edits_reload_the_app(tmp_path: Path, reloading: Reloading) -> None:
+    web = write_app(tmp_path, message="version 1")
+    clock = Clock(web)
+    status = reloading.start()
+    assert status.state == "serving", status
+    url = status.url
+    assert served(url) == b"version 1"
+
+    mark = reloading.recorder.mark()
+    clock.touch(web, web.read_text().replace("version 1", "version 2"))
+    status = reloading.next_status(mark)
+    assert status.state == "serving" and status.url == url
+    assert reloading.changes.calls[-1] == [os.path.realpath(web)]
+    assert served(url) == b"version 2"
+    gen = reloading.process.generation
+    assert gen == 2
+    x = reloading.recorder.wait_exchange(gen, "/hello")
+    assert (x.response_body, x.state) == (b"version 2", ST_COMPLETE)
+
+    mark = reloading.recorder.mark()
+    clock.touch(web, web.read_text().replace("def app(environ, start_response):",
+                                             "def app(environ, start_response)"))
+    status = reloading.next_status(mark)
+    assert status.state == "load_error", status
+    assert "SyntaxError" in status.message and "\n" not in status.message
+    assert status.traceback is not None and "web.py" in status.traceback
+
+    mark = reloading.recorder.mark()
+    clock.touch(web, web.read_text().replace("def app(environ, start_response)",
+                                             "def app(environ, start_response):")
+                .replace("version 2", "version 3"))
+    status = reloading.next_status(mark)
+    assert status.state == "serving", status
+    assert status.url == url
+    assert served(url) == b"version 3"
+
+    mark = reloading.recorder.mark()
+    gen = reloading.process.generation
+    helper = tmp_path / "helper.py"
+    helper.write_text("ANSWER = 42\n")
+    status = reloading.next_status(mark)
+    assert status.state == "serving", status
+    assert reloading.changes.calls[-1] == [os.path.realpath(helper)]
+    assert reloading.process.generation == gen + 1
+    assert served(url) == b"version 3"
+    # Every reload was a stop and a fresh start of the child.
+    states = reloading.recorder.states()
+    assert states.count("load_error") == 1 and states.count("serving") == 4
+    assert "died" not in states and "crashed" not in states
