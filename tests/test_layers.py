@@ -88,3 +88,11 @@ def test_agent_runs_without_site_packages() -> None:
         capture_output=True, text=True, check=True, timeout=60,
     ).stdout.split()
     assert set(out) <= {"__main__", "inspector", "waitress"}, out
+
+
+def test_headless_command_does_not_load_qt() -> None:
+    """`wsgi-inspector --headless` goes through ui.launch, which must not import Qt."""
+    code = "import sys, ui.launch; print('PySide6' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=60, cwd=ROOT).stdout.strip()
+    assert out == "False"

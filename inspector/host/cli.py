@@ -13,7 +13,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -71,13 +71,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+GuiRunner = Callable[[argparse.Namespace], int]
+
+
+def main(argv: Sequence[str] | None = None, gui: GuiRunner | None = None) -> int:
+    """Run the command line; ``gui`` opens the desktop window (the ``ui``
+    package passes it in: the engine never imports the GUI)."""
     args = parse_args(argv)
     try:
         if args.open and args.har:
             return convert(args.open, args.har)
         if args.headless:
             return headless(args)
+        if gui is None:
+            return no_gui(args)
         return gui(args)
     except UsageError as exc:
         return fail(str(exc))
@@ -90,17 +97,13 @@ def fail(message: str, user_traceback: str | None = None) -> int:
     return EXIT_USAGE
 
 
-def gui(args: argparse.Namespace) -> int:
-    try:
-        from ui.app import run  # the desktop window (PySide6)
-    except ImportError:
-        print("wsgi-inspector: the desktop window is not available here; running headless "
-              "(Ctrl+C stops).", file=sys.stderr)
-        if args.open:
-            raise UsageError("--open needs the desktop window; to export, add --har OUT."
-                             ) from None
-        return headless(args)
-    return run(args)
+def no_gui(args: argparse.Namespace) -> int:
+    """Without the desktop window (not installed): record headless instead."""
+    if args.open:
+        raise UsageError("--open needs the desktop window; to export, add --har OUT.")
+    print("wsgi-inspector: the desktop window is not available here; running headless "
+          "(Ctrl+C stops).", file=sys.stderr)
+    return headless(args)
 
 
 # -- converting saved files ---------------------------------------------------------
