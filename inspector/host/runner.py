@@ -6,6 +6,8 @@ changes arrive through callbacks from background threads.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -56,4 +58,22 @@ class Runner:
         self._on_status(status)
 
     def _source_changed(self, paths: list[str]) -> None:
+        drop_bytecode(paths)
         self.reload()
+
+
+def drop_bytecode(paths: list[str]) -> None:
+    """Delete the cached bytecode of changed files.
+
+    Python trusts a .pyc whose recorded mtime (whole seconds) and size match
+    the source, so an edit of the same length saved within the same second
+    would otherwise run the old code after the reload.
+    """
+    for path in paths:
+        folder, name = os.path.split(path)
+        stem = name[:-3] if name.endswith(".py") else name
+        cache = os.path.join(folder, "__pycache__")
+        with contextlib.suppress(OSError):
+            for cached in os.listdir(cache):
+                if cached.startswith(stem + ".") and cached.endswith(".pyc"):
+                    os.remove(os.path.join(cache, cached))

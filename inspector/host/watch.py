@@ -21,9 +21,9 @@ SCAN_EVERY = 4  # polls between scans of the tree for new files
 DEBOUNCE = 0.15  # quiet time after the last change before reloading
 
 
-def python_files(root: str) -> dict[str, float]:
-    """mtime of every .py file below root, skipping environments and caches."""
-    found: dict[str, float] = {}
+def python_files(root: str) -> dict[str, Stamp]:
+    """Stamp of every .py file below root, skipping environments and caches."""
+    found: dict[str, Stamp] = {}
     for folder, dirs, files in os.walk(root):
         dirs[:] = [d for d in dirs if d not in SKIP_DIRS and not d.startswith(".")
                    and not os.path.exists(os.path.join(folder, d, "pyvenv.cfg"))]
@@ -36,9 +36,13 @@ def python_files(root: str) -> dict[str, float]:
     return found
 
 
-def _mtime(path: str) -> float | None:
+Stamp = tuple[int, int]  # (mtime in ns, size): ns, since editors can save twice a second
+
+
+def _mtime(path: str) -> Stamp | None:
     try:
-        return os.stat(path).st_mtime_ns / 1e9
+        st = os.stat(path)
+        return st.st_mtime_ns, st.st_size
     except OSError:
         return None
 
@@ -50,7 +54,7 @@ class SourceWatcher:
         self.root = os.path.realpath(root)
         self.on_change = on_change
         self._lock = threading.Lock()
-        self._watched: dict[str, float | None] = {}
+        self._watched: dict[str, Stamp | None] = {}
         self._known = python_files(self.root)
         self._everything = False
         self._stop = threading.Event()
