@@ -6,6 +6,8 @@ import os
 import threading
 from pathlib import Path
 
+import pytest
+
 from inspector.host.process import Options, Status
 from inspector.host.runner import Runner, drop_bytecode
 
@@ -19,8 +21,11 @@ def test_drop_bytecode_removes_only_the_changed_modules_cache(tmp_path: Path) ->
     assert sorted(os.listdir(cache)) == ["webx.cpython-311.pyc"]
 
 
-def test_same_size_edit_in_the_same_second_is_served_after_reload(tmp_path: Path) -> None:
+def test_same_size_edit_in_the_same_second_is_served_after_reload(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import http.client
+
+    monkeypatch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)  # the child caches .pyc
 
     source = tmp_path / "web.py"
     template = ("def app(environ, start_response):\n"
