@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any, Callable
 
 from . import lint
-from .output import Lane, RoutedStream, current
+from .output import Lane, RoutedStream, _from_propagating_log_record, current
 
 Emit = Callable[[dict[str, Any]], None]
 WSGIApp = Callable[..., Iterable[bytes]]
@@ -159,7 +159,10 @@ class Flight:
             raise
         file_wrapper = environ.get("wsgi.file_wrapper")
         if isinstance(file_wrapper, type) and isinstance(result, file_wrapper):
-            self.phase("file_wrapper", size=_file_size(result))
+            # The server sends the file itself: count its size as sent, so the
+            # Content-Length check at the end does not see 0 bytes.
+            self.sent = _file_size(result)
+            self.phase("file_wrapper", size=self.sent)
             self.end(closed=True)
             return result
         if self.lint:
@@ -369,7 +372,10 @@ class ErrorsWatch:
             self._flight.findings(found)
             return self._stream.write(data)
         # Recorded as "wsgi.errors"; our stderr hook underneath must not record it twice.
-        self._flight.lane.write("wsgi.errors", data)
+        # A logging handler writing here (Flask's default one does) writes a record
+        # our log handler records already: pass it on unrecorded.
+        if not _from_propagating_log_record():
+            self._flight.lane.write("wsgi.errors", data)
         if isinstance(self._stream, RoutedStream):
             return self._stream.passthrough(data)
         return self._stream.write(data)
@@ -404,8 +410,10 @@ def _exc_text(exc_info: Any) -> str | None:
 
 
 def _file_size(wrapper: Any) -> int:
+    """What the server will send: from the file's position to its end."""
     try:
-        return os.fstat(wrapper.file.fileno()).st_size
+        file = wrapper.file
+        return max(os.fstat(file.fileno()).st_size - file.tell(), 0)
     except (AttributeError, OSError, ValueError):
         return 0
 

@@ -174,15 +174,24 @@ class RoutingHandler(logging.Handler):
     def _admit(self) -> bool:
         second = int(time.monotonic())
         if second != self._window:
-            if self._dropped:
-                self._process.line("log", f"({self._dropped} more waitress lines dropped)",
-                                   "INFO", "waitress")
-            self._window, self._sent_in_window, self._dropped = second, 0, 0
+            self._report_dropped()
+            self._window, self._sent_in_window = second, 0
         if self._sent_in_window >= self._burst:
             self._dropped += 1
             return False
         self._sent_in_window += 1
         return True
+
+    def _report_dropped(self) -> None:
+        if self._dropped:
+            self._process.line("log", f"({self._dropped} more waitress lines dropped)",
+                               "INFO", "waitress")
+            self._dropped = 0
+
+    def flush(self) -> None:
+        """Report what the current second dropped: no later line may come to do it."""
+        with self._lock:
+            self._report_dropped()
 
 
 class OutputRouting:
@@ -202,6 +211,8 @@ class OutputRouting:
         stderr = RoutedStream(sys.stderr, "stderr", self.process, self._tee)
         last_resort = sys.stderr if self._tee and not root.handlers else None
         handler = RoutingHandler(self.process, stderr._lock, last_resort=last_resort)
+        # DEBUG records only when asked for, even from a logger set to DEBUG.
+        handler.setLevel(self._level)
         # Lowering the root level lets INFO records reach us; existing root
         # handlers keep the old threshold so the user's own output is unchanged.
         handler_levels = {h: h.level for h in root.handlers}
@@ -220,6 +231,7 @@ class OutputRouting:
             return
         root = logging.getLogger()
         root.removeHandler(saved["handler"])
+        saved["handler"].flush()
         root.setLevel(saved["root_level"])
         for h, level in saved["handler_levels"].items():
             h.setLevel(level)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import socket
 import threading
 from typing import Any, Callable
 
+from waitress.channel import HTTPChannel
 from waitress.server import create_server
 from waitress.wasyncore import close_all, dispatcher
 
@@ -44,18 +46,27 @@ class BackgroundServer:
         return int(self._server.effective_port)
 
     def start(self) -> str:
+        # Worker threads start only once the port is bound, and a failed bind
+        # closes what waitress had opened (its trigger pipe and socket): a
+        # failed start leaks nothing.
+        socket_map: dict[int, Any] = {}
         try:
-            self._server = create_server(self.app, host=self.host, port=self.port,
-                                         threads=self.threads, **self.options)
+            server = create_server(self.app, map=socket_map, host=self.host, port=self.port,
+                                   threads=0, **self.options)
         except OSError as exc:
+            close_all(socket_map, ignore_all=True)
             raise ServeError(_bind_error(self.host, self.port, exc)) from None
+        server.adj.threads = self.threads
+        server.task_dispatcher.set_thread_count(self.threads)
+        self._server = server
         self._thread = threading.Thread(target=self._server.run,
                                         name="wsgi-inspector-server", daemon=True)
         self._thread.start()
         return self.url
 
     def stop(self, grace: float = 2.0) -> None:
-        """Stop accepting, let in-flight responses finish, then close every channel.
+        """Stop accepting, let in-flight responses finish and go out, then close
+        every channel.
 
         ``server.close()`` alone does not end ``run()`` while a keep-alive
         connection is open, and closing channels before the workers stop makes
@@ -75,8 +86,45 @@ class BackgroundServer:
         server.trigger.pull_trigger(stop_listening)
         stopped_listening.wait(grace)
         server.task_dispatcher.shutdown(cancel_pending=True, timeout=grace)
-        server.trigger.pull_trigger(lambda: close_all(server._map))
+        # What the workers wrote may still sit in a channel's buffer: the loop
+        # thread sends it, then the loop ends; whatever is left after grace is cut.
+        server.trigger.pull_trigger(lambda: _close_when_flushed(server._map))
         thread.join(grace)
+        if thread.is_alive():
+            # OSError: the loop closed the trigger just now, so it is ending anyway
+            with contextlib.suppress(OSError):
+                server.trigger.pull_trigger(lambda: close_all(server._map))
+            thread.join(grace)
+
+
+def _close_when_flushed(socket_map: dict[int, Any]) -> None:
+    """In the loop thread: close idle channels now, the others after their last byte.
+
+    When the last channel has gone, everything left (the trigger) is closed, so
+    the loop, and with it ``run()``, ends.
+    """
+    busy = set()
+    for channel in list(socket_map.values()):
+        if isinstance(channel, HTTPChannel):
+            if channel.total_outbufs_len and channel.connected:
+                busy.add(channel)
+            else:
+                channel.handle_close()
+    if not busy:
+        close_all(socket_map)
+        return
+
+    def on_close(channel: HTTPChannel, original: Callable[[], None]) -> Callable[[], None]:
+        def handle_close() -> None:
+            original()
+            busy.discard(channel)
+            if not busy:
+                close_all(socket_map)
+        return handle_close
+
+    for channel in busy:
+        channel.handle_close = on_close(channel, channel.handle_close)  # type: ignore[method-assign]
+        channel.close_when_flushed = True  # waitress closes it once flushed
 
 
 def _bind_error(host: str, port: int, exc: OSError) -> str:
