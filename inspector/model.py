@@ -239,7 +239,8 @@ def _apply_begin(x: Exchange, ev: dict[str, Any]) -> None:
     x.start = ev["start"]
     x.client = ev["client"]
     x.thread = ev["thread"]
-    x.environ = dict(ev["environ"])
+    # Over the wire pairs arrive as JSON lists; in-process as tuples: make them one.
+    x.environ = {k: (v[0], v[1]) for k, v in ev["environ"].items()}
     x.request_body = ev["body"]
     x.request_size = ev["body_size"]
     x.phases.append(Phase(PH_RECEIVED, 0.0))
@@ -249,7 +250,8 @@ def _apply_phase(x: Exchange, ev: dict[str, Any]) -> None:
     x.phases.append(Phase(ev["name"], ev["t"]))
     if ev["name"] == PH_START_RESPONSE:
         x.start_response.append(
-            StartResponseCall(ev["status"], list(ev["headers"]), ev.get("exc_info"), ev["t"])
+            StartResponseCall(ev["status"], [(h[0], h[1]) for h in ev["headers"]],
+                              ev.get("exc_info"), ev["t"])
         )
     elif ev["name"] == "file_wrapper":
         x.file_wrapper = True

@@ -18,7 +18,6 @@ import urllib.parse
 from typing import Any
 
 import pytest
-from conftest import raw_exchange
 
 from inspector.model import (
     ST_COMPLETE,
@@ -28,6 +27,7 @@ from inspector.model import (
     from_jsonable,
     to_jsonable,
 )
+from tests.conftest import raw_exchange
 
 # -- helpers -------------------------------------------------------------------
 

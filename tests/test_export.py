@@ -15,7 +15,6 @@ from typing import Any
 
 import jsonschema
 import pytest
-from factories import BINARY_SAMPLE, make_exchange
 
 import inspector
 from inspector.host.export import (
@@ -30,6 +29,7 @@ from inspector.host.export import (
     write_har,
 )
 from inspector.model import Exchange, StartResponseCall
+from tests.factories import BINARY_SAMPLE, make_exchange
 
 DATA = Path(__file__).parent / "data"
 SCHEMA = json.loads((DATA / "har-1.2.schema.json").read_text())

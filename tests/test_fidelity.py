@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import raw_exchange
+
+from tests.conftest import raw_exchange
 
 BINARY = bytes(range(256)) * 4
 LARGE = bytes(i % 253 for i in range(64 * 1024))  # 24 of these: 1.5 MiB

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import pytest
-from conftest import raw_exchange
 
 from inspector.agent.capture import Capture
 from inspector.agent.lint import RULES
 from inspector.agent.sink import EventLog
 from inspector.model import PHASES, Exchange, Finding
+from tests.conftest import raw_exchange
 
 App = Callable[..., Any]
 
@@ -282,9 +282,7 @@ QUIRKS = [
     pytest.param(Case("read-size-str", None, reads_with("3"), "sent", post(b"hello")),
                  id="read-size-str"),
     pytest.param(Case("read-size-keyword", None, reads_with(size=3), "sent", post(b"hello")),
-                 id="read-size-keyword", marks=pytest.mark.xfail(strict=True, reason=(
-                     "capture.py InputWatch.read(*args) takes no keyword, so read(size=3) "
-                     "raises a different TypeError than waitress's own stream"))),
+                 id="read-size-keyword"),
 ]
 
 
@@ -364,9 +362,6 @@ def test_broken_app_triggers_its_rule(case: Case, serve_inspected: Callable) -> 
         assert_well_formed(finding)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "capture.py Flight.end runs the end-of-exchange checks even when the server "
-    "abandoned the iterable, so an aborted response is blamed on the app"))
 def test_abandoned_iteration_is_not_blamed_on_the_app(serve_inspected: Callable) -> None:
     # The body and its Content-Length are right; only the header is wrong, and
     # waitress fails on it at the first item and never asks for the second.

@@ -11,7 +11,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from conftest import inspected
+
+from tests.conftest import inspected
 
 CLIENTS = 8
 

@@ -20,15 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from appproc import (
-    TIMEOUT,
-    Gate,
-    Recorder,
-    fetch,
-    poll_until,
-    running,
-    write_app,
-)
 
 from inspector import wire
 from inspector.agent.child import ENV_ADDRESS, ENV_TOKEN
@@ -43,6 +34,15 @@ from inspector.host.process import (
     find_python,
 )
 from inspector.model import ST_COMPLETE, ST_FAILED
+from tests.appproc import (
+    TIMEOUT,
+    Gate,
+    Recorder,
+    fetch,
+    poll_until,
+    running,
+    write_app,
+)
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="signals, /proc and venv layout")
 

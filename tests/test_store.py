@@ -12,8 +12,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
-from factories import BINARY_SAMPLE as BINARY
-from factories import exchange_events, make_exchange
 
 from inspector.host.store import (
     SCHEMA_VERSION,
@@ -24,6 +22,8 @@ from inspector.host.store import (
     default_session_path,
 )
 from inspector.model import Exchange, to_jsonable
+from tests.factories import BINARY_SAMPLE as BINARY
+from tests.factories import exchange_events, make_exchange
 
 TESTS = Path(__file__).parent
 
@@ -461,7 +461,7 @@ def test_missing_file(tmp_path: Path) -> None:
 CHILD = """
 import sys, threading
 sys.path.insert(0, sys.argv[2])
-from factories import exchange_events
+from tests.factories import exchange_events
 from inspector.host.store import Store
 
 store = Store(sys.argv[1])

@@ -12,11 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from appproc import TIMEOUT, Recorder, fetch, set_mtime, write_app
 
 from inspector.host.process import AppProcess, Options, Status
 from inspector.host.watch import SourceWatcher, python_files
 from inspector.model import ST_COMPLETE
+from tests.appproc import TIMEOUT, Recorder, fetch, set_mtime, write_app
 
 SECOND = 1_000_000_000
 

@@ -98,7 +98,7 @@ class Flight:
         "declared",
         "emit",
         "environ",
-        "failed",
+        "exhausted", "failed",
         "headers",
         "in_iter",
         "lane",
@@ -134,6 +134,7 @@ class Flight:
         self.in_iter = False
         self.closed = False
         self.failed = False
+        self.exhausted = False  # the server read the iterable to its end
         self.lane = Lane(self.emit, xid, self.t0)
         body, size = read_body(environ, capture.request_cap)
         self.emit({
@@ -162,6 +163,7 @@ class Flight:
             # The server sends the file itself: count its size as sent, so the
             # Content-Length check at the end does not see 0 bytes.
             self.sent = _file_size(result)
+            self.exhausted = True
             self.phase("file_wrapper", size=self.sent)
             self.end(closed=True)
             return result
@@ -244,7 +246,7 @@ class Flight:
             self.findings(lint.check_end(
                 method=self.method, status=self.status, headers=self.headers, sent=self.sent,
                 started=self.started, expected_len=self.body_len, chunks=self.chunks,
-                closed=closed, failed=self.failed))
+                closed=closed, failed=self.failed or not self.exhausted))
         self.lane.flush()
         if current.get() is self.lane:
             current.set(None)
@@ -273,6 +275,7 @@ class Body:
                 self._iterator = iter(self._result)  # raises here, as under waitress alone
             chunk = next(self._iterator)
         except StopIteration:
+            flight.exhausted = True
             flight.in_iter = False
             raise
         except BaseException as exc:
@@ -329,20 +332,22 @@ class InputWatch:
         except ValueError:
             self._limit = None
 
-    def read(self, *args: Any) -> bytes:
-        size = args[0] if args else None
+    # Arguments pass through as given, so a wrong call fails exactly as it
+    # would on the server's own stream.
+    def read(self, *args: Any, **kwargs: Any) -> bytes:
+        size = args[0] if args else kwargs.get("size")
         self._flight.findings(lint.check_read(size, self._consumed, self._limit))
-        data = self._stream.read(*args)
+        data = self._stream.read(*args, **kwargs)
         self._consumed += len(data)
         return data
 
-    def readline(self, *args: Any) -> bytes:
-        data = self._stream.readline(*args)
+    def readline(self, *args: Any, **kwargs: Any) -> bytes:
+        data = self._stream.readline(*args, **kwargs)
         self._consumed += len(data)
         return data
 
-    def readlines(self, *args: Any) -> list[bytes]:
-        lines = self._stream.readlines(*args)
+    def readlines(self, *args: Any, **kwargs: Any) -> list[bytes]:
+        lines = self._stream.readlines(*args, **kwargs)
         self._consumed += sum(len(line) for line in lines)
         return lines
 

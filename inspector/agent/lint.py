@@ -209,7 +209,12 @@ def check_write_in_iterable() -> list[Finding]:
 def check_end(*, method: str, status: Any, headers: Any, sent: int, started: bool,
               expected_len: int | None, chunks: int, closed: bool,
               failed: bool) -> list[Finding]:
-    """Checks that need the whole exchange. Skipped parts where the app raised."""
+    """Checks that need the whole exchange.
+
+    ``failed``: the app raised, or the server stopped reading the iterable
+    early (its own error, a client gone); then only close() is judged, since
+    the app never got to finish.
+    """
     found = []
     if not closed:
         found.append(Finding("close-not-called",
