@@ -29,7 +29,7 @@ def _split(text: str) -> list[str]:
     try:
         return shlex.split(text)
     except ValueError:  # an unbalanced quote while the user is typing
-        return text.split()
+        return [t.strip("\"'") for t in text.split() if t.strip("\"'")]
 
 
 def _status(value: str) -> Predicate | None:

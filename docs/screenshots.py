@@ -1,0 +1,179 @@
+"""Render the main window offscreen with real exchanges, light and dark, into docs/*.png.
+
+Run from the project root::
+
+    .venv/bin/python docs/screenshots.py
+
+The window serves the built-in examples one after another (as the Examples
+menu does) and real HTTP requests are sent to each, so every picture shows
+what a user would see: a JSON response, an image, an app that raises, a
+streamed body and a load error.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlsplit
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from PySide6.QtCore import QSettings, Qt  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from inspector.host.store import Store  # noqa: E402
+from ui import theme  # noqa: E402
+from ui.app_controller import Launch  # noqa: E402
+from ui.main_window import MainWindow  # noqa: E402
+
+DOCS = ROOT / "docs"
+SIZE = (1440, 860)
+TAB = {"overview": 0, "environ": 1, "request": 2, "response": 3, "output": 4, "findings": 5}
+
+
+def wait_until(app: QApplication, check: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the window did not get there in time")
+        app.processEvents()
+        time.sleep(0.01)
+
+
+def send_request(url: str, method: str = "GET", path: str = "/", body: bytes | None = None,
+         headers: dict[str, str] | None = None) -> None:
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    try:
+        conn.request(method, path, body=body, headers={"User-Agent": "lesson-client/1.0",
+                                                       **(headers or {})})
+        conn.getresponse().read()
+    finally:
+        conn.close()
+
+
+def serve(app: QApplication, window: MainWindow, spec: str) -> str:
+    window.open_app(spec)
+    wait_until(app, lambda: window.controller.status.state == "serving"
+               and window.controller.launch is not None
+               and window.controller.launch.spec == spec and bool(window.url))
+    return window.url
+
+
+def record(app: QApplication, window: MainWindow) -> dict[str, int]:
+    """Drive real requests against the examples; returns a few interesting row ids."""
+    ids: dict[str, int] = {}
+    sent = [0]
+
+    def last_id() -> int:
+        """Wait for every request sent so far to be listed and ended."""
+        wait_until(app, lambda: window.model.rowCount() == sent[0] and all(
+            s.state != "active" for s in window.model.summaries()))
+        return window.model.summaries()[-1].id
+
+    def send(*args: object, **kwargs: object) -> None:
+        send_request(*args, **kwargs)
+        sent[0] += 1
+
+    url = serve(app, window, "inspector.examples.hello:app")
+    send(url)
+    ids["hello"] = last_id()
+    url = serve(app, window, "inspector.examples.router:app")
+    for path in ("/", "/hello/Ada", "/about"):
+        send(url, path=path)
+    send(url, path="/badge.png", headers={"Accept": "image/png"})
+    ids["image"] = last_id()
+    send(url, path="/nowhere")
+    url = serve(app, window, "inspector.examples.form:app")
+    send(url)
+    send(url, "POST", "/", b"name=Ada&lang=Python",
+         {"Content-Type": "application/x-www-form-urlencoded"})
+    url = serve(app, window, "inspector.examples.json_api:app")
+    send(url, path="/api/books?available=1",
+         headers={"Accept": "application/json", "Cookie": "session=3f9a; theme=dark"})
+    ids["json"] = last_id()
+    send(url, "POST", "/api/books", json.dumps({"title": "Two Scoops of Django",
+                                                "tags": ["django"]}).encode(),
+         {"Content-Type": "application/json"})
+    ids["post"] = last_id()
+    url = serve(app, window, "inspector.examples.stream:app")
+    send(url, path="/countdown")
+    ids["stream"] = last_id()
+    url = serve(app, window, "inspector.examples.boom:app")
+    send(url, path="/report")
+    ids["error"] = last_id()
+    return ids
+
+
+def shot(app: QApplication, window: MainWindow, xid: int, tab: str, name: str) -> Path:
+    window.select_id(xid)
+    window.tabs.setCurrentIndex(TAB[tab])
+    for _ in range(5):
+        app.processEvents()
+    path = DOCS / name
+    window.grab().save(str(path))
+    print(f"wrote {path.relative_to(ROOT)}")
+    return path
+
+
+def main() -> int:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    work = Path(tempfile.mkdtemp(prefix="wsgi-inspector-shots-"))
+    settings = QSettings(str(work / "settings.ini"), QSettings.Format.IniFormat)
+    for scheme, suffix in ((Qt.ColorScheme.Light, "light"), (Qt.ColorScheme.Dark, "dark")):
+        theme.apply_scheme(app, scheme)
+        window = MainWindow(Store(work / f"{suffix}.wsgi-session"),
+                            Launch(port=0, in_process=True), settings=settings,
+                            autostart=False)
+        window.show()
+        window.resize(*SIZE)
+        window.splitter.setSizes([760, 680])
+        ids = record(app, window)
+        shot(app, window, ids["post"], "overview", f"main-{suffix}.png")
+        if suffix == "light":
+            shot(app, window, ids["json"], "response", "json.png")
+            shot(app, window, ids["image"], "response", "image.png")
+            window.select_id(ids["json"])
+            items = window.environ.items()
+            window.environ.tree.setCurrentItem(items["PATH_INFO"])
+            shot(app, window, ids["json"], "environ", "environ.png")
+        else:
+            shot(app, window, ids["error"], "findings", "error.png")
+            shot(app, window, ids["stream"], "overview", "stream.png")
+        window.shutdown()
+        window.deleteLater()
+        app.processEvents()
+    # A load error, shown in the window with the user's traceback.
+    theme.apply_scheme(app, Qt.ColorScheme.Light)
+    project = work / "project"
+    project.mkdir()
+    (project / "myapp.py").write_text(
+        "import json\n\nSETTINGS = json.loads(open('settings.json').read())\n\n"
+        "def app(environ, start_response):\n"
+        "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+        "    return [b'ok']\n")
+    window = MainWindow(Store(work / "load-error.wsgi-session"),
+                        Launch(spec="myapp:app", app_dir=str(project), port=0,
+                               in_process=True), settings=settings)
+    window.show()
+    window.resize(*SIZE)
+    wait_until(app, lambda: window.controller.status.state == "load_error")
+    for _ in range(5):
+        app.processEvents()
+    window.grab().save(str(DOCS / "load-error.png"))
+    print("wrote docs/load-error.png")
+    window.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""``wsgi-inspector`` with a window: the QApplication, the main window, clean quitting.
+
+Quitting — the window's close button, Ctrl+Q, SIGINT or SIGTERM — always goes
+through the window's close, which stops the app's process and closes the
+session file. Python runs signal handlers only when it gets control, so a
+heartbeat timer gives it control a few times a second; the handler then
+posts the close to the Qt event loop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication, QTimer
+from PySide6.QtWidgets import QApplication
+
+from inspector.host.cli import DEFAULT_APP, UsageError, open_store
+from inspector.host.store import SessionError, Store
+
+from . import theme
+from .app_controller import Launch
+from .main_window import MainWindow
+from .settings import APPLICATION, ORGANIZATION
+
+HEARTBEAT_MS = 200
+
+
+def launch_from(args: argparse.Namespace) -> Launch:
+    return Launch(spec=args.app or DEFAULT_APP, app_dir=args.app_dir or "",
+                  python=args.python, host=args.host, port=args.port, threads=args.threads,
+                  in_process=args.in_process, reload=not args.no_reload,
+                  debug_logs=args.debug_logs)
+
+
+def is_har(path: str) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(64).lstrip()[:1] in (b"{", b"[")
+    except OSError:
+        return False
+
+
+def install_signal_handlers(on_signal: Callable[[], None]) -> Callable[[], None]:
+    """SIGINT and SIGTERM post ``on_signal`` to the Qt loop; returns a restorer."""
+    previous: dict[int, Any] = {}
+
+    def handler(signum: int, frame: Any) -> None:
+        QTimer.singleShot(0, on_signal)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        previous[sig] = signal.signal(sig, handler)
+
+    def restore() -> None:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+    return restore
+
+
+def run(args: argparse.Namespace) -> int:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    QCoreApplication.setOrganizationName(ORGANIZATION)
+    QCoreApplication.setApplicationName(APPLICATION)
+    app.setApplicationDisplayName("WSGI Inspector")
+    theme.apply_scheme(app)
+    launch = launch_from(args)
+    if args.open and not is_har(args.open):
+        try:
+            store = Store.open(args.open)  # view (and extend) a saved session
+        except SessionError as exc:
+            raise UsageError(str(exc)) from None
+        window = MainWindow(store, launch, autostart=False)
+    else:
+        window = MainWindow(open_store(args.session), launch, autostart=not args.open)
+        if args.open:
+            try:
+                window.open_file(args.open)
+            except (ValueError, OSError) as exc:
+                window.shutdown()
+                raise UsageError(f"{args.open} cannot be imported as HAR: {exc}") from None
+    window.show()
+
+    heartbeat = QTimer()
+    heartbeat.start(HEARTBEAT_MS)
+    heartbeat.timeout.connect(lambda: None)
+    restore = install_signal_handlers(window.close)
+    try:
+        code = app.exec()
+    finally:
+        restore()
+        heartbeat.stop()
+        window.shutdown()
+    return code
+
