@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -58,6 +59,25 @@ def raw_exchange(port: int, request: bytes, timeout: float = 10.0) -> bytes:
                 break
             chunks.append(data)
     return b"".join(chunks)
+
+
+def fetch(port: int, method: str = "GET", target: str = "/", body: bytes | None = None,
+          headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    """One request over a fresh connection: status, headers (lower-case names), body."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request(method, target, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        data = resp.read()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data
+    finally:
+        conn.close()
+
+
+def get(port: int, target: str = "/") -> tuple[int, bytes]:
+    """A GET over a fresh connection: status and body."""
+    status, _, body = fetch(port, "GET", target)
+    return status, body
 
 
 @pytest.fixture

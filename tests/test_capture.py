@@ -7,7 +7,6 @@ exchange to end through the event log, never by sleeping.
 from __future__ import annotations
 
 import hashlib
-import http.client
 import json
 import logging
 import re
@@ -27,22 +26,11 @@ from inspector.model import (
     from_jsonable,
     to_jsonable,
 )
-from tests.conftest import raw_exchange
+from tests.conftest import fetch, raw_exchange
 
 # -- helpers -------------------------------------------------------------------
 
 
-def fetch(port: int, method: str = "GET", target: str = "/", body: bytes | None = None,
-          headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
-    """One request over a fresh connection: status, headers (lower-case names), body."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        conn.request(method, target, body=body, headers=headers or {})
-        resp = conn.getresponse()
-        data = resp.read()
-        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data
-    finally:
-        conn.close()
 
 
 def without_date(response: bytes) -> bytes:

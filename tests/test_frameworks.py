@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import http.client
 import importlib
 import json
 import os
@@ -17,21 +16,12 @@ from types import ModuleType
 import pytest
 
 from inspector.model import ST_COMPLETE, ST_FAILED, Exchange
+from tests.conftest import fetch
 
 pytest.importorskip("flask")
 pytest.importorskip("django")
 
 
-def fetch(port: int, method: str = "GET", target: str = "/", body: bytes | None = None,
-          headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        conn.request(method, target, body=body, headers=headers or {})
-        resp = conn.getresponse()
-        data = resp.read()
-        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data
-    finally:
-        conn.close()
 
 
 def by_path(exchanges: list[Exchange]) -> dict[str, Exchange]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import http.client
 import logging
 import re
 import sys
@@ -12,19 +11,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.conftest import inspected
+from tests.conftest import get, inspected
 
 CLIENTS = 8
 
 
-def fetch(port: int, target: str = "/") -> tuple[int, bytes]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        conn.request("GET", target)
-        resp = conn.getresponse()
-        return resp.status, resp.read()
-    finally:
-        conn.close()
 
 
 def lines(output) -> list[tuple[str, str]]:
@@ -62,7 +53,7 @@ def test_concurrent_requests_get_their_own_lines(serve_inspected) -> None:
     agent, log = serve_inspected(app, threads=CLIENTS)
     port = agent.server.effective_port
     with ThreadPoolExecutor(CLIENTS) as pool:
-        answers = list(pool.map(lambda n: fetch(port, f"/?{n}"), range(CLIENTS)))
+        answers = list(pool.map(lambda n: get(port, f"/?{n}"), range(CLIENTS)))
     assert answers == [(200, str(n).encode()) for n in range(CLIENTS)]
 
     exchanges = log.wait_ended(CLIENTS)
@@ -93,7 +84,7 @@ def test_output_while_streaming_belongs_to_the_exchange(serve_inspected) -> None
             yield b"%d" % i
 
     agent, log = serve_inspected(app)
-    assert fetch(agent.server.effective_port) == (200, b"012")
+    assert get(agent.server.effective_port) == (200, b"012")
     (x,) = log.wait_ended(1)
     assert lines(x.output) == [("stdout", f"yielding {i}") for i in range(3)]
 
@@ -109,7 +100,7 @@ def test_output_outside_requests_goes_to_the_process_lane() -> None:
         print("requests")
         sys.stderr.write("process stderr\n")
         logging.getLogger("y").warning("process %s", "warning")
-        assert fetch(agent.server.effective_port) == (200, b"ok")
+        assert get(agent.server.effective_port) == (200, b"ok")
         (x,) = log.wait_ended(1)
         print("pending at stop", end="")
     assert lines(x.output) == [("stdout", "inside")]
@@ -133,7 +124,7 @@ def test_log_record_printed_by_a_stream_handler_is_not_doubled(serve_inspected) 
     handler = logging.StreamHandler()  # writes to sys.stderr as it is now: our stream
     logger.addHandler(handler)
     try:
-        fetch(agent.server.effective_port)
+        get(agent.server.effective_port)
         (x,) = log.wait_ended(1)
     finally:
         logger.removeHandler(handler)
@@ -155,7 +146,7 @@ def test_debug_records_only_when_asked(serve_inspected, debug_logs) -> None:
     verbose.setLevel(logging.DEBUG)  # a logger the app itself turned up
     try:
         agent, log = serve_inspected(app, debug_logs=debug_logs)
-        fetch(agent.server.effective_port)
+        get(agent.server.effective_port)
         (x,) = log.wait_ended(1)
     finally:
         verbose.setLevel(logging.NOTSET)
@@ -190,7 +181,7 @@ def test_streams_and_logging_restored_after_stop(root_level) -> None:
         with inspected(app) as (agent, log):
             assert sys.stdout is not before[0] and sys.stderr is not before[1]
             assert len(root.handlers) == len(before[3]) + 1
-            fetch(agent.server.effective_port)
+            get(agent.server.effective_port)
             log.wait_ended(1)
         after = (sys.stdout, sys.stderr, root.level, list(root.handlers),
                  [h.level for h in root.handlers])

@@ -16,6 +16,7 @@ import pytest
 from inspector.agent.runtime import Agent
 from inspector.agent.server import BackgroundServer, ServeError
 from inspector.agent.sink import EventLog
+from tests.conftest import get
 
 
 def hello(environ, start_response):
@@ -25,14 +26,6 @@ def hello(environ, start_response):
     return [body]
 
 
-def fetch(port: int, target: str = "/") -> tuple[int, bytes]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        conn.request("GET", target)
-        resp = conn.getresponse()
-        return resp.status, resp.read()
-    finally:
-        conn.close()
 
 
 def free_port() -> int:
@@ -83,7 +76,7 @@ def test_threads_honoured(serve_plain, serve_inspected, threads, inspected) -> N
     else:
         port = serve_plain(app, threads=threads).effective_port
     with ThreadPoolExecutor(threads) as pool:
-        answers = list(pool.map(lambda i: fetch(port, f"/{i}"), range(threads)))
+        answers = list(pool.map(lambda i: get(port, f"/{i}"), range(threads)))
     assert answers == [(200, f"hello /{i}".encode()) for i in range(threads)]
     assert len(names) == threads
     assert not barrier.broken
@@ -143,7 +136,7 @@ def test_stop_lets_an_in_flight_response_finish(monkeypatch) -> None:
 
         monkeypatch.setattr(dispatcher, "shutdown", shutdown_seen)
         with ThreadPoolExecutor(2) as pool:
-            answer = pool.submit(fetch, port, "/slow")
+            answer = pool.submit(get, port, "/slow")
             assert entered.wait(10)
             stopper = pool.submit(agent.stop)
             assert stopping.wait(10)
@@ -192,6 +185,6 @@ def test_fixed_free_port() -> None:
     with Agent(hello, log.emit, port=port) as agent:
         assert agent.server.effective_port == port
         assert agent.url == f"http://127.0.0.1:{port}/"
-        assert fetch(port, "/fixed") == (200, b"hello /fixed")
+        assert get(port, "/fixed") == (200, b"hello /fixed")
         assert log.wait_ended(1)[0].path == "/fixed"
     assert refused(port)
