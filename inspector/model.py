@@ -23,7 +23,11 @@ EV_OUTPUT = "output"  # a line of print()/stderr/logging; "id" is None for the p
 EV_FINDING = "finding"  # a lint finding
 EV_ERROR = "error"  # an exception raised by the app (call, iteration or close)
 EV_END = "end"  # the exchange is over
-EVENT_TYPES = (EV_BEGIN, EV_PHASE, EV_CHUNK, EV_OUTPUT, EV_FINDING, EV_ERROR, EV_END)
+EV_PAUSED = "paused"  # stepping: the request waits at a phase (with that phase's data)
+EV_RESUMED = "resumed"  # stepping: it goes on ("how": step, continue, abort, timeout, ...)
+EV_EDIT = "edit"  # stepping: the user changed what passes ("what", "original", "edited")
+EVENT_TYPES = (EV_BEGIN, EV_PHASE, EV_CHUNK, EV_OUTPUT, EV_FINDING, EV_ERROR, EV_END,
+               EV_PAUSED, EV_RESUMED, EV_EDIT)
 
 # Phase names, in the order a well-behaved exchange passes them.
 PH_RECEIVED = "received"
@@ -50,6 +54,7 @@ class Finding:
     phase: str
     message: str
     pep: str = ""
+    edited: bool = False  # raised by data the user edited while stepping
 
 
 @dataclass
@@ -91,6 +96,17 @@ class ErrorInfo:
 
 
 @dataclass
+class Edit:
+    """A change the user made while stepping; both values kept for the diff."""
+
+    phase: str
+    what: str  # "environ", "body", "status", "headers", "chunk 2"
+    original: Any
+    edited: Any  # None: removed / dropped
+    t: float = 0.0
+
+
+@dataclass
 class Exchange:
     id: int
     start: float = 0.0  # wall clock, seconds since the epoch
@@ -110,6 +126,9 @@ class Exchange:
     error: ErrorInfo | None = None
     state: str = ST_ACTIVE
     duration: float | None = None  # seconds, when ended
+    edits: list[Edit] = field(default_factory=list)
+    paused: str = ""  # the phase it waits at while stepping, else ""
+    pause: dict[str, Any] | None = field(default=None, compare=False)  # the paused event
 
     # -- convenience views over the environ ---------------------------------
     def env(self, key: str, default: str = "") -> str:
@@ -195,6 +214,8 @@ class Exchange:
             "error": vars(self.error).copy() if self.error else None,
             "state": self.state,
             "duration": self.duration,
+            "edits": [vars(e).copy() for e in self.edits],
+            "paused": self.paused,
         }
 
     @classmethod
@@ -222,6 +243,8 @@ class Exchange:
             error=ErrorInfo(**data["error"]) if data["error"] else None,
             state=data["state"],
             duration=data["duration"],
+            edits=[Edit(**e) for e in data.get("edits", [])],
+            paused=data.get("paused", ""),
         )
 
 
@@ -273,7 +296,7 @@ def _apply_output(x: Exchange, ev: dict[str, Any]) -> None:
 
 def _apply_finding(x: Exchange, ev: dict[str, Any]) -> None:
     x.findings.append(Finding(ev["code"], ev["severity"], ev["phase"], ev["message"],
-                              ev.get("pep", "")))
+                              ev.get("pep", ""), ev.get("edited", False)))
 
 
 def _apply_error(x: Exchange, ev: dict[str, Any]) -> None:
@@ -292,6 +315,20 @@ def _apply_end(x: Exchange, ev: dict[str, Any]) -> None:
         x.phases.append(Phase(PH_CLOSED, ev.get("closed_t", ev["t"])))
 
 
+def _apply_paused(x: Exchange, ev: dict[str, Any]) -> None:
+    x.paused = ev["phase"]
+    x.pause = ev
+
+
+def _apply_resumed(x: Exchange, ev: dict[str, Any]) -> None:
+    x.paused = ""
+    x.pause = None
+
+
+def _apply_edit(x: Exchange, ev: dict[str, Any]) -> None:
+    x.edits.append(Edit(ev["phase"], ev["what"], ev["original"], ev["edited"], ev["t"]))
+
+
 _APPLY = {
     EV_BEGIN: _apply_begin,
     EV_PHASE: _apply_phase,
@@ -300,6 +337,9 @@ _APPLY = {
     EV_FINDING: _apply_finding,
     EV_ERROR: _apply_error,
     EV_END: _apply_end,
+    EV_PAUSED: _apply_paused,
+    EV_RESUMED: _apply_resumed,
+    EV_EDIT: _apply_edit,
 }
 
 

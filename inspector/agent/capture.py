@@ -18,9 +18,10 @@ import threading
 import time
 import traceback
 from collections.abc import Iterable, Iterator
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 
 from . import lint
+from .gate import Gate
 from .output import Lane, RoutedStream, _from_propagating_log_record, current
 
 Emit = Callable[[dict[str, Any]], None]
@@ -40,11 +41,18 @@ class Capture:
         self.request_cap = request_cap
         self.response_cap = response_cap
         self.lint = lint
+        self.gate = Gate(emit)
         self._ids = itertools.count(1)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
-        flight = Flight(self, next(self._ids), environ, start_response)
-        return flight.run()
+        kind = stepped_flight() if self.gate.wants(environ) else Flight
+        return kind(self, next(self._ids), environ, start_response).run()
+
+
+def stepped_flight() -> type[Flight]:
+    from .stepping import SteppedFlight  # only loaded once someone steps
+
+    return SteppedFlight
 
 
 def snapshot(environ: dict[str, Any]) -> dict[str, tuple[str, str]]:
@@ -174,8 +182,12 @@ class Flight:
                 self.body_len = len(result)  # type: ignore[arg-type]
             except Exception:
                 self.body_len = None
-            return SizedBody(self, result)
-        return Body(self, result)
+            return self.sized_body(self, result)
+        return self.body(self, result)
+
+    # The wrappers for the returned iterable; stepping puts its own in.
+    body: ClassVar[type[Body]]
+    sized_body: ClassVar[type[Body]]
 
     def start_response(self, status: Any, headers: Any, exc_info: Any = None) -> Callable:
         t = _perf() - self.t0
@@ -268,29 +280,33 @@ class Body:
         return self
 
     def __next__(self) -> Any:
+        chunk = self._fetch()
+        self._flight.chunk(chunk, "iter")
+        return chunk
+
+    def _fetch(self) -> Any:
+        """The app's next item, recording errors and the end of iteration."""
         flight = self._flight
         flight.in_iter = True
         try:
             if self._iterator is None:
                 self._iterator = iter(self._result)  # raises here, as under waitress alone
-            chunk = next(self._iterator)
+            return next(self._iterator)
         except StopIteration:
             flight.exhausted = True
-            flight.in_iter = False
             raise
         except BaseException as exc:
-            flight.in_iter = False
             flight.error("chunk", exc)
             raise
-        flight.in_iter = False
-        flight.chunk(chunk, "iter")
-        return chunk
+        finally:
+            flight.in_iter = False
 
     def close(self) -> None:
         flight = self._flight
         if flight.closed:
             return
         flight.closed = True
+        self._before_close()
         close = getattr(self._result, "close", None)
         try:
             if close is not None:
@@ -300,6 +316,9 @@ class Body:
             raise
         finally:
             flight.end(closed=True)
+
+    def _before_close(self) -> None:
+        """A hook for stepping, which pauses here."""
 
     def __del__(self) -> None:
         # A server that never calls close() still gets its exchange ended.
@@ -316,6 +335,9 @@ class SizedBody(Body):
 
     def __len__(self) -> int:
         return len(self._result)
+
+
+Flight.body, Flight.sized_body = Body, SizedBody
 
 
 class InputWatch:

@@ -134,14 +134,18 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_SERVE_ERROR
     uplink.emit({"type": "ready", "url": url, "port": agent.server.effective_port,
                  "files": app_files(app_dir)})
-    grace = serve_commands(sock, uplink)
+    grace = serve_commands(sock, uplink, agent)
+    agent.release()
     agent.server.stop(grace)
     agent.output.uninstall()
     uplink.close()
     return 0
 
 
-def serve_commands(sock: socket.socket, uplink: Uplink) -> float:
+STEPPING = frozenset({"arm", "step", "continue", "abort", "continue_all"})
+
+
+def serve_commands(sock: socket.socket, uplink: Uplink, agent: Agent) -> float:
     """Answer the host's commands until "stop" or a closed connection.
 
     Returns how long in-flight requests may still take: a polite stop lets
@@ -154,6 +158,8 @@ def serve_commands(sock: socket.socket, uplink: Uplink) -> float:
                     return float(message.get("grace", 2.0))
                 if message.get("type") == "ping":
                     uplink.emit({"type": "pong", "seq": message.get("seq")})
+                elif message.get("type") in STEPPING:
+                    agent.gate.handle(message)
     except wire.ProtocolError:
         pass
     return 0.1

@@ -19,6 +19,7 @@ class Agent:
                  lint: bool = True, debug_logs: bool = False, tee: bool = True) -> None:
         self.capture = Capture(app, emit, request_cap=request_cap, response_cap=response_cap,
                                lint=lint)
+        self.gate = self.capture.gate
         self.output = OutputRouting(emit, tee=tee, debug=debug_logs)
         self.server = BackgroundServer(self.capture, host=host, port=port, threads=threads)
 
@@ -34,7 +35,13 @@ class Agent:
             self.output.uninstall()
             raise
 
+    def release(self) -> None:
+        """Let every paused request go on, and pause no more (before a stop)."""
+        self.gate.disarm()
+        self.gate.release_all()
+
     def stop(self) -> None:
+        self.release()
         try:
             self.server.stop()
         finally:

@@ -33,6 +33,7 @@ class InProcessApp:
         self._agent: Agent | None = None
         self._app: Callable[..., Any] | None = None
         self._port = options.port
+        self._arm: Message | None = None
 
     def start(self, timeout: float = 0) -> Status:
         o = self.options
@@ -51,6 +52,8 @@ class InProcessApp:
             return self._set_status(Status("serve_error", str(exc)))
         self._agent = agent
         self._port = agent.server.effective_port
+        if self._arm is not None:
+            agent.gate.handle(self._arm)
         return self._set_status(Status("serving", url=url))
 
     def _emit(self, generation: int) -> Callable[[Message], None]:
@@ -61,6 +64,16 @@ class InProcessApp:
             on_event(event)
         return emit
 
+    def command(self, message: Message) -> bool:
+        """Stepping commands go straight to the agent's gate."""
+        if message.get("type") == "arm":
+            self._arm = message
+        agent = self._agent
+        if agent is None:
+            return False
+        agent.gate.handle(message)
+        return True
+
     def restart(self, timeout: float = 0) -> Status:
         self.stop()
         return self.start()
@@ -68,6 +81,7 @@ class InProcessApp:
     def stop(self, grace: float = 2.0) -> None:
         agent, self._agent = self._agent, None
         if agent is not None:
+            agent.release()
             agent.server.stop(grace)
             agent.output.uninstall()
             self._set_status(Status("stopped"))

@@ -10,7 +10,6 @@ and a new child is started; a crash loop stops after a few tries.
 from __future__ import annotations
 
 import atexit
-import contextlib
 import functools
 import hmac
 import os
@@ -128,6 +127,8 @@ class AppProcess:
         self._lock = threading.RLock()
         self._proc: subprocess.Popen[bytes] | None = None
         self._sock: socket.socket | None = None
+        self._send_lock = threading.Lock()
+        self._arm: Message | None = None
         self._link: threading.Thread | None = None
         self._in_flight: dict[int, float] = {}
         self._deaths: list[float] = []
@@ -155,8 +156,7 @@ class AppProcess:
             proc, sock, link = self._proc, self._sock, self._link
         if proc is not None:
             if sock is not None:
-                with contextlib.suppress(OSError):
-                    wire.send(sock, [{"type": "stop", "grace": grace}])
+                self._send(sock, {"type": "stop", "grace": grace})
             else:  # not connected yet, so nothing in flight
                 proc.terminate()
             try:
@@ -174,6 +174,26 @@ class AppProcess:
     @property
     def pid(self) -> int | None:
         return self._proc.pid if self._proc else None
+
+    def command(self, message: Message) -> bool:
+        """Send a stepping command (docs/protocol.md); False if no child is connected.
+
+        The last ``arm`` is kept and sent to every new child, so breakpoints
+        survive reloads and crashes.
+        """
+        if message.get("type") == "arm":
+            self._arm = message
+        with self._lock:
+            sock = self._sock
+        return sock is not None and self._send(sock, message)
+
+    def _send(self, sock: socket.socket, message: Message) -> bool:
+        with self._send_lock:  # frames from two threads must not interleave
+            try:
+                wire.send(sock, [message])
+            except OSError:
+                return False
+        return True
 
     # -- the child's life ------------------------------------------------------------
     def _spawn(self, respawn: bool = False) -> None:
@@ -222,6 +242,8 @@ class AppProcess:
             sock, frames = link
             with self._lock:
                 self._sock = sock
+            if self._arm is not None:
+                self._send(sock, self._arm)
             self._read(frames, generation)
             sock.close()
         code = proc.wait()

@@ -47,6 +47,10 @@ class Runner:
         with self._reload_lock:
             return self.app.restart()
 
+    def command(self, message: Message) -> bool:
+        """A stepping command for the app (arm, step, continue, abort, continue_all)."""
+        return self.app.command(message)
+
     def stop(self) -> None:
         if self.watcher is not None:
             self.watcher.stop()
