@@ -10,6 +10,7 @@ so no orphan keeps the port.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import queue
 import signal
@@ -40,6 +41,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--request-cap", type=int, default=1 << 20)
     parser.add_argument("--response-cap", type=int, default=1 << 20)
     parser.add_argument("--debug-logs", action="store_true")
+    parser.add_argument("--arm", default=None,
+                        help="an arm command (JSON) to apply before serving the first request")
     return parser.parse_args(argv)
 
 
@@ -126,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     agent = Agent(app, uplink.emit, host=args.host, port=args.port, threads=args.threads,
                   request_cap=args.request_cap, response_cap=args.response_cap,
                   debug_logs=args.debug_logs)
+    if args.arm:  # before serving: a request right after "ready" must meet the breakpoints
+        agent.gate.handle(json.loads(args.arm))
     try:
         url = agent.start()
     except ServeError as exc:

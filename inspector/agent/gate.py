@@ -79,6 +79,7 @@ class Gate:
         self.timeout = timeout
         self.breakpoints: tuple[Breakpoint, ...] = ()
         self.armed_next = False
+        self.closed = False  # stopping: nothing pauses any more
         self._cond = threading.Condition()
         self._answers: dict[int, dict[str, Any] | None] = {}  # paused id -> answer (None: none yet)
 
@@ -102,6 +103,8 @@ class Gate:
     def pause(self, xid: int, t0: float, phase: str, **data: Any) -> dict[str, Any]:
         """Block until the host answers; return the answer (a command dict)."""
         with self._cond:
+            if self.closed:  # a stepping request between two phases when the app stops
+                return {"type": "continue", "how": "released"}
             self._answers[xid] = None
         self.emit({"type": "paused", "id": xid, "t": time.perf_counter() - t0, "phase": phase,
                    "timeout": self.timeout, **data})
@@ -144,6 +147,17 @@ class Gate:
     def disarm(self) -> None:
         with self._cond:
             self.breakpoints, self.armed_next = (), False
+
+    def close(self, how: str = "released") -> None:
+        """Before a stop: disarm, let every paused request go on, and pause none again.
+
+        A request already stepping but running app code between two phases would
+        otherwise pause at its next phase with nobody left to answer it.
+        """
+        with self._cond:
+            self.closed = True
+            self.breakpoints, self.armed_next = (), False
+        self.release_all(how)
 
     @property
     def paused(self) -> list[int]:

@@ -37,8 +37,7 @@ class Agent:
 
     def release(self) -> None:
         """Let every paused request go on, and pause no more (before a stop)."""
-        self.gate.disarm()
-        self.gate.release_all()
+        self.gate.close()
 
     def stop(self) -> None:
         self.release()

@@ -7,7 +7,8 @@ and lint findings raised by an edited phase carry ``"edited": True``.
 Abort answers ``502 Bad Gateway`` with a short body while no byte of the
 response has gone out (at ``start_response`` or a chunk, by replacing the
 status through ``start_response(..., exc_info)`` as PEP 3333 allows), and
-otherwise cuts the connection.
+otherwise (bytes already sent, at ``closed``, or with mode ``"drop"``) cuts the
+connection.
 """
 
 from __future__ import annotations
@@ -131,11 +132,13 @@ class SteppedFlight(Flight):
 class SteppedBody(Body):
     """Pauses before each non-empty chunk and before close()."""
 
-    __slots__ = ("_replacement",)
+    __slots__ = ("_cut", "_fetched", "_replacement")
 
     def __init__(self, flight: Flight, result: Any) -> None:
         super().__init__(flight, result)
         self._replacement: list[bytes] | None = None
+        self._fetched = 0  # items taken from the app: a chunk's number, dropped ones counted
+        self._cut: AbortedByUser | None = None  # aborted at closed: raised after close()
 
     def __next__(self) -> Any:
         flight: SteppedFlight = self._flight  # type: ignore[assignment]
@@ -146,8 +149,9 @@ class SteppedBody(Body):
                 self._abort_now()
                 continue
             chunk = self._fetch()
+            self._fetched += 1
             if isinstance(chunk, bytes) and chunk:
-                answer = flight.ask("chunk", data=chunk, index=flight.chunks + 1)
+                answer = flight.ask("chunk", data=chunk, index=self._fetched)
                 if flight.abort:
                     continue
                 chunk = self._edited(chunk, (answer or {}).get("edit") or {})
@@ -158,7 +162,7 @@ class SteppedBody(Body):
 
     def _edited(self, chunk: bytes, edit: dict[str, Any]) -> bytes | None:
         flight: SteppedFlight = self._flight  # type: ignore[assignment]
-        what = f"chunk {flight.chunks + 1}"
+        what = f"chunk {self._fetched}"
         if edit.get("drop"):
             flight.record_edit("chunk", what, _as_text(chunk), None)
             return None
@@ -196,7 +200,19 @@ class SteppedBody(Body):
 
     def _before_close(self) -> None:
         flight: SteppedFlight = self._flight  # type: ignore[assignment]
-        flight.ask("closed")
+        if flight.ask("closed") is not None and flight.abort:
+            # The body has gone to the server: all an abort can still do is cut.
+            self._cut = AbortedByUser("The request was aborted in the inspector at close(); "
+                                      "the connection is cut.")
+            flight.error("closed", self._cut)
+            if flight.real_write is not None:
+                flight.real_write(b"")  # headers out, so the server closes, not answers 500
+
+    def close(self) -> None:
+        super().close()  # the app's close() runs and the exchange ends, as always
+        cut, self._cut = self._cut, None
+        if cut is not None:
+            raise cut
 
 
 class SteppedSizedBody(SteppedBody):

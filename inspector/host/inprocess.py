@@ -46,14 +46,14 @@ class InProcessApp:
         agent = Agent(self._app, self._emit(self.generation), host=o.host, port=self._port,
                       threads=o.threads, request_cap=o.request_cap,
                       response_cap=o.response_cap, debug_logs=o.debug_logs)
+        if self._arm is not None:  # before serving, so the first request meets it
+            agent.gate.handle(self._arm)
         try:
             url = agent.start()
         except ServeError as exc:
             return self._set_status(Status("serve_error", str(exc)))
         self._agent = agent
         self._port = agent.server.effective_port
-        if self._arm is not None:
-            agent.gate.handle(self._arm)
         return self._set_status(Status("serving", url=url))
 
     def _emit(self, generation: int) -> Callable[[Message], None]:

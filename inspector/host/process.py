@@ -12,6 +12,8 @@ from __future__ import annotations
 import atexit
 import functools
 import hmac
+import itertools
+import json
 import os
 import secrets
 import shutil
@@ -39,6 +41,7 @@ CRASH_LIMIT = 3  # deaths within CRASH_WINDOW seconds before we stop restarting
 CRASH_WINDOW = 10.0
 CONNECT_TIMEOUT = 30.0  # the app's import can be slow (Django, big projects)
 ACCEPT_POLL = 0.1  # how often the wait for the child's connection checks it is alive
+SYNC_TIMEOUT = 5.0  # how long an "arm" waits for the child to confirm it (a ping round trip)
 
 
 @dataclass
@@ -129,6 +132,9 @@ class AppProcess:
         self._sock: socket.socket | None = None
         self._send_lock = threading.Lock()
         self._arm: Message | None = None
+        self._pings = itertools.count(1)
+        self._pong = 0  # the highest ping seq the child has answered
+        self._pong_changed = threading.Condition()
         self._link: threading.Thread | None = None
         self._in_flight: dict[int, float] = {}
         self._deaths: list[float] = []
@@ -178,14 +184,30 @@ class AppProcess:
     def command(self, message: Message) -> bool:
         """Send a stepping command (docs/protocol.md); False if no child is connected.
 
-        The last ``arm`` is kept and sent to every new child, so breakpoints
-        survive reloads and crashes.
+        The last ``arm`` is kept and given to every new child before it serves,
+        so breakpoints survive reloads and crashes. An ``arm`` returns once the
+        child has it in force (a ping round trip after it), as in-process: a
+        request sent right after meets the new breakpoints.
         """
-        if message.get("type") == "arm":
+        arm = message.get("type") == "arm"
+        if arm:
             self._arm = message
         with self._lock:
-            sock = self._sock
-        return sock is not None and self._send(sock, message)
+            sock, link = self._sock, self._link
+        if sock is None or not self._send(sock, message):
+            return False
+        if arm and link is not threading.current_thread():  # the link thread reads the pong
+            self._sync(sock)
+        return True
+
+    def _sync(self, sock: socket.socket, timeout: float = SYNC_TIMEOUT) -> bool:
+        """Wait until the child has handled every command sent before this call."""
+        seq = next(self._pings)
+        if not self._send(sock, {"type": "ping", "seq": seq}):
+            return False
+        with self._pong_changed:  # a closed socket (the child ended) ends the wait too
+            return self._pong_changed.wait_for(
+                lambda: self._pong >= seq or sock.fileno() == -1, timeout)
 
     def _send(self, sock: socket.socket, message: Message) -> bool:
         with self._send_lock:  # frames from two threads must not interleave
@@ -213,27 +235,30 @@ class AppProcess:
             self.generation += 1
             self._ready.clear()
             self._in_flight.clear()
+            arm = self._arm  # given on the command line: armed before the first request
             self._proc = subprocess.Popen(
                 [self._python, "-m", "inspector.agent.child", self.options.spec,
-                 *self._child_args()],
+                 *self._child_args(arm)],
                 cwd=self.options.app_dir, env=env, stdin=subprocess.DEVNULL)
             generation, proc = self.generation, self._proc
             self._link = link = threading.Thread(
-                target=self._serve_connection, args=(listener, token, generation, proc),
+                target=self._serve_connection, args=(listener, token, generation, proc, arm),
                 name="wsgi-inspector-link", daemon=True)
         self._set_status(Status("starting", url=self.status.url))
         link.start()
 
-    def _child_args(self) -> list[str]:
+    def _child_args(self, arm: Message | None = None) -> list[str]:
         o = self.options
         port = o.port or self._port  # keep the URL across restarts
         args = ["--app-dir", o.app_dir, "--host", o.host, "--port", str(port),
                 "--threads", str(o.threads), "--request-cap", str(o.request_cap),
                 "--response-cap", str(o.response_cap)]
+        if arm is not None:
+            args += ["--arm", json.dumps(arm)]
         return [*args, "--debug-logs"] if o.debug_logs else args
 
     def _serve_connection(self, listener: socket.socket, token: str, generation: int,
-                          proc: subprocess.Popen[bytes]) -> None:
+                          proc: subprocess.Popen[bytes], arm: Message | None = None) -> None:
         try:
             link = self._accept(listener, token, generation, proc)
         finally:
@@ -242,10 +267,12 @@ class AppProcess:
             sock, frames = link
             with self._lock:
                 self._sock = sock
-            if self._arm is not None:
-                self._send(sock, self._arm)
+            if self._arm is not arm:  # armed again while the child was starting
+                self._send(sock, self._arm)  # type: ignore[arg-type]
             self._read(frames, generation)
             sock.close()
+            with self._pong_changed:
+                self._pong_changed.notify_all()
         code = proc.wait()
         self._child_ended(generation, code)
 
@@ -306,7 +333,11 @@ class AppProcess:
         elif kind == "serve_error":
             self._set_status(Status("serve_error", message["message"]))
             self._ready.set()
-        elif kind in ("hello", "pong"):
+        elif kind == "pong":
+            with self._pong_changed:
+                self._pong = max(self._pong, int(message.get("seq") or 0))
+                self._pong_changed.notify_all()
+        elif kind == "hello":
             pass
         else:
             self._track(message)
