@@ -267,6 +267,8 @@ def _apply_begin(x: Exchange, ev: dict[str, Any]) -> None:
     x.request_body = ev["body"]
     x.request_size = ev["body_size"]
     x.phases.append(Phase(PH_RECEIVED, 0.0))
+    if "t_app" in ev:  # the app was called straight away: one event for both
+        x.phases.append(Phase(PH_APP_CALLED, ev["t_app"]))
 
 
 def _apply_phase(x: Exchange, ev: dict[str, Any]) -> None:

@@ -57,11 +57,32 @@ def stepped_flight() -> type[Flight]:
 
 def snapshot(environ: dict[str, Any]) -> dict[str, tuple[str, str]]:
     """Every key, its value as text and the value's type name."""
-    snap = {}
-    for key, value in environ.items():
-        kind = type(value)
-        snap[key] = (value if kind is str else _text(value), kind.__name__)
-    return snap
+    return {key: (value, "str") if type(value) is str else _described(value)
+            for key, value in environ.items()}
+
+
+# The non-text values under waitress are mostly the same objects every request
+# (wsgi.version, the booleans, the file_wrapper class, the errors stream) or
+# per-request objects whose repr only shows an address (wsgi.input, the
+# client_disconnected method): describe those by type, remember the rest.
+_described_cache: dict[int, tuple[Any, tuple[str, str]]] = {}
+_CACHE_LIMIT = 256
+_BY_TYPE_ONLY = frozenset({"BytesIO", "BufferedRandom", "SpooledTemporaryFile", "method",
+                           "builtin_function_or_method", "function"})
+
+
+def _described(value: Any) -> tuple[str, str]:
+    hit = _described_cache.get(id(value))
+    if hit is not None and hit[0] is value:
+        return hit[1]
+    name = type(value).__name__
+    if name in _BY_TYPE_ONLY:
+        qualname = getattr(value, "__qualname__", "")
+        return (f"<{name} {qualname}>" if qualname else f"<{name}>"), name
+    described = (_text(value), name)
+    if len(_described_cache) < _CACHE_LIMIT:
+        _described_cache[id(value)] = (value, described)  # kept alive: ids stay unique
+    return described
 
 
 def _text(value: Any) -> str:
@@ -69,6 +90,17 @@ def _text(value: Any) -> str:
         return repr(value)
     except Exception as exc:  # a user object with a broken __repr__
         return f"<unprintable {type(value).__name__}: {exc!r}>"
+
+
+_thread_names = threading.local()
+
+
+def _thread_name() -> str:
+    """The worker thread's name, looked up once per thread."""
+    name = getattr(_thread_names, "name", None)
+    if name is None:
+        name = _thread_names.name = threading.current_thread().name
+    return name
 
 
 def read_body(environ: dict[str, Any], cap: int) -> tuple[bytes, int]:
@@ -99,6 +131,7 @@ class Flight:
 
     __slots__ = (
         "app",
+        "begun",
         "body_len",
         "cap_left",
         "chunks",
@@ -106,7 +139,8 @@ class Flight:
         "declared",
         "emit",
         "environ",
-        "exhausted", "failed",
+        "exhausted",
+        "failed",
         "headers",
         "in_iter",
         "lane",
@@ -114,6 +148,7 @@ class Flight:
         "method",
         "real_start_response",
         "real_write",
+        "request_cap",
         "sent",
         "started",
         "status",
@@ -144,22 +179,36 @@ class Flight:
         self.failed = False
         self.exhausted = False  # the server read the iterable to its end
         self.lane = Lane(self.emit, xid, self.t0)
-        body, size = read_body(environ, capture.request_cap)
-        self.emit({
-            "type": "begin", "id": xid, "t": 0.0, "start": time.time(),
+        self.request_cap = capture.request_cap
+        self.begun = False
+
+    def begin(self, *, app_called: bool) -> None:
+        """Emit the exchange's first event; with ``app_called`` it also marks
+        that phase (one event instead of two on the common path)."""
+        environ = self.environ
+        body, size = read_body(environ, self.request_cap)
+        event = {
+            "type": "begin", "id": self.xid, "t": 0.0, "start": time.time(),
             "client": f"{environ.get('REMOTE_ADDR', '')}:{environ.get('REMOTE_PORT', '')}",
-            "thread": threading.current_thread().name,
-            "environ": snapshot(environ), "body": body, "body_size": size,
-        })
+            "thread": _thread_name(), "environ": snapshot(environ), "body": body,
+            "body_size": size,
+        }
+        if app_called:
+            event["t_app"] = _perf() - self.t0
+        self.begun = True
+        self.emit(event)
 
     # -- the call ------------------------------------------------------------------
     def run(self) -> Iterable[bytes]:
         environ = self.environ
+        current.set(self.lane)
+        if self.begun:
+            self.phase("app_called")
+        else:
+            self.begin(app_called=True)  # reads the body: before the watch goes on
         if self.lint:
             environ["wsgi.input"] = InputWatch(self, environ.get("wsgi.input"))
             environ["wsgi.errors"] = ErrorsWatch(self, environ.get("wsgi.errors"))
-        current.set(self.lane)
-        self.phase("app_called")
         try:
             result = self.app(environ, self.start_response)
         except BaseException as exc:

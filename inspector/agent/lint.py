@@ -86,6 +86,8 @@ class Finding(NamedTuple):
 
 
 def check_status(status: Any) -> list[Finding]:
+    if type(status) is str and status in _good_statuses:
+        return []
     if not isinstance(status, str):
         return [Finding("status-type", f"The status must be a str, not {type(status).__name__}.")]
     if _STATUS.match(status) is None:
@@ -102,7 +104,16 @@ def check_status(status: Any) -> list[Finding]:
     if not _is_latin1(status):
         found.append(Finding("status-latin1",
                              f"The status {status!r} has characters outside latin-1."))
+    if not found and len(_good_statuses) < _MEMO_LIMIT:
+        _good_statuses.add(status)
     return found
+
+
+# Lint runs on every response: what passed once (statuses, header names) is
+# remembered, and plain printable ASCII values skip the regular expressions.
+_MEMO_LIMIT = 1024
+_good_statuses: set[str] = set()
+_good_names: dict[str, str] = {}  # name -> lower-case name, for names that passed
 
 
 def check_headers(headers: Any, status: Any) -> list[Finding]:
@@ -113,26 +124,16 @@ def check_headers(headers: Any, status: Any) -> list[Finding]:
     found: list[Finding] = []
     content_type = False
     for item in headers:
-        if type(item) is not tuple or len(item) != 2 or not all(isinstance(p, str) for p in item):
-            found.append(Finding("header-item",
-                                 f"The header {item!r} is not a (str, str) tuple."))
-            continue
-        name, value = item
-        lname = name.lower()
-        if _TOKEN.match(name) is None:
-            found.append(Finding("header-name", f"The header name {name!r} is not a valid token."))
-        if _CLEAN_VALUE.match(value) is None:
-            found.extend(_value_problems(name, value))
-        if lname == "status":
-            found.append(Finding("header-status",
-                                 "A 'Status' header is not allowed; pass the status to "
-                                 "start_response instead."))
-        elif lname in HOP_BY_HOP:
-            found.append(Finding("header-hop-by-hop",
-                                 f"The hop-by-hop header {name!r} is the server's business; "
-                                 "an application must not set it."))
-        elif lname == "content-type":
-            content_type = True
+        if type(item) is tuple and len(item) == 2:
+            name, value = item
+            lname = _good_names.get(name) if type(name) is str else None
+            if (lname is not None and type(value) is str and value.isascii()
+                    and value.isprintable()):
+                content_type = content_type or lname == "content-type"
+                continue
+        problems, is_content_type = _check_header(item)
+        found += problems
+        content_type = content_type or is_content_type
     code = status_code(status)
     if code is not None:
         no_body = code in NO_BODY_STATUSES or code < 200
@@ -144,6 +145,30 @@ def check_headers(headers: Any, status: Any) -> list[Finding]:
             found.append(Finding("content-type-missing",
                                  "The response has no Content-Type header."))
     return found
+
+
+def _check_header(item: Any) -> tuple[list[Finding], bool]:
+    """The findings of one header, and whether it is the Content-Type."""
+    if type(item) is not tuple or len(item) != 2 or not all(isinstance(p, str) for p in item):
+        return [Finding("header-item", f"The header {item!r} is not a (str, str) tuple.")], False
+    name, value = item
+    lname = name.lower()
+    found = []
+    if _TOKEN.match(name) is None:
+        found.append(Finding("header-name", f"The header name {name!r} is not a valid token."))
+    if lname == "status":
+        found.append(Finding("header-status",
+                             "A 'Status' header is not allowed; pass the status to "
+                             "start_response instead."))
+    elif lname in HOP_BY_HOP:
+        found.append(Finding("header-hop-by-hop",
+                             f"The hop-by-hop header {name!r} is the server's business; "
+                             "an application must not set it."))
+    if not found and len(_good_names) < _MEMO_LIMIT:
+        _good_names[name] = lname
+    if _CLEAN_VALUE.match(value) is None:
+        found.extend(_value_problems(name, value))
+    return found, lname == "content-type"
 
 
 def _value_problems(name: str, value: str) -> list[Finding]:

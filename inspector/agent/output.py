@@ -96,6 +96,9 @@ class RoutedStream:
     def __getattr__(self, name: str) -> Any:  # encoding, fileno, isatty, buffer...
         return getattr(self._original, name)
 
+    def __repr__(self) -> str:  # what the app would see without us: the stream itself
+        return repr(self._original)
+
 
 _STREAM_HANDLER_EMIT = logging.StreamHandler.emit.__code__
 
@@ -153,6 +156,11 @@ class RoutingHandler(logging.Handler):
         self._last_resort = last_resort
 
     def emit(self, record: logging.LogRecord) -> None:
+        lane = current.get()
+        if lane is None and record.name.startswith("waitress"):
+            with self._lock:  # decided before any formatting: under load this is hot
+                if not self._admit():
+                    return
         try:
             text = record.getMessage()
             if record.exc_info:
@@ -162,13 +170,10 @@ class RoutingHandler(logging.Handler):
         if (self._last_resort is not None and record.levelno >= logging.WARNING
                 and not _other_handler(record.name)):
             self._last_resort.write(text + "\n")
-        lane = current.get()
         if lane is not None:
             lane.line("log", text, record.levelname, record.name)
             return
         with self._lock:
-            if record.name.startswith("waitress") and not self._admit():
-                return
             self._process.line("log", text, record.levelname, record.name)
 
     def _admit(self) -> bool:

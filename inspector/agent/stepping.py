@@ -31,13 +31,13 @@ class AbortedByUser(Exception):
 
 
 class SteppedFlight(Flight):
-    __slots__ = ("abort", "edited", "gate", "request_cap", "stepping")
+    __slots__ = ("abort", "edited", "gate", "stepping")
 
     def __init__(self, capture: Capture, xid: int, environ: dict[str, Any],
                  start_response: Callable) -> None:
         super().__init__(capture, xid, environ, start_response)
+        self.begin(app_called=False)  # the row shows before the first pause
         self.gate = capture.gate
-        self.request_cap = capture.request_cap
         self.stepping = True
         self.abort = ""  # "", "502" or "drop"
         self.edited: set[str] = set()  # phases whose data the user changed

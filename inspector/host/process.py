@@ -305,9 +305,9 @@ class AppProcess:
             if (hello.get("type") == "hello" and hello.get("version") == wire.VERSION
                     and hmac.compare_digest(str(hello.get("token", "")), token)):
                 sock.settimeout(None)
-                for message in first[1:]:
-                    self._handle(message, generation)
-                return sock, frames
+                # What came with the hello (often "ready") is handled once the
+                # link is set up, so a caller woken by it can already send commands.
+                return sock, itertools.chain([first[1:]], frames)
             sock.close()  # someone else on loopback: not our child
         return None
 
