@@ -7,7 +7,8 @@ Run from the project root::
 The window serves the built-in examples one after another (as the Examples
 menu does) and real HTTP requests are sent to each, so every picture shows
 what a user would see: a JSON response, an image, an app that raises, a
-streamed body and a load error.
+streamed body and a load error; then requests are stepped through the WSGI
+call for the flow view (paused at received, start_response and a chunk).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import json
 import os
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -34,9 +36,14 @@ from ui import theme  # noqa: E402
 from ui.app_controller import Launch  # noqa: E402
 from ui.main_window import MainWindow  # noqa: E402
 
+# PySide6 6.12.0 on Python < 3.12 drops a reference to None on every call of a
+# method that returns nothing (setText, setPen, ...); a long run then ends in
+# "Fatal Python error: none_dealloc". Hold enough references to outlive it.
+_NONE_BALLAST = [None] * 2_000_000 if sys.version_info < (3, 12) else []
+
 DOCS = ROOT / "docs"
 SIZE = (1440, 860)
-TAB = {"overview": 0, "environ": 1, "request": 2, "response": 3, "output": 4, "findings": 5}
+FLOW_SIZE = (1600, 1040)
 
 
 def wait_until(app: QApplication, check: Callable[[], bool], timeout: float = 20.0) -> None:
@@ -115,13 +122,73 @@ def record(app: QApplication, window: MainWindow) -> dict[str, int]:
 
 def shot(app: QApplication, window: MainWindow, xid: int, tab: str, name: str) -> Path:
     window.select_id(xid)
-    window.tabs.setCurrentIndex(TAB[tab])
+    window.tabs.setCurrentWidget(getattr(window, tab))
+    return save(app, window, name)
+
+
+def save(app: QApplication, window: MainWindow, name: str) -> Path:
     for _ in range(5):
         app.processEvents()
     path = DOCS / name
     window.grab().save(str(path))
     print(f"wrote {path.relative_to(ROOT)}")
     return path
+
+
+def paused_at(window: MainWindow, phase: str) -> Callable[[], bool]:
+    def check() -> bool:
+        x = window.stepper.pauses.get(window.current_id or 0)
+        editor = window.step_panel.current
+        return (x is not None and x.paused == phase and editor is not None
+                and editor.phase == phase and window.stepper.can_answer(window.current_id))
+    return check
+
+
+def set_cell(table: object, name: str, value: str) -> None:
+    """Type ``value`` into the value cell of row ``name`` (as the user would)."""
+    for row in range(table.rowCount()):  # type: ignore[attr-defined]
+        if table.item(row, 0).text() == name:  # type: ignore[attr-defined]
+            table.item(row, 1).setText(value)  # type: ignore[attr-defined]
+            table.setCurrentCell(row, 0)  # type: ignore[attr-defined]
+            return
+
+
+def stepped(app: QApplication, window: MainWindow, suffix: str) -> None:
+    """Step real requests through the WSGI call; the flow view mid-step."""
+    window.resize(*FLOW_SIZE)
+    window.splitter.setSizes([800, 800])
+    url = serve(app, window, "inspector.examples.router:app")
+    for path in ("/", "/about"):
+        send_request(url, path=path)
+    window.set_step_next(True)  # F9
+    client = threading.Thread(target=send_request, kwargs={"url": url, "path": "/hello/Ada"})
+    client.start()
+    wait_until(app, paused_at(window, "received"))
+    window.resizeDocks([window.step_dock], [380], Qt.Orientation.Vertical)
+    set_cell(window.step_panel.current.environ, "PATH_INFO", "/hello/Grace")
+    if suffix == "light":
+        save(app, window, "flow-received.png")
+    window.step_current()  # F10
+    wait_until(app, paused_at(window, "start_response"))
+    save(app, window, "flow-start-response.png" if suffix == "light" else "flow-dark.png")
+    window.continue_all()
+    client.join()
+    if suffix != "light":
+        return
+    # A streamed body: paused before its third chunk, the text being edited.
+    url = serve(app, window, "inspector.examples.stream:app")
+    window.set_step_next(True)
+    client = threading.Thread(target=send_request, kwargs={"url": url, "path": "/countdown"})
+    client.start()
+    for phase in ("received", "start_response", "chunk", "chunk"):
+        wait_until(app, paused_at(window, phase))
+        window.step_current()
+    wait_until(app, lambda: paused_at(window, "chunk")()
+               and window.step_panel.current.pause.get("index") == 3)
+    window.step_panel.current.chunk.setPlainText("three...\n")
+    save(app, window, "flow-chunk.png")
+    window.continue_all()
+    client.join()
 
 
 def main() -> int:
@@ -149,6 +216,7 @@ def main() -> int:
         else:
             shot(app, window, ids["error"], "findings", "error.png")
             shot(app, window, ids["stream"], "overview", "stream.png")
+        stepped(app, window, suffix)
         window.shutdown()
         window.deleteLater()
         app.processEvents()

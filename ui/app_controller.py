@@ -57,6 +57,13 @@ class Recorder:
 
     Pausing drops exchanges that *begin* while paused; those already in
     flight are recorded to their end, so no row is left half-done.
+
+    Stepping: each ``paused`` event is recorded with the agent's own id of the
+    exchange (``"agent_id"``), since the store gives rows ids of its own and
+    the agent wants its id back in step/continue/abort. ``step_listener``
+    (if set) hears, from the event's thread, ``paused``/``resumed`` events
+    after they are queued to the store, ``"unrecorded"`` for a pause of an
+    exchange that is not recorded, and ``begin`` while it asks for them.
     """
 
     def __init__(self, store: Store) -> None:
@@ -64,6 +71,8 @@ class Recorder:
         self._live: set[tuple[int, Any]] = set()
         self.store = store
         self.paused = False
+        self.step_listener: Callable[[str, dict[str, Any]], None] | None = None
+        self.wants_begin: Callable[[], bool] = lambda: False
 
     def set_store(self, store: Store) -> None:
         with self._lock:
@@ -72,6 +81,8 @@ class Recorder:
 
     def put(self, event: dict[str, Any]) -> None:
         xid = event.get("id")
+        kind = event.get("type")
+        listener = self.step_listener
         with self._lock:
             store = self.store
             if xid is None:
@@ -79,16 +90,23 @@ class Recorder:
                     return
             else:
                 key = (event.get("gen", 0), xid)
-                kind = event.get("type")
                 if kind == "begin":
+                    if listener is not None and self.wants_begin():
+                        listener("begin", event)
                     if self.paused:
                         return
                     self._live.add(key)
                 elif key not in self._live:
+                    if kind == "paused" and listener is not None:
+                        listener("unrecorded", event)
                     return
                 elif kind == "end":
                     self._live.discard(key)
+        if kind == "paused":
+            event = {**event, "agent_id": xid}
         store.put(event)
+        if kind in ("paused", "resumed") and listener is not None:
+            listener(kind, event)
 
 
 class AppController(QObject):

@@ -64,8 +64,10 @@ def short_type(content_type: str) -> str:
     return content_type.split(";", 1)[0].strip()
 
 
-def badge(s: Summary) -> str:
+def badge(s: Summary, paused_at: str = "") -> str:
     parts = []
+    if s.state == "paused":
+        parts.append(f"{theme.pause_glyph()} {paused_at or 'paused'}")
     if s.error:
         parts.append("✖ error")
     if s.findings:
@@ -96,6 +98,7 @@ class ExchangeModel(QAbstractTableModel):
         super().__init__(parent)
         self._rows: list[Summary] = []
         self._row_of: dict[int, int] = {}
+        self._paused_at: dict[int, str] = {}  # row id -> phase, while stepping
         self.counts = Counts()
         self._italic = QFont()
         self._italic.setItalic(True)
@@ -134,6 +137,8 @@ class ExchangeModel(QAbstractTableModel):
         if role == SORT_ROLE:
             return self._sort_key(s, col)
         if role == Qt.ItemDataRole.ForegroundRole:
+            if col == COL_BADGE and s.state == "paused":
+                return theme.accent_color()
             if col == COL_STATUS:
                 return theme.status_color(s.status if s.status is not None
                                           else 500 if s.error else None)
@@ -142,9 +147,16 @@ class ExchangeModel(QAbstractTableModel):
             return None
         if role == Qt.ItemDataRole.TextAlignmentRole and col in NUMERIC:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.FontRole and s.state == "active":
+        if role == Qt.ItemDataRole.FontRole and s.state in ("active", "paused"):
             return self._italic
+        if role == Qt.ItemDataRole.BackgroundRole and s.state == "paused":
+            return theme.paused_background()
         if role == Qt.ItemDataRole.ToolTipRole:
+            if s.state == "paused":
+                where = self._paused_at.get(s.id, "")
+                return (f"Paused{' at ' + where if where else ''}: the client is waiting. "
+                        "Select it to see and edit this phase's data; F10 steps, F8 "
+                        "continues, Shift+F8 continues every paused request.")
             return self._tooltip(s, col)
         if role == SUMMARY_ROLE:
             return s
@@ -163,7 +175,7 @@ class ExchangeModel(QAbstractTableModel):
             return f"{s.path}?{s.query}" if s.query else s.path
         if col == COL_STATUS:
             if s.status is None:
-                if s.state == "active":
+                if s.state in ("active", "paused"):
                     return "…"
                 return "(500)" if s.error else "—"
             return str(s.status)
@@ -172,8 +184,10 @@ class ExchangeModel(QAbstractTableModel):
         if col == COL_SIZE:
             return human_size(s.response_size)
         if col == COL_DURATION:
+            if s.state == "paused":
+                return "paused"
             return "running…" if s.state == "active" else human_duration(s.duration)
-        return badge(s)
+        return badge(s, self._paused_at.get(s.id, ""))
 
     @staticmethod
     def _sort_key(s: Summary, col: int) -> Any:
@@ -224,6 +238,19 @@ class ExchangeModel(QAbstractTableModel):
 
     def row_of(self, xid: int) -> int | None:
         return self._row_of.get(xid)
+
+    def paused_at(self, xid: int) -> str:
+        return self._paused_at.get(xid, "")
+
+    def set_paused(self, phases: dict[int, str]) -> None:
+        """Where each paused exchange waits (``received``, ``chunk 2``...), for the badge."""
+        changed = {xid for xid in set(phases) | set(self._paused_at)
+                   if phases.get(xid) != self._paused_at.get(xid)}
+        self._paused_at = dict(phases)
+        for xid in changed:
+            row = self._row_of.get(xid)
+            if row is not None:
+                self.dataChanged.emit(self.index(row, 0), self.index(row, len(HEADERS) - 1))
 
     # -- changes (GUI thread, from the bridge's signals) -------------------------------
     def reset(self, summaries: list[Summary]) -> None:

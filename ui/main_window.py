@@ -9,6 +9,7 @@ from PySide6.QtCore import QByteArray, QItemSelectionModel, QModelIndex, QSettin
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QDockWidget,
     QFileDialog,
     QFrame,
     QHBoxLayout,
@@ -34,6 +35,7 @@ from inspector.model import Exchange
 
 from . import desktop, theme
 from .app_controller import AppController, Launch, Recorder
+from .breakpoints_dialog import BreakpointsDialog
 from .exchange_model import (
     COL_BADGE,
     COL_DURATION,
@@ -48,6 +50,7 @@ from .exchange_model import (
     ExchangeFilterProxy,
     ExchangeModel,
 )
+from .flow_view import FlowPane
 from .open_app_dialog import OpenAppDialog
 from .panes import (
     EnvironPane,
@@ -58,6 +61,8 @@ from .panes import (
     ResponsePane,
 )
 from .settings import RECENT_APPS, make_settings, read_list, remember_recent
+from .step_panel import StepPanel
+from .stepping import StepController, phase_label
 from .store_bridge import StoreBridge
 
 GROUP = "MainWindow"
@@ -71,7 +76,7 @@ EXAMPLES = (  # (menu text, spec, what it teaches)
     ("App that raises", "inspector.examples.boom:app", "What a server does with an exception"),
 )
 COLUMN_WIDTHS = {COL_ID: 44, COL_TIME: 92, COL_METHOD: 60, COL_PATH: 200, COL_STATUS: 52,
-                 COL_TYPE: 120, COL_SIZE: 68, COL_DURATION: 74, COL_BADGE: 76}
+                 COL_TYPE: 120, COL_SIZE: 68, COL_DURATION: 74, COL_BADGE: 128}
 PROBLEM_STATES = ("load_error", "serve_error", "crashed", "died")
 STATE_TEXT = {"starting": "Starting…", "serving": "Serving", "load_error": "Load error",
               "serve_error": "Cannot serve", "died": "App process died; restarting",
@@ -96,14 +101,24 @@ class MainWindow(QMainWindow):
         self.follow = True
         self._closed = False
         self.actions_by_name: dict[str, QAction] = {}
+        self.stepper = StepController(lambda: self.store, self.controller, self.settings, self)
+        self.recorder.step_listener = self.stepper.on_event
+        self.recorder.wants_begin = self.stepper.wants_begin
+        self._select_when_listed: int | None = None
+        self._seen_paused: set[int] = set()
 
         self.setWindowTitle("WSGI Inspector")
         self._build_actions()
         self._build_toolbar()
         self._build_central()
+        self._build_step_dock()
         self.actions_by_name["follow"].setChecked(True)
         self._build_menus()
         self._build_statusbar()
+        self.controller.status_changed.connect(self.stepper.on_status)
+        self.stepper.changed.connect(self._pauses_changed)
+        self.stepper.next_used.connect(self._step_next_used)
+        self.stepper.armed.connect(self._update_step_state)
         self.bridge.cleared.connect(self._on_cleared)
         self.bridge.removed.connect(self._on_removed)
         self.bridge.added.connect(self._on_added)
@@ -156,6 +171,26 @@ class MainWindow(QMainWindow):
         a("find", "Filter…", self.focus_filter, [QKeySequence.StandardKey.Find],
           tip="Focus the quick filter (Ctrl+F)")
         a("browser", "Open in Browser", self.open_in_browser, tip="Open the app's URL")
+        # Stepping: pause a live request at each phase of the WSGI call.
+        a("step_mode", "Step the &Next Request", self.set_step_next, [QKeySequence("F9")],
+          checkable=True, tip="Pause the next request at each phase of the WSGI call (F9)")
+        self.actions_by_name["step_mode"].setIconText("Step")  # the toolbar's word
+        a("breakpoints", "Breakpoints…", self.edit_breakpoints,
+          tip="Pause every request that matches a filter (method, path, header)")
+        a("step", "Step (F10)", self.step_current, [QKeySequence("F10")],
+          tip="Send this phase on, with your edits, and pause at the next one (F10)")
+        a("continue", "Continue (F8)", self.continue_current, [QKeySequence("F8")],
+          tip="Send this phase on, with your edits, and run the request to its end (F8)")
+        a("continue_all", "Continue all (Shift+F8)", self.continue_all,
+          [QKeySequence("Shift+F8")], tip="Let every paused request run to its end")
+        a("abort_502", "Abort: Answer 502", lambda: self.abort_current("502"),
+          tip="Answer 502 Bad Gateway in the app's place (or cut, if bytes went out)")
+        a("abort_drop", "Abort: Cut connection", lambda: self.abort_current("drop"),
+          tip="Close the connection without an answer")
+        # The Step dock may float as a window of its own: its keys work there too.
+        for name in ("step_mode", "step", "continue", "continue_all"):
+            self.actions_by_name[name].setShortcutContext(
+                Qt.ShortcutContext.ApplicationShortcut)
 
     def _build_toolbar(self) -> None:
         bar = QToolBar("Main")
@@ -181,6 +216,9 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.copy_url_button)
         bar.addSeparator()
         for name in ("clear", "pause", "follow"):
+            bar.addAction(self.actions_by_name[name])
+        bar.addSeparator()
+        for name in ("step_mode", "breakpoints"):
             bar.addAction(self.actions_by_name[name])
         bar.addSeparator()
         self.filter_edit = QLineEdit()
@@ -250,6 +288,7 @@ class MainWindow(QMainWindow):
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
 
         self.overview = OverviewPane()
+        self.flow = FlowPane()
         self.environ = EnvironPane()
         self.request = RequestPane()
         self.response = ResponsePane()
@@ -257,7 +296,8 @@ class MainWindow(QMainWindow):
         self.findings = FindingsPane()
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
-        self._pane_titles = [(self.overview, "Overview"), (self.environ, "Environ"),
+        self._pane_titles = [(self.overview, "Overview"), (self.flow, "Flow"),
+                             (self.environ, "Environ"),
                              (self.request, "Request"), (self.response, "Response"),
                              (self.output, "Output"), (self.findings, "Findings && errors")]
         for pane, title in self._pane_titles:
@@ -279,6 +319,16 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self._style_banner()
 
+    def _build_step_dock(self) -> None:
+        self.step_panel = StepPanel(self.actions_by_name)
+        self.step_dock = QDockWidget("Step", self)
+        self.step_dock.setObjectName("step-dock")
+        self.step_dock.setWidget(self.step_panel)
+        self.step_dock.setAllowedAreas(Qt.DockWidgetArea.BottomDockWidgetArea
+                                       | Qt.DockWidgetArea.TopDockWidgetArea)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.step_dock)
+        self.step_dock.hide()
+
     def _build_menus(self) -> None:
         acts = self.actions_by_name
         file_menu = self.menuBar().addMenu("&File")
@@ -299,6 +349,15 @@ class MainWindow(QMainWindow):
         app_menu = self.menuBar().addMenu("&App")
         for name in ("start", "stop", "reload", "pause", "browser"):
             app_menu.addAction(acts[name])
+        step = self.menuBar().addMenu("S&tep")
+        for name in ("step_mode", "breakpoints", None, "step", "continue", "continue_all", None,
+                     "abort_502", "abort_drop"):
+            if name is None:
+                step.addSeparator()
+            else:
+                step.addAction(acts[name])
+        step.addSeparator()
+        step.addAction(self.step_dock.toggleViewAction())
         view = self.menuBar().addMenu("&View")
         view.addAction(acts["follow"])
         examples = self.menuBar().addMenu("E&xamples")
@@ -311,11 +370,13 @@ class MainWindow(QMainWindow):
 
     def _build_statusbar(self) -> None:
         self.state_label = QLabel()
-        self.paused_label = QLabel("⏸ Recording paused")
+        self.paused_label = QLabel(f"{theme.pause_glyph()} Recording paused")
         self.paused_label.hide()
+        self.step_label = QLabel()
         self.counts_label = QLabel()
         bar = self.statusBar()
         bar.addWidget(self.state_label, 1)
+        bar.addPermanentWidget(self.step_label)
         bar.addPermanentWidget(self.paused_label)
         bar.addPermanentWidget(self.counts_label)
 
@@ -468,9 +529,12 @@ class MainWindow(QMainWindow):
     def delete_selected(self) -> None:
         ids = self.selected_ids()
         if ids:
+            self.stepper.release(ids)  # a deleted row's request must not wait for nothing
             self.store.delete(ids)
 
     def clear(self) -> None:
+        if self.stepper.pauses:
+            self.stepper.continue_all()
         self.store.clear()
 
     def _copy_selected_urls(self) -> None:
@@ -483,6 +547,11 @@ class MainWindow(QMainWindow):
 
     def _on_added(self, summaries: list[Summary]) -> None:
         self.model.add(summaries)
+        wanted = self._select_when_listed
+        if wanted is not None and any(s.id == wanted for s in summaries):
+            self._select_when_listed = None
+            if self.stepper.is_paused(wanted):
+                self._select_paused(wanted)
 
     def _on_updated(self, summaries: list[Summary]) -> None:
         self.model.update(summaries)
@@ -496,6 +565,7 @@ class MainWindow(QMainWindow):
             self._show_exchange(None)
 
     def _on_cleared(self) -> None:
+        self.stepper.refresh()
         self.model.clear()
         self.current_id = None
         self._show_exchange(None)
@@ -529,9 +599,102 @@ class MainWindow(QMainWindow):
             pane.show_exchange(x)
         outputs = len(x.output) if x else 0
         problems = (len(x.findings) + (x.error is not None)) if x else 0
-        self.tabs.setTabText(4, f"Output ({outputs})" if outputs else "Output")
-        self.tabs.setTabText(5, f"Findings && errors ({problems})" if problems
+        self.tabs.setTabText(self.tabs.indexOf(self.output),
+                             f"Output ({outputs})" if outputs else "Output")
+        self.tabs.setTabText(self.tabs.indexOf(self.findings),
+                             f"Findings && errors ({problems})" if problems
                              else "Findings && errors")
+        self._show_step_panel()
+
+    # -- stepping -----------------------------------------------------------------------
+    def set_step_next(self, on: bool) -> None:
+        """The Step toggle (F9): pause the next request at each phase."""
+        action = self.actions_by_name["step_mode"]
+        if action.isChecked() != on:
+            action.setChecked(on)  # toggled calls back here
+            return
+        self.stepper.set_step_next(on)
+
+    def _step_next_used(self) -> None:
+        self.actions_by_name["step_mode"].setChecked(False)
+        self._update_step_state()
+
+    def edit_breakpoints(self) -> None:
+        dialog = BreakpointsDialog(self.stepper.breakpoints, self)
+        if dialog.exec():
+            self.stepper.set_breakpoints(dialog.entries())
+
+    def _current_editor_payload(self) -> dict | None:
+        editor = self.step_panel.current
+        if editor is None or editor.row != self.current_id:
+            return None
+        return editor.payload()
+
+    def step_current(self) -> None:
+        if self.stepper.can_answer(self.current_id):
+            assert self.current_id is not None
+            self.stepper.step(self.current_id, self._current_editor_payload())
+
+    def continue_current(self) -> None:
+        if self.stepper.can_answer(self.current_id):
+            assert self.current_id is not None
+            self.stepper.resume(self.current_id, self._current_editor_payload())
+
+    def continue_all(self) -> None:
+        self.stepper.continue_all()
+
+    def abort_current(self, mode: str) -> None:
+        if self.stepper.can_answer(self.current_id):
+            assert self.current_id is not None
+            self.stepper.abort(self.current_id, mode)
+
+    def _select_paused(self, xid: int) -> None:
+        if self.select_id(xid):
+            self.tabs.setCurrentWidget(self.flow)
+        else:
+            self._select_when_listed = xid  # listed at the bridge's next flush
+
+    def _pauses_changed(self, rows: list[int]) -> None:
+        self.bridge.flush()  # the store has this news already: list it now, not in 33 ms
+        pauses = self.stepper.pauses
+        self.model.set_paused({row: phase_label(x) for row, x in pauses.items()})
+        self.step_panel.prune(set(pauses))
+        fresh = [row for row in rows if row in pauses and row not in self._seen_paused]
+        self._seen_paused = set(pauses)
+        if fresh:
+            self.step_dock.show()
+            if not self.stepper.is_paused(self.current_id):
+                self._select_paused(fresh[0])
+        if self.current_id in rows:
+            self._show_current()
+        else:
+            self._show_step_panel()
+        self._update_step_state()
+
+    def _show_step_panel(self) -> None:
+        row = self.current_id
+        x = self.stepper.pauses.get(row) if row is not None else None
+        self.step_panel.show_pause(x, paused=len(self.stepper.pauses),
+                                   sent=row in self.stepper.sent)
+        self._update_step_state()
+
+    def _update_step_state(self) -> None:
+        can = self.stepper.can_answer(self.current_id)
+        for name in ("step", "continue", "abort_502", "abort_drop"):
+            self.actions_by_name[name].setEnabled(can)
+        self.step_panel.buttons["abort"].setEnabled(can)
+        waiting = len(self.stepper.pauses)
+        self.actions_by_name["continue_all"].setEnabled(bool(waiting))
+        parts = []
+        if waiting:
+            parts.append(f"{theme.pause_glyph()} {waiting} paused")
+        if self.stepper.step_next:
+            parts.append("Step: the next request will pause")
+        filters = len(self.stepper.enabled_filters())
+        if filters:
+            parts.append(f"{filters} breakpoint{'s' * (filters != 1)}")
+        self.step_label.setText("  ·  ".join(parts))
+        self.step_label.setVisible(bool(parts))
 
     # -- files --------------------------------------------------------------------------
     def open_file(self, path: str) -> None:
@@ -545,6 +708,9 @@ class MainWindow(QMainWindow):
             return
         new = Store.open(path)
         old = self.store
+        if self.stepper.pauses:  # their rows go with the old session: let them finish
+            self.stepper.continue_all()
+        self.stepper.forget()
         self.bridge.attach(new)
         self.recorder.set_store(new)
         self.store = new
@@ -631,6 +797,9 @@ class MainWindow(QMainWindow):
             return
         self._closed = True
         self.save_settings()
+        # Stopping the app releases its paused requests; nobody steps them any more.
+        self.recorder.step_listener = None
+        self.stepper.close()
         self.controller.shutdown()
         self.bridge.detach()
         self.store.close()

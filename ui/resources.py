@@ -44,3 +44,15 @@ def pep_section(pep: str) -> tuple[str, str]:
     if entry is None:
         return "", PEP_3333_URL
     return entry["text"], f"{PEP_3333_URL}#{entry['anchor']}"
+
+
+def phase_text(key: str) -> tuple[str, str, str, str]:
+    """``(title, text, section, url)`` for a step of the flow (``ui/data/phases.json``):
+    browser, server, received, app_called, start_response, chunk, closed, back."""
+    entry = read_json("phases.json").get(key)
+    if entry is None:
+        return "", "", "", ""
+    anchor = entry.get("anchor", "")
+    url = f"{PEP_3333_URL}#{anchor}" if anchor else ""
+    section = f"PEP 3333: {entry['section']}" if entry.get("section") else ""
+    return entry["title"], entry["text"], section, url

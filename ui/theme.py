@@ -6,8 +6,10 @@ readable whichever scheme is active and when the user switches it.
 
 from __future__ import annotations
 
+from functools import cache
+
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFont, QFontDatabase, QGuiApplication, QPalette
+from PySide6.QtGui import QColor, QFont, QFontDatabase, QFontMetrics, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication, QStyleFactory
 
 _STATUS = {  # (light, dark) per status class
@@ -27,6 +29,7 @@ _LEVEL = {
 _SEVERITY = {"error": _LEVEL["ERROR"], "warning": _LEVEL["WARNING"], "info": _LEVEL["INFO"]}
 _ACCENT = ("#1f5fbf", "#7fb0ff")
 _ERROR_BG = ("#fdecea", "#4a1f22")
+_PAUSED_BG = ("#fff3cd", "#4a3d14")
 
 
 def is_dark(palette: QPalette | None = None) -> bool:
@@ -62,6 +65,22 @@ def accent_color(palette: QPalette | None = None) -> QColor:
 
 def error_background(palette: QPalette | None = None) -> QColor:
     return _pick(_ERROR_BG, palette)
+
+
+def paused_background(palette: QPalette | None = None) -> QColor:
+    """A paused request's row: a soft amber, readable under either scheme's text."""
+    return _pick(_PAUSED_BG, palette)
+
+
+PAUSE_SIGN = "\u23f8"  # the media "pause" sign
+PAUSE_FALLBACK = "\u275a\u275a"  # two heavy vertical bars, in nearly every font
+
+
+@cache
+def pause_glyph() -> str:
+    """The pause sign, or two bars where the application font has no such glyph."""
+    metrics = QFontMetrics(QGuiApplication.font())
+    return PAUSE_SIGN if metrics.inFontUcs4(ord(PAUSE_SIGN)) else PAUSE_FALLBACK
 
 
 def mono_font() -> QFont:

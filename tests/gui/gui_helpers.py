@@ -34,5 +34,5 @@ def wait_rows(qtbot: Any, window: Any, n: int, *, done: bool = True,
     def check() -> None:
         assert window.model.rowCount() == n
         if done:
-            assert all(s.state != "active" for s in window.model.summaries())
+            assert all(s.state not in ("active", "paused") for s in window.model.summaries())
     qtbot.waitUntil(check, timeout=timeout)

@@ -102,7 +102,8 @@ def test_every_pane_shows_what_was_sent(qtbot, make_window):
     assert "all captured" in response.body.info.text()
 
     assert any("added book" in line for line in window.output.lines())
-    assert x.output and window.tabs.tabText(4).startswith("Output (")
+    assert x.output and window.tabs.tabText(window.tabs.indexOf(window.output)) \
+        .startswith("Output (")
     assert "No PEP 3333 findings" in window.findings.findings.toPlainText()
 
 
@@ -169,7 +170,8 @@ def test_lint_finding_with_pep_text(qtbot, make_window, tmp_path):
     assert "content-type-missing" in text
     assert "PEP 3333: The start_response() Callable" in text
     assert "start_response(status, response_headers)" in text  # the PEP text
-    assert window.tabs.tabText(5).startswith("Findings && errors (")  # && shows as &
+    assert window.tabs.tabText(window.tabs.indexOf(window.findings)) \
+        .startswith("Findings && errors (")  # && shows as &
 
 
 def test_image_response(qtbot, make_window):

@@ -109,10 +109,14 @@ class FindingsPane(QWidget):
         for f in x.findings:
             colour = theme.severity_color(f.severity).name()
             text, url = pep_section(f.pep)
+            caused = ""
+            if f.edited:
+                caused = (f' <b style="color:{theme.accent_color().name()}">✎ (caused by your '
+                          "edit)</b>")
             parts.append(
                 f'<p><b style="color:{colour}">{html.escape(f.severity.upper())}</b> '
                 f"<code>{html.escape(f.code)}</code> at <i>{html.escape(f.phase)}</i>: "
-                f"{html.escape(f.message)}<br>"
+                f"{html.escape(f.message)}{caused}<br>"
                 f'<a href="{html.escape(url)}">{html.escape(f.pep)}</a>'
                 + (f" — {html.escape(text)}" if text else "") + "</p>")
         return "".join(parts)

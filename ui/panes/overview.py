@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QFormLayout, QLabel, QScrollArea, QVBoxLayout, QWi
 from inspector.model import Exchange
 
 from .. import theme
+from ..edits import edits_html
 from ..exchange_model import human_duration, human_size
 from ..timeline import TimelineWidget
 
@@ -33,13 +34,13 @@ def request_line(x: Exchange) -> str:
 
 class OverviewPane(QWidget):
     FIELDS = ("Request", "Status", "Meaning", "Client", "Started", "Request body",
-              "Response body", "Duration", "State", "Thread", "Calls")
+              "Response body", "Duration", "State", "Thread", "Calls", "Edits")
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.labels: dict[str, QLabel] = {}
         form_widget = QWidget()
-        form = QFormLayout(form_widget)
+        form = self.form = QFormLayout(form_widget)
         form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
         for name in self.FIELDS:
             label = QLabel()
@@ -47,6 +48,8 @@ class OverviewPane(QWidget):
             label.setWordWrap(True)
             if name in ("Request", "Status"):
                 label.setFont(theme.mono_font())
+            if name == "Edits":
+                label.setTextFormat(Qt.TextFormat.RichText)
             self.labels[name] = label
             form.addRow(f"{name}:", label)
         self.timeline = TimelineWidget()
@@ -76,6 +79,7 @@ class OverviewPane(QWidget):
         if x is None:
             for label in self.labels.values():
                 label.setText("")
+            self.form.setRowVisible(self.labels["Edits"], False)
             self.labels["Request"].setText("Select an exchange in the list.")
             return
         values = {
@@ -91,13 +95,15 @@ class OverviewPane(QWidget):
             + (" (wsgi.file_wrapper)" if x.file_wrapper else "")
             + (f", in {len(x.chunks)} chunk{'s' * (len(x.chunks) != 1)}" if x.chunks else ""),
             "Duration": human_duration(x.duration) if x.duration is not None else "running…",
-            "State": x.state,
+            "State": f"paused at {x.paused}" if x.paused else x.state,
             "Thread": x.thread,
             "Calls": f"start_response called {len(x.start_response)} time"
             + ("s" if len(x.start_response) != 1 else ""),
         }
         for name, value in values.items():
             self.labels[name].setText(value)
+        self.labels["Edits"].setText(edits_html(x.edits, self.palette()))
+        self.form.setRowVisible(self.labels["Edits"], bool(x.edits))
         colour = theme.status_color(x.status_code)
         self.labels["Status"].setStyleSheet(f"color: {colour.name()}" if colour else "")
 
