@@ -12,6 +12,7 @@ Bytes stay bytes in memory; :func:`to_jsonable` turns them into base64 text.
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -112,7 +113,7 @@ class Exchange:
     start: float = 0.0  # wall clock, seconds since the epoch
     client: str = ""
     thread: str = ""
-    environ: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (text, type)
+    environ: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # key -> (text, type)
     request_body: bytes = b""  # captured part
     request_size: int = 0  # total size, whatever the cap
     start_response: list[StartResponseCall] = field(default_factory=list)
@@ -262,13 +263,52 @@ def _apply_begin(x: Exchange, ev: dict[str, Any]) -> None:
     x.start = ev["start"]
     x.client = ev["client"]
     x.thread = ev["thread"]
-    # Over the wire pairs arrive as JSON lists; in-process as tuples: make them one.
-    x.environ = {k: (v[0], v[1]) for k, v in ev["environ"].items()}
+    x.environ = environ_from_event(ev["environ"])
     x.request_body = ev["body"]
     x.request_size = ev["body_size"]
     x.phases.append(Phase(PH_RECEIVED, 0.0))
     if "t_app" in ev:  # the app was called straight away: one event for both
         x.phases.append(Phase(PH_APP_CALLED, ev["t_app"]))
+
+
+def environ_from_event(environ: Any) -> Mapping[str, tuple[str, str]]:
+    """The begin event's environ: ``[texts, others]`` from the agent, or a full
+    ``{key: (text, type)}`` mapping (older sessions, imports)."""
+    if isinstance(environ, list):
+        texts, others = environ
+        return EnvironView(texts, {k: (v[0], v[1]) for k, v in others.items()})
+    # Over the wire pairs arrive as JSON lists; in-process as tuples: make them one.
+    return {k: (v[0], v[1]) for k, v in environ.items()}
+
+
+class EnvironView(Mapping[str, tuple[str, str]]):
+    """An environ snapshot as ``key -> (text, type name)`` without building a
+    pair per text value: most keys are text, and most exchanges are never opened."""
+
+    __slots__ = ("_others", "_texts")
+
+    def __init__(self, texts: dict[str, str], others: dict[str, tuple[str, str]]) -> None:
+        self._texts = texts
+        self._others = others
+
+    def __getitem__(self, key: str) -> tuple[str, str]:
+        text = self._texts.get(key)
+        if text is not None:
+            return text, "str"
+        return self._others[key]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._texts
+        yield from self._others
+
+    def __len__(self) -> int:
+        return len(self._texts) + len(self._others)
+
+    def __repr__(self) -> str:
+        return repr(dict(self.items()))
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> EnvironView:
+        return EnvironView(dict(self._texts), dict(self._others))
 
 
 def _apply_phase(x: Exchange, ev: dict[str, Any]) -> None:

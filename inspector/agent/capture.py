@@ -55,11 +55,29 @@ def stepped_flight() -> type[Flight]:
     return SteppedFlight
 
 
-def snapshot(environ: dict[str, Any]) -> dict[str, tuple[str, str]]:
-    """Every key, its value as text and the value's type name."""
-    return {key: (value, "str") if type(value) is str else _described(value)
-            for key, value in environ.items()}
+def snapshot(environ: dict[str, Any]) -> list[dict[str, Any]]:
+    """The environ as ``[text values, {key: (text, type name)} of the others]``.
 
+    Under waitress all but a known few values are text; they go as they are
+    (no per-key work), and only the few objects are described.
+    """
+    texts = dict(environ)
+    others = {}
+    known = _described_cache.get
+    for key in _OBJECT_KEYS:
+        if key in texts:
+            value = texts.pop(key)
+            hit = known(id(value))
+            others[key] = hit[1] if hit is not None and hit[0] is value else _described(value)
+    if len(set(map(type, texts.values()))) > 1:  # a server with other objects in it
+        for key in [k for k, v in texts.items() if type(v) is not str]:
+            others[key] = _described(texts.pop(key))
+    return [texts, others]
+
+
+_OBJECT_KEYS = ("wsgi.version", "wsgi.errors", "wsgi.multithread", "wsgi.multiprocess",
+                "wsgi.run_once", "wsgi.input", "wsgi.input_terminated", "wsgi.file_wrapper",
+                "waitress.client_disconnected")
 
 # The non-text values under waitress are mostly the same objects every request
 # (wsgi.version, the booleans, the file_wrapper class, the errors stream) or
@@ -67,6 +85,7 @@ def snapshot(environ: dict[str, Any]) -> dict[str, tuple[str, str]]:
 # client_disconnected method): describe those by type, remember the rest.
 _described_cache: dict[int, tuple[Any, tuple[str, str]]] = {}
 _CACHE_LIMIT = 256
+_by_type: dict[tuple[type, str], tuple[str, str]] = {}
 _BY_TYPE_ONLY = frozenset({"BytesIO", "BufferedRandom", "SpooledTemporaryFile", "method",
                            "builtin_function_or_method", "function"})
 
@@ -75,10 +94,16 @@ def _described(value: Any) -> tuple[str, str]:
     hit = _described_cache.get(id(value))
     if hit is not None and hit[0] is value:
         return hit[1]
-    name = type(value).__name__
+    kind = type(value)
+    name = kind.__name__
     if name in _BY_TYPE_ONLY:
+        # New objects every request: remember by (type, function name) instead.
         qualname = getattr(value, "__qualname__", "")
-        return (f"<{name} {qualname}>" if qualname else f"<{name}>"), name
+        key = (kind, qualname)
+        hit = _by_type.get(key)
+        if hit is None:
+            hit = _by_type[key] = ((f"<{name} {qualname}>" if qualname else f"<{name}>"), name)
+        return hit
     described = (_text(value), name)
     if len(_described_cache) < _CACHE_LIMIT:
         _described_cache[id(value)] = (value, described)  # kept alive: ids stay unique
@@ -226,6 +251,8 @@ class Flight:
             return result
         if self.lint:
             self.findings(lint.check_result(result))
+        if type(result) is list and self.body is Body:
+            return self.returned_list(result)
         if hasattr(result, "__len__"):
             try:
                 self.body_len = len(result)  # type: ignore[arg-type]
@@ -233,6 +260,19 @@ class Flight:
                 self.body_len = None
             return self.sized_body(self, result)
         return self.body(self, result)
+
+    def returned_list(self, result: list[Any]) -> list[Any]:
+        """A list is the whole body already, and has no close(): record it now
+        and hand waitress the very same list (no wrapper to iterate through).
+
+        The exchange ends here, when the app has returned; waitress then sends.
+        """
+        for item in result:
+            self.chunk(item, "iter")
+        self.body_len = len(result)
+        self.exhausted = True
+        self.end(closed=True)
+        return result
 
     # The wrappers for the returned iterable; stepping puts its own in.
     body: ClassVar[type[Body]]
