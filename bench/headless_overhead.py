@@ -1,0 +1,673 @@
+"""Throughput of plain waitress vs the headless inspector (isolated, recording a session).
+
+Both servers run in processes of their own, apart from the load generator.
+The inspector is the real command line,
+
+    python -m ui.launch APP --headless --port 0 --session FILE
+
+so its cost includes everything a user pays: the capture in the app's
+process, the events crossing the loopback link, the host folding them into
+the SQLite session and printing one access-log line per exchange (read here
+by a thread, so printing never blocks). Rounds alternate plain and inspector
+(ABBA order, so drift cancels) and the figures are medians and their ratio
+(plain waitress = 1.00), throughput and p99 latency both.
+
+    python bench/headless_overhead.py            # 5 rounds of 5 s, 1 s warm-up per run
+    python bench/headless_overhead.py --quick    # 3 rounds of 2 s
+
+Every inspector round is a fresh process writing a fresh session. Once it has
+exited, the session is opened and its exchanges are counted against the
+responses the load tool reported; requests still in flight when a load run
+stops are served and recorded too, hence a tolerance of one per connection
+and load run.
+
+Internal entry, the plain server (also used by bench/big_stream.py):
+
+    python bench/headless_overhead.py --serve-plain module:app --app-dir DIR --port-file F
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import http.client
+import importlib
+import os
+import platform
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Callable
+
+HOST = "127.0.0.1"
+THREADS = 4  # waitress worker threads, both servers
+CONNECTIONS = 16
+WRK_THREADS = 2
+GOAL_RATIO = 0.85  # inspector throughput / plain throughput, at least
+GOAL_P99 = 1.15  # inspector p99 latency / plain p99 latency, at most
+START_TIMEOUT = 30.0
+STOP_TIMEOUT = 30.0
+ROOT = Path(__file__).resolve().parents[1]
+
+FLASK_MODULE = "bench_flask_json"
+FLASK_SOURCE = '''"""A Flask JSON route, for the benchmark."""
+
+from flask import Flask, jsonify
+
+app = Flask(__name__)
+
+
+@app.get("/json")
+def data():
+    return jsonify(message="Hello, World!", ok=True, count=42, tags=["wsgi", "bench"])
+'''
+
+# name -> (app spec, path requested)
+APPS = {
+    "hello": ("inspector.examples.hello:app", "/"),
+    "flask": (f"{FLASK_MODULE}:app", "/json"),
+}
+
+
+def write_apps(app_dir: Path) -> None:
+    """The benchmark's own apps, in the directory both servers run from."""
+    (app_dir / f"{FLASK_MODULE}.py").write_text(FLASK_SOURCE)
+
+
+# -- processes -------------------------------------------------------------------------
+
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    """/proc/PID/stat from the field after the command name (state is [0], ppid [1])."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return raw[raw.rfind(")") + 2:].split()
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU time of a process so far (0 if it is gone)."""
+    fields = _stat_fields(pid) if pid else None
+    return (int(fields[11]) + int(fields[12])) / _TICK if fields else 0.0
+
+
+def children(pid: int) -> list[int]:
+    """Pids of the processes whose parent is ``pid``."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            fields = _stat_fields(int(entry))
+            if fields and int(fields[1]) == pid:
+                found.append(int(entry))
+    return sorted(found)
+
+
+def busy_seconds() -> float:
+    """CPU time the whole machine has spent busy so far, all cores (/proc/stat)."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = [int(x) for x in stat.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return 0.0
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields) - idle) / _TICK
+
+
+def own_seconds() -> float:
+    """CPU time of this process and of its children already waited for (the load tool)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+class OtherLoad:
+    """CPU used by processes other than ours while a block runs, in cores.
+
+    Other programs busy on a small machine skew a benchmark more than anything
+    measured here: each run says how much of that there was.
+    """
+
+    def __init__(self, pids: Callable[[], list[int | None]]) -> None:
+        self.pids = pids
+        self.cores = 0.0
+
+    def _ours(self) -> float:
+        return own_seconds() + sum(cpu_seconds(pid) for pid in self.pids())
+
+    def __enter__(self) -> OtherLoad:
+        self._start = time.monotonic(), busy_seconds(), self._ours()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        wall, busy, ours = self._start
+        elapsed = time.monotonic() - wall
+        other = (busy_seconds() - busy) - (self._ours() - ours)
+        self.cores = max(0.0, other / elapsed) if elapsed > 0 else 0.0
+
+
+QUIET = 0.15  # cores: what other processes may use while we measure
+
+
+def wait_until_quiet(limit: float) -> float:
+    """Wait (at most ``limit`` seconds) until other processes use under QUIET cores;
+    returns the last load seen."""
+    deadline = time.monotonic() + limit
+    while True:
+        with OtherLoad(lambda: []) as other:
+            time.sleep(1.0)
+        if other.cores < QUIET or time.monotonic() >= deadline:
+            return other.cores
+        print(f"  waiting for a quiet machine: other processes use {other.cores:.2f} cores",
+              flush=True)
+
+
+def load_spec(spec: str, app_dir: str) -> Callable:
+    sys.path.insert(0, app_dir)
+    module, _, attr = spec.partition(":")
+    return getattr(importlib.import_module(module), attr or "app")
+
+
+def serve_plain(spec: str, app_dir: str, port_file: str, threads: int) -> int:
+    """Plain waitress in this process's main thread, until killed or orphaned."""
+    from waitress.server import create_server
+
+    app = load_spec(spec, app_dir)
+    server = create_server(app, host=HOST, port=0, threads=threads)
+    tmp = port_file + ".tmp"
+    Path(tmp).write_text(str(server.effective_port))
+    os.replace(tmp, port_file)
+    parent = os.getppid()
+
+    def watch_parent() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch_parent, daemon=True).start()
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    server.run()
+    return 0
+
+
+class PlainServer:
+    """Plain waitress in a child process; always stop() it (or use ``with``)."""
+
+    def __init__(self, spec: str, app_dir: Path, workdir: Path, name: str) -> None:
+        self.spec, self.app_dir = spec, app_dir
+        self.port_file = workdir / f"{name}.port"
+        self.log_file = workdir / f"{name}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.port = 0
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def start(self) -> PlainServer:
+        with contextlib.suppress(FileNotFoundError):
+            self.port_file.unlink()
+        cmd = [sys.executable, os.path.abspath(__file__), "--serve-plain", self.spec,
+               "--app-dir", str(self.app_dir), "--port-file", str(self.port_file),
+               "--threads", str(THREADS)]
+        with open(self.log_file, "wb") as log:
+            self.proc = subprocess.Popen(cmd, cwd=self.app_dir, stdin=subprocess.DEVNULL,
+                                         stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + START_TIMEOUT
+        while not self.port_file.exists():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"plain waitress ({self.spec}) did not start:\n"
+                                   + _tail(self.log_file))
+            time.sleep(0.02)
+        self.port = int(self.port_file.read_text())
+        return self
+
+    def stop(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+
+    def __enter__(self) -> PlainServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+_ACCESS_LINE = re.compile(rb"^\d\d:\d\d:\d\d ")
+
+
+class Inspector:
+    """The headless inspector as a user runs it, its stdout read by a thread."""
+
+    def __init__(self, spec: str, app_dir: Path, session: Path, log_file: Path,
+                 extra: tuple[str, ...] = ()) -> None:
+        self.spec, self.app_dir, self.session = spec, app_dir, session
+        self.log_file = log_file
+        self.extra = extra
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.url = ""
+        self.port = 0
+        self.logged = 0  # access-log lines printed
+        self.reloads = 0
+        self.other: list[str] = []
+        self._ready = threading.Event()
+        self._drain: threading.Thread | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def app_pid(self) -> int | None:
+        """The app's process (the host's child), if it is running."""
+        found = children(self.proc.pid) if self.proc else []
+        return found[0] if found else None
+
+    def start(self) -> Inspector:
+        cmd = [sys.executable, "-m", "ui.launch", self.spec, "--headless", "--port", "0",
+               "--session", str(self.session), *self.extra]
+        with open(self.log_file, "ab") as log:
+            self.proc = subprocess.Popen(cmd, cwd=self.app_dir, stdin=subprocess.DEVNULL,
+                                         stdout=subprocess.PIPE, stderr=log)
+        self._drain = threading.Thread(target=self._read, args=(self.proc.stdout,),
+                                       name="inspector-stdout", daemon=True)
+        self._drain.start()
+        if not self._ready.wait(START_TIMEOUT) or not self.url:
+            self.stop()
+            raise RuntimeError(f"the inspector did not start ({' '.join(cmd)}):\n"
+                               + "\n".join(self.other[-10:]) + "\n" + _tail(self.log_file))
+        self.port = int(self.url.rstrip("/").rsplit(":", 1)[1])
+        return self
+
+    def _read(self, stream: Any) -> None:
+        for line in stream:
+            if _ACCESS_LINE.match(line):
+                self.logged += 1
+            elif line.startswith(b"Serving at "):
+                self.url = line.split()[-1].decode()
+                self._ready.set()
+            elif line.startswith(b"Reloaded"):
+                self.reloads += 1
+            else:
+                self.other.append(line.decode(errors="replace").rstrip())
+        self._ready.set()
+
+    def stop(self) -> int | None:
+        """SIGTERM, as a user's Ctrl+C would; the exit code (None if it had to be killed)."""
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return None
+        code: int | None
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        try:
+            code = proc.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+            code = None
+        if self._drain is not None:
+            self._drain.join(5)
+        return code
+
+    def __enter__(self) -> Inspector:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def count_session(path: Path) -> int:
+    """Exchanges in a finished session file."""
+    from inspector.host.store import Store
+
+    with Store.open(path) as store:
+        return len(store)
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+# -- load ------------------------------------------------------------------------------
+
+@dataclass
+class Load:
+    rps: float
+    requests: int
+    errors: int  # socket errors and non-2xx/3xx responses
+    p99: float  # seconds
+
+
+_UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}
+
+
+def wrk_load(port: int, path: str, seconds: float) -> Load:
+    secs = max(1, round(seconds))
+    cmd = ["wrk", f"-t{WRK_THREADS}", f"-c{CONNECTIONS}", f"-d{secs}s", "--latency",
+           f"http://{HOST}:{port}{path}"]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=secs + 30).stdout
+    rps = re.search(r"Requests/sec:\s*([\d.]+)", out)
+    p99 = re.search(r"^\s*99%\s+([\d.]+)(us|ms|s|m)\s*$", out, re.M)
+    if not rps or not p99:
+        raise RuntimeError(f"unexpected output from the load tool:\n{out}")
+    total = re.search(r"(\d+) requests in", out)
+    errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
+    bad = re.search(r"Non-2xx or 3xx responses:\s*(\d+)", out)
+    errors += int(bad.group(1)) if bad else 0
+    return Load(float(rps.group(1)), int(total.group(1)) if total else 0, errors,
+                float(p99.group(1)) * _UNITS[p99.group(2)])
+
+
+def python_load(port: int, path: str, seconds: float) -> Load:
+    """Fallback: keep-alive connections on threads, bounded in time."""
+    deadline = time.monotonic() + seconds
+    latencies: list[list[float]] = [[] for _ in range(CONNECTIONS)]
+    failed = [0] * CONNECTIONS
+
+    def worker(i: int) -> None:
+        conn = http.client.HTTPConnection(HOST, port, timeout=10)
+        mine = latencies[i]
+        while time.monotonic() < deadline:
+            began = time.perf_counter()
+            try:
+                conn.request("GET", path)
+                response = conn.getresponse()
+                response.read()
+            except (OSError, http.client.HTTPException):
+                failed[i] += 1
+                conn.close()
+                conn = http.client.HTTPConnection(HOST, port, timeout=10)
+                continue
+            mine.append(time.perf_counter() - began)
+            if not 200 <= response.status < 400:
+                failed[i] += 1
+        conn.close()
+
+    started = time.monotonic()
+    workers = [threading.Thread(target=worker, args=(i,), daemon=True)
+               for i in range(CONNECTIONS)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(max(0.0, deadline - time.monotonic()) + 15)
+    elapsed = time.monotonic() - started
+    every = sorted(t for mine in latencies for t in mine)
+    p99 = every[min(len(every) - 1, int(0.99 * len(every)))] if every else 0.0
+    return Load(len(every) / elapsed, len(every), sum(failed), p99)
+
+
+LoadFn = Callable[[int, str, float], Load]
+
+
+def load_tool(choice: str) -> tuple[str, LoadFn]:
+    if choice == "wrk" or (choice == "auto" and shutil.which("wrk")):
+        if not shutil.which("wrk"):
+            raise SystemExit("wrk is not on PATH; use --load python")
+        try:
+            head = subprocess.run(["wrk", "-v"], capture_output=True, text=True,
+                                  timeout=10).stdout.splitlines()
+            version = head[0].split("Copyright")[0].strip() if head else "wrk"
+        except (OSError, subprocess.SubprocessError):
+            version = "wrk"
+        return f"{version}: -t{WRK_THREADS} -c{CONNECTIONS} --latency", wrk_load
+    return (f"python http.client, {CONNECTIONS} keep-alive connections on threads "
+            "(the load generator is likely the bottleneck)", python_load)
+
+
+# -- the measurement -------------------------------------------------------------------
+
+@dataclass
+class Result:
+    app: str
+    plain: list[Load] = field(default_factory=list)
+    inspector: list[Load] = field(default_factory=list)
+    checks: list[str] = field(default_factory=list)  # "recorded N of M" per inspector round
+    mismatches: int = 0
+    errors: int = 0
+    reloads: int = 0
+    bad_exits: int = 0
+    cpu_plain: list[float] = field(default_factory=list)  # CPU us per request
+    cpu_host: list[float] = field(default_factory=list)
+    cpu_app: list[float] = field(default_factory=list)
+    other: list[float] = field(default_factory=list)  # cores used by other processes, per run
+
+    @staticmethod
+    def _median(runs: list[Load], attr: str) -> float:
+        return statistics.median(getattr(r, attr) for r in runs)
+
+    @property
+    def ratios(self) -> list[float]:
+        return [i.rps / p.rps for p, i in zip(self.plain, self.inspector) if p.rps]
+
+    @property
+    def ratio(self) -> float:
+        plain = self._median(self.plain, "rps")
+        return self._median(self.inspector, "rps") / plain if plain else 0.0
+
+    @property
+    def p99_ratio(self) -> float:
+        plain = self._median(self.plain, "p99")
+        return self._median(self.inspector, "p99") / plain if plain else 0.0
+
+
+def _noisy(other: OtherLoad) -> str:
+    return f" [other processes: {other.cores:.2f} cores]" if other.cores >= QUIET else ""
+
+
+def _per_request(cpu: float, load: Load) -> float:
+    return 1e6 * cpu / load.requests if load.requests else 0.0
+
+
+def measure(app: str, rounds: int, seconds: float, warmup: float, load: LoadFn,
+            workdir: Path, app_dir: Path) -> Result:
+    spec, path = APPS[app]
+    result = Result(app)
+    tolerance_runs = 2 if warmup > 0 else 1
+
+    def plain_round(server: PlainServer) -> str:
+        warm = load(server.port, path, warmup) if warmup > 0 else None
+        cpu0 = cpu_seconds(server.pid)
+        with OtherLoad(lambda: [server.pid]) as other:
+            run = load(server.port, path, seconds)
+        result.cpu_plain.append(_per_request(cpu_seconds(server.pid) - cpu0, run))
+        result.plain.append(run)
+        result.other.append(other.cores)
+        result.errors += run.errors + (warm.errors if warm else 0)
+        return f"plain {run.rps:7.0f} req/s p99 {1e3 * run.p99:6.2f} ms" + _noisy(other)
+
+    def inspector_round(i: int) -> str:
+        session = workdir / f"{app}-{i}.session"
+        inspector = Inspector(spec, app_dir, session, workdir / f"{app}-inspector.log")
+        inspector.start()
+        try:
+            host, child = inspector.pid, inspector.app_pid()
+            warm = load(inspector.port, path, warmup) if warmup > 0 else None
+            cpu0 = cpu_seconds(host), cpu_seconds(child)
+            with OtherLoad(lambda: [host, child]) as other:
+                run = load(inspector.port, path, seconds)
+            cpu1 = cpu_seconds(host), cpu_seconds(child)
+        finally:
+            code = inspector.stop()
+        result.inspector.append(run)
+        result.other.append(other.cores)
+        result.cpu_host.append(_per_request(cpu1[0] - cpu0[0], run))
+        result.cpu_app.append(_per_request(cpu1[1] - cpu0[1], run))
+        errors = run.errors + (warm.errors if warm else 0)  # timed out: maybe served
+        result.errors += errors
+        result.reloads += inspector.reloads
+        result.bad_exits += code != 0
+        answered = run.requests + (warm.requests if warm else 0)
+        recorded = count_session(session)
+        session.unlink()
+        for suffix in ("-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                Path(str(session) + suffix).unlink()
+        ok = 0 <= recorded - answered <= CONNECTIONS * tolerance_runs + errors
+        result.mismatches += not ok
+        check = f"recorded {recorded} of {answered}" + ("" if ok else " MISMATCH")
+        if inspector.logged != recorded:
+            check += f" (printed {inspector.logged} access-log lines)"
+        if code != 0:
+            check += f" (exit code {code})"
+        result.checks.append(check)
+        return (f"inspector {run.rps:7.0f} req/s p99 {1e3 * run.p99:6.2f} ms, {check}"
+                + _noisy(other))
+
+    with PlainServer(spec, app_dir, workdir, f"{app}-plain") as server:
+        for i in range(rounds):
+            order = ("plain", "inspector") if i % 2 == 0 else ("inspector", "plain")
+            parts = {mode: plain_round(server) if mode == "plain" else inspector_round(i)
+                     for mode in order}
+            ratio = result.inspector[-1].rps / result.plain[-1].rps
+            print(f"  {app:5} round {i + 1}/{rounds}: {parts['plain']}; {parts['inspector']}"
+                  f"; ratio {ratio:.3f}", flush=True)
+    return result
+
+
+def versions() -> dict[str, str]:
+    found = {}
+    for dist in ("waitress", "flask"):
+        try:
+            found[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            found[dist] = "not installed"
+    return found
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def machine() -> str:
+    cores = os.cpu_count()
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cores
+    v = versions()
+    return (f"machine: {cores} cores ({usable} usable), {cpu_model()}, {platform.system()} "
+            f"{platform.release()} {platform.machine()}; Python {platform.python_version()}; "
+            f"waitress {v['waitress']} ({THREADS} threads); Flask {v['flask']}")
+
+
+def report(results: list[Result], tool: str, rounds: int, seconds: float,
+           warmup: float) -> str:
+    head = (f"{'app':6} {'plain req/s':>11} {'inspector req/s':>15} {'ratio':>6} "
+            f"{'rounds min-max':>14} {'p99 plain':>9} {'p99 insp.':>9} {'p99 ratio':>9}  verdict")
+    out = [
+        f"headless inspector overhead (isolated, recording a session): {rounds} alternating "
+        f"rounds of {seconds:g} s per server ({warmup:g} s warm-up before each), medians",
+        "",
+        head,
+        "-" * len(head),
+    ]
+    for r in results:
+        ratios = r.ratios
+        tput_ok = r.ratio >= GOAL_RATIO
+        p99_ok = r.p99_ratio <= GOAL_P99
+        verdict = ("meets both" if tput_ok and p99_ok else
+                   "; ".join(x for x in ("" if tput_ok else "throughput below",
+                                         "" if p99_ok else "p99 above") if x))
+        p99_plain = 1e3 * Result._median(r.plain, "p99")
+        p99_inspector = 1e3 * Result._median(r.inspector, "p99")
+        out.append(
+            f"{r.app:6} {Result._median(r.plain, 'rps'):11.0f} "
+            f"{Result._median(r.inspector, 'rps'):15.0f} {r.ratio:6.3f} "
+            f"{min(ratios):6.3f}-{max(ratios):<7.3f} "
+            f"{p99_plain:6.2f} ms {p99_inspector:6.2f} ms {r.p99_ratio:8.2f}x  {verdict}")
+    out += ["", f"goals: throughput ratio >= {GOAL_RATIO:.2f}; p99 latency ratio <= "
+                f"{GOAL_P99:.2f}x (plain waitress = 1.00)", ""]
+    for r in results:
+        note = (f"{r.app}: sessions {', '.join(r.checks)}; CPU per request: plain "
+                f"{statistics.median(r.cpu_plain):.0f} us, inspector host "
+                f"{statistics.median(r.cpu_host):.0f} us + app process "
+                f"{statistics.median(r.cpu_app):.0f} us")
+        if r.mismatches:
+            note += f"; {r.mismatches} session count(s) outside the tolerance"
+        if r.errors:
+            note += f"; {r.errors} load errors"
+        if r.reloads:
+            note += f"; {r.reloads} unexpected reload(s)"
+        if r.bad_exits:
+            note += f"; {r.bad_exits} inspector run(s) did not exit with 0"
+        out.append(note)
+    other = [c for r in results for c in r.other]
+    noisy = sum(c >= QUIET for c in other)
+    out.append(f"other processes during the measured runs: median {statistics.median(other):.2f}"
+               f", max {max(other):.2f} cores" + (
+                   f"; {noisy} of {len(other)} runs above {QUIET} cores: figures are skewed, "
+                   "run again on a quiet machine" if noisy else ""))
+    out += ["", machine(), f"load: {tool}"]
+    return "\n".join(out)
+
+
+# -- command line ----------------------------------------------------------------------
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="3 rounds of 2 s")
+    parser.add_argument("--rounds", type=int, help="rounds per app (default 5)")
+    parser.add_argument("--seconds", type=float, help="seconds per measured run (default 5)")
+    parser.add_argument("--warmup", type=float, default=1.0, help="seconds before each run")
+    parser.add_argument("--apps", default="hello,flask", help="comma-separated: hello,flask")
+    parser.add_argument("--load", choices=("auto", "wrk", "python"), default="auto")
+    parser.add_argument("--wait-quiet", type=float, default=30.0, metavar="S",
+                        help="wait up to S seconds for other processes to calm down first")
+    parser.add_argument("--serve-plain", metavar="SPEC", help=argparse.SUPPRESS)
+    parser.add_argument("--app-dir", help=argparse.SUPPRESS)
+    parser.add_argument("--port-file", help=argparse.SUPPRESS)
+    parser.add_argument("--threads", type=int, default=THREADS, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.serve_plain:
+        if not args.port_file:
+            parser.error("--serve-plain needs --port-file")
+        return serve_plain(args.serve_plain, args.app_dir or os.getcwd(), args.port_file,
+                           args.threads)
+
+    rounds = args.rounds or (3 if args.quick else 5)
+    seconds = args.seconds or (2.0 if args.quick else 5.0)
+    apps = [a.strip() for a in args.apps.split(",") if a.strip()]
+    unknown = set(apps) - set(APPS)
+    if unknown:
+        parser.error(f"unknown app(s): {', '.join(sorted(unknown))}")
+    tool, load = load_tool(args.load)
+    if args.wait_quiet > 0:
+        wait_until_quiet(args.wait_quiet)
+    with tempfile.TemporaryDirectory(prefix="headless-bench-") as tmp:
+        workdir = Path(tmp)
+        app_dir = workdir / "app"
+        app_dir.mkdir()
+        write_apps(app_dir)
+        results = [measure(app, rounds, seconds, args.warmup, load, workdir, app_dir)
+                   for app in apps]
+    print()
+    print(report(results, tool, rounds, seconds, args.warmup))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
