@@ -2,26 +2,30 @@
 
 Stdlib only: both sides import it. See docs/protocol.md.
 
-A *frame* is ``u32 length`` (big-endian) then that many bytes: ``u32 json_len``,
-a UTF-8 JSON array of messages, then a blob. A message is a dict; a top-level
-``bytes`` value travels in the blob and appears in the JSON as
-``{"$b": [offset, length]}``, so bodies are binary-safe without base64. Many
-messages share one frame: the sender batches whatever is queued.
+A *frame* is ``u32 length`` (big-endian) then that many bytes: a pickle
+(protocol 5) of a list of messages. A message is a dict of plain data (str,
+bytes, int, float, bool, None, lists, tuples, dicts), so bodies are binary-safe
+as they are. The reading side refuses anything that would name a class or a
+function (the unpickler's ``find_class`` always raises), so a frame can only
+ever build plain data, never run code. Pickle rather than JSON: it encodes
+about seven times faster, and the agent pays for it in the app's own process.
+Many messages share one frame: the sender batches whatever is queued.
 """
 
 from __future__ import annotations
 
-import json
+import io
+import pickle
 import socket
 import struct
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NoReturn
 
-VERSION = 1
+VERSION = 2
 MAX_FRAME = 256 << 20  # a sanity bound: a corrupt length must not allocate gigabytes
+PROTOCOL = 5
 
 _U32 = struct.Struct(">I")
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 Message = dict[str, Any]
 
@@ -30,46 +34,72 @@ class ProtocolError(Exception):
     """The peer sent something that is not a frame of this protocol."""
 
 
+class _NotPlain(Exception):
+    pass
+
+
+class _PlainPickler(pickle.Pickler):
+    # Called only for objects that are not of the exact built-in types; those
+    # would need a class on the other side, which it refuses.
+    def reducer_override(self, obj: Any) -> NoReturn:
+        raise _NotPlain(type(obj).__name__)
+
+
+class _PlainUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> NoReturn:
+        raise ProtocolError(f"frame refers to {module}.{name}; only plain data may travel")
+
+
 def encode(messages: list[Message]) -> bytes:
-    blob = bytearray()
-    plain = []
-    for message in messages:
-        if any(isinstance(v, (bytes, bytearray)) for v in message.values()):
-            message = dict(message)
-            for key, value in message.items():
-                if isinstance(value, (bytes, bytearray)):
-                    message[key] = {"$b": [len(blob), len(value)]}
-                    blob += value
-        plain.append(message)
-    head = _dumps(plain).encode("utf-8")
-    return b"".join((_U32.pack(4 + len(head) + len(blob)), _U32.pack(len(head)), head, blob))
+    buffer = io.BytesIO()
+    buffer.write(b"\0\0\0\0")
+    try:
+        _PlainPickler(buffer, PROTOCOL).dump(messages)
+    except _NotPlain:  # a str subclass in a header, an object in a log call...: rare
+        buffer = io.BytesIO()
+        buffer.write(b"\0\0\0\0")
+        _PlainPickler(buffer, PROTOCOL).dump(_plain(messages))
+    frame = buffer.getbuffer()
+    _U32.pack_into(frame, 0, len(frame) - 4)
+    return bytes(frame)
+
+
+def _plain(value: Any) -> Any:
+    """The same data with every value of a subclass or a foreign type made plain."""
+    kind = type(value)
+    if value is None or kind in (str, bytes, int, float, bool):
+        return value
+    if isinstance(value, dict):
+        return {_plain(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    return repr(value)
 
 
 def decode(payload: bytes) -> list[Message]:
     """Messages of one frame, ``payload`` being the bytes after the length prefix."""
-    if len(payload) < 4:
-        raise ProtocolError("frame shorter than its header")
-    (json_len,) = _U32.unpack_from(payload)
-    if json_len > len(payload) - 4:
-        raise ProtocolError("frame shorter than its JSON part")
-    blob = memoryview(payload)[4 + json_len:]
+    stream = io.BytesIO(payload)
     try:
-        messages = json.loads(payload[4:4 + json_len].decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise ProtocolError(f"frame is not JSON: {exc}") from None
-    if not isinstance(messages, list):
+        messages = _PlainUnpickler(stream).load()
+    except ProtocolError:
+        raise
+    except Exception as exc:  # pickle reports bad input with many exception types
+        raise ProtocolError(f"frame is not a message list: {type(exc).__name__}: {exc}"
+                            ) from None
+    if stream.tell() != len(payload):
+        raise ProtocolError("frame has bytes after its messages")
+    if type(messages) is not list or any(type(m) is not dict for m in messages):
         raise ProtocolError("frame does not hold a list of messages")
-    for message in messages:
-        if type(message) is not dict:
-            raise ProtocolError("frame holds something other than a message")
-        for key, value in message.items():
-            if type(value) is dict and "$b" in value:
-                span = value["$b"]
-                if (type(span) is not list or len(span) != 2
-                        or not all(type(n) is int and n >= 0 for n in span)
-                        or span[0] + span[1] > len(blob)):
-                    raise ProtocolError(f"bytes field {key!r} points outside the frame")
-                message[key] = bytes(blob[span[0]:span[0] + span[1]])
     return messages
 
 
