@@ -190,15 +190,16 @@ class Exchange:
         handler(self, event)
 
     # -- plain data ------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-safe dict (bytes as base64 text)."""
-        return {
+    def to_dict(self, bodies: bool = True) -> dict[str, Any]:
+        """A JSON-safe dict (bytes as base64 text; ``bodies=False`` leaves the two
+        bodies out, for a store that keeps them as blobs)."""
+        data = {
             "id": self.id,
             "start": self.start,
             "client": self.client,
             "thread": self.thread,
-            "environ": {k: list(v) for k, v in self.environ.items()},
-            "request_body": _b64(self.request_body),
+            "environ": environ_to_plain(self.environ),
+            "request_body": _b64(self.request_body) if bodies else "",
             "request_size": self.request_size,
             "start_response": [
                 {"status": c.status, "headers": [list(h) for h in c.headers],
@@ -206,7 +207,7 @@ class Exchange:
                 for c in self.start_response
             ],
             "chunks": [{"size": c.size, "t": c.t, "via": c.via} for c in self.chunks],
-            "response_body": _b64(self.response_body),
+            "response_body": _b64(self.response_body) if bodies else "",
             "response_size": self.response_size,
             "file_wrapper": self.file_wrapper,
             "phases": [{"name": p.name, "t": p.t} for p in self.phases],
@@ -218,6 +219,7 @@ class Exchange:
             "edits": [vars(e).copy() for e in self.edits],
             "paused": self.paused,
         }
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Exchange:
@@ -226,7 +228,7 @@ class Exchange:
             start=data["start"],
             client=data["client"],
             thread=data["thread"],
-            environ={k: (v[0], v[1]) for k, v in data["environ"].items()},
+            environ=environ_from_event(data["environ"]),
             request_body=_unb64(data["request_body"]),
             request_size=data["request_size"],
             start_response=[
@@ -279,6 +281,13 @@ def environ_from_event(environ: Any) -> Mapping[str, tuple[str, str]]:
         return EnvironView(texts, {k: (v[0], v[1]) for k, v in others.items()})
     # Over the wire pairs arrive as JSON lists; in-process as tuples: make them one.
     return {k: (v[0], v[1]) for k, v in environ.items()}
+
+
+def environ_to_plain(environ: Mapping[str, tuple[str, str]]) -> Any:
+    """JSON-safe: the compact ``[texts, others]`` of a view, else ``{key: [text, type]}``."""
+    if isinstance(environ, EnvironView):
+        return [environ._texts, {k: list(v) for k, v in environ._others.items()}]
+    return {k: list(v) for k, v in environ.items()}
 
 
 class EnvironView(Mapping[str, tuple[str, str]]):

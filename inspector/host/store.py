@@ -37,7 +37,6 @@ from __future__ import annotations
 import bisect
 import collections
 import copy
-import dataclasses
 import json
 import logging
 import os
@@ -712,12 +711,12 @@ def _plain(event: dict[str, Any]) -> dict[str, Any]:
 
 # -- rows <-> exchanges ----------------------------------------------------------------
 
+_dumps = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
+
+
 def _row(x: Exchange) -> tuple[Any, ...]:
     # The bodies go to their BLOB columns; base64 in the JSON would waste a third.
-    data = dataclasses.replace(x, request_body=b"", response_body=b"").to_dict()
-    del data["request_body"], data["response_body"]
-    return (*summarize(x), json.dumps(data, separators=(",", ":")),
-            x.request_body, x.response_body)
+    return (*summarize(x), _dumps(x.to_dict(bodies=False)), x.request_body, x.response_body)
 
 
 def _row_summary(row: tuple[Any, ...]) -> Summary:

@@ -5,7 +5,8 @@ A filter is a line of whitespace-separated terms, all of which must hold:
 - plain text matches the path and query (case-insensitive);
 - ``method:POST`` the request method; ``status:404``, ``status:5xx`` or
   ``status:4`` the status code or its class; ``type:json`` the content type;
-  ``path:/api`` the path; ``is:error``, ``is:active``, ``has:findings``;
+  ``path:/api`` the path; ``is:error``, ``is:active``, ``is:paused`` (held by
+  stepping), ``is:complete``, ``has:findings``;
 - a leading ``-`` negates a term: ``-path:/static``, ``-status:2xx``.
 
 Terms may be quoted (``"hello world"``). An unknown ``key:`` term is plain text.
@@ -21,7 +22,8 @@ Predicate = Callable[[Any], bool]
 KEYS = ("method", "status", "path", "type", "is", "has")
 
 
-def _always(summary: Any) -> bool:
+def accept_all(summary: Any) -> bool:
+    """What an empty filter parses to; callers may test ``predicate is accept_all``."""
     return True
 
 
@@ -65,8 +67,10 @@ def _term(term: str) -> Predicate:
                 return lambda s: bool(s.error) or (s.status or 0) >= 500
             if needle == "active":
                 return lambda s: s.state == "active"
-            if needle in ("complete", "done"):
-                return lambda s: s.state != "active"
+            if needle == "paused":
+                return lambda s: s.state == "paused"
+            if needle in ("complete", "done"):  # a paused request is still in flight
+                return lambda s: s.state not in ("active", "paused")
             return lambda s: False
         if key == "has":
             if needle in ("findings", "finding"):
@@ -86,7 +90,7 @@ def parse(text: str) -> Predicate:
         term = raw[1:] if negate else raw
         checks.append((_term(term), negate))
     if not checks:
-        return _always
+        return accept_all
 
     def predicate(summary: Any) -> bool:
         return all(check(summary) != negate for check, negate in checks)
