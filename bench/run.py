@@ -21,7 +21,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SUITE = ("capture_overhead", "headless_overhead", "big_stream", "gui_load")
+SUITE = ("capture_overhead", "headless_overhead", "big_stream", "gui_load",
+         "session_scale", "reload_time")
 LIMIT = 20 * 60  # seconds one script may take at most
 
 

@@ -16,9 +16,9 @@ from collections.abc import Callable, Iterable
 SKIP_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", "node_modules", ".venv", "venv",
                        "env", ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache",
                        "site-packages", "build", "dist"})
-POLL = 0.25  # seconds between checks of the watched files
-SCAN_EVERY = 4  # polls between scans of the tree for new files
-DEBOUNCE = 0.15  # quiet time after the last change before reloading
+POLL = 0.1  # seconds between checks of the watched files (a few stat calls)
+SCAN_EVERY = 10  # polls between scans of the tree for new files
+DEBOUNCE = 0.1  # quiet time after the last change before reloading
 
 
 def python_files(root: str) -> dict[str, Stamp]:
