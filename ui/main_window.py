@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable
 
-from PySide6.QtCore import QByteArray, QItemSelectionModel, QModelIndex, QSettings, Qt, QUrl
+from PySide6.QtCore import QByteArray, QEvent, QItemSelectionModel, QModelIndex, QSettings, Qt, QUrl
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -256,6 +256,8 @@ class MainWindow(QMainWindow):
         self.table = QTableView()
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
+        # "#" ascending is the store's own order: the proxy then passes rows straight
+        # through (no sorting on insert) while the header still shows the indicator.
         self.table.sortByColumn(COL_ID, Qt.SortOrder.AscendingOrder)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -514,12 +516,10 @@ class MainWindow(QMainWindow):
         return sorted(int(self.proxy.data(i, ID_ROLE)) for i in rows)
 
     def select_id(self, xid: int) -> bool:
-        row = self.model.row_of(xid)
+        row = self.proxy.row_of(xid)
         if row is None:
             return False
-        index = self.proxy.mapFromSource(self.model.index(row, 0))
-        if not index.isValid():
-            return False
+        index = self.proxy.index(row, 0)
         self.table.selectionModel().setCurrentIndex(
             index, QItemSelectionModel.SelectionFlag.ClearAndSelect
             | QItemSelectionModel.SelectionFlag.Rows)
@@ -547,6 +547,8 @@ class MainWindow(QMainWindow):
 
     def _on_added(self, summaries: list[Summary]) -> None:
         self.model.add(summaries)
+        if self.follow:
+            self.table.scrollToBottom()  # once per update, however many rows it brought
         wanted = self._select_when_listed
         if wanted is not None and any(s.id == wanted for s in summaries):
             self._select_when_listed = None
@@ -807,4 +809,10 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.shutdown()
         event.accept()
+
+    def changeEvent(self, event: QEvent) -> None:
+        # The list caches its colours per palette: a light <-> dark switch remakes them.
+        if event.type() == QEvent.Type.PaletteChange:
+            self.model.refresh_colors()
+        super().changeEvent(event)
 

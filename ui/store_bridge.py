@@ -4,14 +4,21 @@ The store calls its observers from its writer thread, once per committed
 batch. This bridge never touches Qt objects there: it only merges the news
 into a lock-protected pending state and, when that state was empty, emits a
 queued wake-up. On the GUI thread a single-shot timer (about 30 Hz) then
-flushes everything pending as at most ONE signal per kind, in the order
+flushes what is pending as at most ONE signal per kind, in the order
 cleared → removed → added → updated. Thousands of exchanges per second thus
 cost the GUI a few dozen model updates per second.
+
+One flush carries at most ``max_rows`` added and ``max_rows`` updated rows;
+the rest stays pending, in order, for the next tick. A backlog (a burst, or a
+GUI busy elsewhere) is then worked off in steady small steps, each a short
+pause of the event loop, rather than in one update of thousands of rows that
+freezes the window for as long.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import threading
 from typing import Any, Callable
 
@@ -20,6 +27,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 from inspector.host.store import Store, Summary
 
 FLUSH_MS = 33  # ~30 Hz
+MAX_ROWS = 400  # added (and, separately, updated) rows per flush: up to ~12,000 rows/s at 30 Hz
 
 
 class StoreBridge(QObject):
@@ -32,8 +40,9 @@ class StoreBridge(QObject):
     _wake = Signal()
 
     def __init__(self, store: Store | None = None, parent: QObject | None = None,
-                 interval_ms: int = FLUSH_MS) -> None:
+                 interval_ms: int = FLUSH_MS, max_rows: int = MAX_ROWS) -> None:
         super().__init__(parent)
+        self.max_rows = max_rows
         self._lock = threading.Lock()
         self._reset_pending()
         self._unsubscribe: list[Callable[[], None]] = []
@@ -115,11 +124,20 @@ class StoreBridge(QObject):
 
     @Slot()
     def flush(self) -> None:
-        """Emit what is pending now (also callable directly, e.g. before a test check)."""
+        """Emit what is pending now, up to ``max_rows`` added and updated rows; the timer
+        takes the rest at its next tick (also callable directly, e.g. before a test check)."""
         with self._lock:
             cleared, removed = self._cleared, list(self._removed.values())
-            added, updated = list(self._added.values()), list(self._updated.values())
-            self._reset_pending()
+            added = _take(self._added, self.max_rows)
+            updated = _take(self._updated, self.max_rows)
+            self._cleared = False
+            self._removed = {}
+            more = bool(self._added or self._updated)
+            self._dirty = more  # while True, news need no wake-up: the timer is coming
+        if more:
+            self._timer.start()  # the rest at the next tick
+        else:
+            self._timer.stop()  # called directly: nothing is left for the timer to do
         if cleared:
             self.cleared.emit()
         if removed:
@@ -129,3 +147,13 @@ class StoreBridge(QObject):
         if updated:
             self.updated.emit(updated)
         self.flushed.emit()
+
+
+def _take(pending: dict[int, Summary], limit: int) -> list[Summary]:
+    """Remove and return the first ``limit`` entries (oldest first) of ``pending``."""
+    if len(pending) <= limit:
+        taken = list(pending.values())
+        pending.clear()
+        return taken
+    ids = list(itertools.islice(pending, limit))
+    return [pending.pop(xid) for xid in ids]

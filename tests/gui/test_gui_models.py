@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import random
 import threading
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPersistentModelIndex, Qt
 
 from inspector.host import summaryfilter
 from inspector.host.store import Store, Summary
 from tests.factories import exchange_events
 from ui.exchange_model import (
+    COL_BADGE,
+    COL_DURATION,
     COL_ID,
     COL_PATH,
     COL_SIZE,
     COL_STATUS,
     HEADERS,
+    ID_ROLE,
     SORT_ROLE,
     ExchangeFilterProxy,
     ExchangeModel,
+    sort_key,
 )
 from ui.store_bridge import StoreBridge
 
@@ -96,6 +101,11 @@ def test_quick_filter_terms():
     assert ids("type:json") == [2]
     assert ids('"/static/app') == [3]  # an unbalanced quote while typing
     assert ids("status:abc") == []
+    held = summary(7, path="/held", status=None, state="paused")
+    assert [summaryfilter.parse(term)(held) for term in ("is:paused", "is:active",
+                                                         "is:complete", "-is:paused")] \
+        == [True, False, False, False]
+    assert not summaryfilter.parse("is:paused")(SAMPLE[4])  # active, not paused
 
 
 def test_bridge_coalesces_bursts_into_few_signals(qtbot, tmp_path):
@@ -148,6 +158,143 @@ def test_bridge_orders_clear_before_later_adds(qtbot, tmp_path):
         store.delete([3])
         bridge.flush()
         assert [s.path for s in model.summaries()] == ["/new"]
+    finally:
+        bridge.detach()
+        store.close()
+
+
+# -- the cached cells, the pass-through proxy, the bridge's cap --------------------------
+
+def shown_ids(proxy: ExchangeFilterProxy) -> list[int]:
+    return [proxy.index(row, 0).data(ID_ROLE) for row in range(proxy.rowCount())]
+
+
+def test_cached_cells_follow_summary_changes(qtbot):
+    model = ExchangeModel()
+    model.reset([summary(1, path="/slow", status=None, state="active")])
+    cell = model.index(0, COL_STATUS)
+    assert (cell.data(), model.index(0, COL_DURATION).data()) == ("…", "running…")
+    assert cell.data(Qt.ItemDataRole.ForegroundRole) is None
+    with qtbot.waitSignal(model.dataChanged):
+        model.update([summary(1, path="/slow", status=503)])
+    assert (cell.data(), model.index(0, COL_DURATION).data()) == ("503", "1.0 ms")
+    assert cell.data(Qt.ItemDataRole.ForegroundRole) is not None
+    assert cell.data(Qt.ItemDataRole.FontRole) is None  # no longer in flight
+    model.update([summary(1, path="/slow", status=200, state="paused")])
+    assert model.index(0, COL_BADGE).data().endswith("paused")
+    with qtbot.waitSignal(model.dataChanged):
+        model.set_paused({1: "chunk 2"})
+    assert model.index(0, COL_BADGE).data().endswith("chunk 2")
+
+
+def test_proxy_passes_rows_through_in_store_order(qtmodeltester):
+    model = ExchangeModel()
+    model.reset(SAMPLE[:4])
+    proxy = ExchangeFilterProxy()
+    proxy.setSourceModel(model)
+    proxy.sort(COL_ID, Qt.SortOrder.AscendingOrder)  # what the window's header asks for
+    qtmodeltester.check(proxy, force_py=True)
+    assert proxy.is_pass_through()
+    model.add(SAMPLE[4:])
+    assert shown_ids(proxy) == [1, 2, 3, 4, 5, 6]
+    assert proxy.index(5, COL_PATH).data() == "/lint?x=1"
+
+    proxy.sort(COL_SIZE, Qt.SortOrder.DescendingOrder)
+    assert not proxy.is_pass_through()
+    assert shown_ids(proxy) == [6, 5, 4, 3, 2, 1]
+    proxy.sort(COL_PATH, Qt.SortOrder.AscendingOrder)
+    assert [proxy.index(r, COL_PATH).data() for r in range(3)] == ["/", "/api/books", "/boom"]
+    proxy.sort(COL_ID, Qt.SortOrder.DescendingOrder)
+    assert shown_ids(proxy) == [6, 5, 4, 3, 2, 1]
+    proxy.sort(COL_ID, Qt.SortOrder.AscendingOrder)  # back to "#": the store's order again
+    assert proxy.is_pass_through()
+    assert shown_ids(proxy) == [1, 2, 3, 4, 5, 6]
+    proxy.set_filter_text("status:2xx")
+    assert not proxy.is_pass_through() and shown_ids(proxy) == [1, 2]
+    proxy.set_filter_text("")
+    assert proxy.is_pass_through()
+
+
+def test_proxy_follows_live_changes_under_filter_and_sort(qtmodeltester):
+    """Random inserts, changes and removals, checked against a plain sort and filter
+    (and by the model tester, which watches every signal)."""
+    rng = random.Random(3333)
+    model = ExchangeModel()
+    proxy = ExchangeFilterProxy()
+    proxy.setSourceModel(model)
+    qtmodeltester.check(proxy, force_py=True)
+    views = [("", COL_ID, Qt.SortOrder.AscendingOrder),
+             ("-status:404", COL_STATUS, Qt.SortOrder.DescendingOrder),
+             ("", COL_DURATION, Qt.SortOrder.AscendingOrder),
+             ("is:active", COL_ID, Qt.SortOrder.DescendingOrder),
+             ("a", COL_PATH, Qt.SortOrder.AscendingOrder)]
+
+    def random_summary(xid: int) -> Summary:
+        state = rng.choice(["active", "complete", "complete", "paused"])
+        status = None if state == "active" else rng.choice([200, 201, 404, 500])
+        return summary(xid, path=rng.choice(["/a", "/b", "/api", "/x"]), status=status,
+                       state=state)
+
+    def expected(text: str, col: int, order: Qt.SortOrder) -> list[int]:
+        """A stable sort: equal keys stay in store order, whichever the direction."""
+        accepts = summaryfilter.parse(text)
+        descending = order == Qt.SortOrder.DescendingOrder
+        rows = sorted((s for s in model.summaries() if accepts(s)),
+                      key=lambda s: sort_key(s, col), reverse=descending)
+        return [s.id for s in rows]
+
+    next_id = 1
+    for step in range(60):
+        # Persistent indexes (what a selection is made of) must stay on their exchange.
+        held = {xid: QPersistentModelIndex(proxy.index(row, 1))
+                for row, xid in enumerate(shown_ids(proxy))}
+        text, col, order = views[step // 12]
+        proxy.set_filter_text(text)
+        proxy.sort(col, order)
+        batch = [random_summary(i) for i in range(next_id, next_id + rng.randint(1, 6))]
+        next_id += len(batch)
+        model.add(batch)
+        listed = model.summaries()
+        if listed:
+            model.update([random_summary(s.id) for s in rng.sample(listed, min(4, len(listed)))])
+        if step % 3 == 2:
+            model.remove(rng.sample(listed, min(3, len(listed))))
+        shown = shown_ids(proxy)
+        assert shown == expected(text, col, order), (step, text, col, order)
+        assert all(shown[proxy.row_of(xid)] == xid for xid in shown)
+        for xid, index in held.items():
+            assert index.isValid() == (xid in shown), (step, xid)
+            assert not index.isValid() or (index.row(), index.column()) == (shown.index(xid), 1)
+
+
+def test_model_removes_scattered_rows(qtmodeltester):
+    model = ExchangeModel()
+    model.reset([summary(i) for i in range(1, 101)])
+    qtmodeltester.check(model, force_py=True)
+    model.remove([summary(i) for i in (3, 4, 50, 99)])  # a few runs: removed one by one
+    model.remove([summary(i) for i in range(1, 101, 2)])  # many runs: one reset
+    assert [s.id for s in model.summaries()] == [i for i in range(2, 101, 2) if i not in (4, 50)]
+    assert all(model.row_of(s.id) == row for row, s in enumerate(model.summaries()))
+    assert model.counts.exchanges == 48
+
+
+def test_bridge_caps_rows_per_flush_and_carries_the_rest(qtbot, tmp_path):
+    store = Store(tmp_path / "s.wsgi-session", interval=0.005)
+    bridge = StoreBridge(store, interval_ms=10_000, max_rows=10)  # flushed by hand below
+    batches: list[list[int]] = []
+    bridge.added.connect(lambda summaries: batches.append([s.id for s in summaries]))
+    try:
+        for i in range(1, 26):
+            for event in exchange_events(i, path=f"/{i}"):
+                store.put(event)
+        store.flush()
+        bridge.flush()
+        assert batches == [list(range(1, 11))]
+        assert bridge._timer.isActive()  # the rest is due at the next tick, not forgotten
+        bridge.flush()
+        bridge.flush()
+        assert batches[1:] == [list(range(11, 21)), list(range(21, 26))]
+        assert not bridge._timer.isActive()
     finally:
         bridge.detach()
         store.close()

@@ -6,10 +6,11 @@ import json
 import threading
 
 from PySide6.QtCore import Qt, QUrl
+from PySide6.QtWidgets import QApplication
 
 from tests.gui.gui_helpers import http_request, wait_rows
-from ui import desktop
-from ui.exchange_model import COL_PATH, COL_STATUS
+from ui import desktop, theme
+from ui.exchange_model import COL_ID, COL_PATH, COL_STATUS
 
 
 def test_launch_on_hello_rows_appear(qtbot, make_window):
@@ -215,6 +216,55 @@ def test_sorting_by_raw_keys(qtbot, make_window):
     wait_rows(qtbot, window, 3)
     window.table.sortByColumn(COL_STATUS, Qt.SortOrder.DescendingOrder)
     assert window.proxy.index(0, COL_STATUS).data() == "404"
+
+
+def test_sorting_by_another_column_then_back_to_store_order(qtbot, make_window):
+    window = make_window("inspector.examples.router:app")
+    for path in ("/nowhere", "/", "/about"):
+        http_request(window.url, path=path)
+    wait_rows(qtbot, window, 3)
+    header = window.table.horizontalHeader()
+    # "#" ascending, the default, is the store's order: shown as sorted, never re-sorted.
+    assert (header.sortIndicatorSection(), window.proxy.is_pass_through()) == (COL_ID, True)
+
+    def paths() -> list[str]:
+        proxy = window.proxy
+        return [proxy.index(row, COL_PATH).data() for row in range(proxy.rowCount())]
+
+    window.set_follow(False)
+    window.table.sortByColumn(COL_PATH, Qt.SortOrder.AscendingOrder)
+    assert paths() == ["/", "/about", "/nowhere"]
+    nowhere = window.model.summary(0).id
+    assert window.select_id(nowhere)
+    http_request(window.url, path="/a")
+    wait_rows(qtbot, window, 4)
+    assert paths() == ["/", "/a", "/about", "/nowhere"]  # a live row lands in sorted place
+    assert window.selected_ids() == [nowhere]
+    header.setSortIndicator(COL_ID, Qt.SortOrder.AscendingOrder)  # a click on "#"
+    assert window.proxy.is_pass_through()
+    assert paths() == ["/nowhere", "/", "/about", "/a"]
+    assert window.selected_ids() == [nowhere] and window.current_id == nowhere
+
+
+def test_list_colours_follow_the_palette(qtbot, make_window):
+    window = make_window()
+    http_request(window.url)
+    wait_rows(qtbot, window, 1)
+    app = QApplication.instance()
+    light = app.palette()
+    assert not theme.is_dark(light)
+
+    def status_colour() -> str:
+        return window.proxy.index(0, COL_STATUS).data(Qt.ItemDataRole.ForegroundRole).name()
+
+    assert status_colour() == theme.status_color(200, light).name()
+    dark = theme.status_color(200, theme.dark_palette()).name()
+    try:
+        app.setPalette(theme.dark_palette())  # the list caches colours: they must follow
+        qtbot.waitUntil(lambda: status_colour() == dark)
+    finally:
+        app.setPalette(light)
+    qtbot.waitUntil(lambda: status_colour() == theme.status_color(200, light).name())
 
 
 def test_delete_and_clear(qtbot, make_window):
