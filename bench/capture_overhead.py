@@ -37,9 +37,10 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable
+
+from common import versions
 
 HOST = "127.0.0.1"
 THREADS = 4  # waitress worker threads, both servers
@@ -375,16 +376,6 @@ def measure(app: str, rounds: int, seconds: float, warmup: float,
     return Result(app, runs["plain"], runs["capture"], errors, stats.get("exchanges"),
                   answered, stats.get("max_backlog"),
                   {m: s.stats.get("max_rss_kib", 0) for m, s in servers.items()})
-
-
-def versions() -> dict[str, str]:
-    found = {}
-    for dist in ("waitress", "flask"):
-        try:
-            found[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            found[dist] = "not installed"
-    return found
 
 
 def load_average() -> str:

@@ -44,9 +44,10 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable
+
+from common import versions
 
 HOST = "127.0.0.1"
 THREADS = 4  # waitress worker threads, both servers
@@ -542,16 +543,6 @@ def measure(app: str, rounds: int, seconds: float, warmup: float, load: LoadFn,
             print(f"  {app:5} round {i + 1}/{rounds}: {parts['plain']}; {parts['inspector']}"
                   f"; ratio {ratio:.3f}", flush=True)
     return result
-
-
-def versions() -> dict[str, str]:
-    found = {}
-    for dist in ("waitress", "flask"):
-        try:
-            found[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            found[dist] = "not installed"
-    return found
 
 
 def cpu_model() -> str:

@@ -38,8 +38,9 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
+
+from common import versions
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -261,12 +262,7 @@ def report(results: list[Result], reps: int) -> str:
 def machine() -> str:
     cores = os.cpu_count()
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cores
-    found = {}
-    for dist in ("waitress", "flask"):
-        try:
-            found[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            found[dist] = "not installed"
+    found = versions()
     return (f"machine: {cores} cores ({usable} usable), {platform.system()} "
             f"{platform.machine()}; Python {platform.python_version()}; "
             f"waitress {found['waitress']}; Flask {found['flask']}")
