@@ -70,6 +70,8 @@ from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
+from common import process_start
+
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = "inspector.examples.hello:app"
 HEARTBEAT_MS = 5
@@ -88,7 +90,7 @@ LAUNCH_KINDS = ("empty", "in-process", "isolated")
 
 def launch_child(kind: str, workdir: Path, profile_out: str | None) -> int:
     """One launch, timed from the call of ``run``; prints one JSON line of marks."""
-    marks: dict[str, float] = {"process": _process_start()}
+    marks: dict[str, float] = {"process": process_start()}
     t = time.monotonic()
     if kind == "empty":
         from PySide6.QtWidgets import QApplication, QMainWindow
@@ -211,17 +213,6 @@ def launch_child(kind: str, workdir: Path, profile_out: str | None) -> int:
     return 0
 
 
-def _process_start() -> float:
-    """When this process started, on the monotonic clock (Linux; else now)."""
-    try:
-        stat = Path(f"/proc/{os.getpid()}/stat").read_text()
-        ticks = int(stat.rsplit(")", 1)[1].split()[19])
-        since_boot = ticks / os.sysconf("SC_CLK_TCK")
-        uptime = float(Path("/proc/uptime").read_text().split()[0])
-        # /proc/uptime counts suspend too (CLOCK_BOOTTIME); the difference is tiny here.
-        return time.monotonic() - (uptime - since_boot)
-    except (OSError, ValueError, IndexError):
-        return time.monotonic()
 
 
 def get(url: str, path: str = "/", timeout: float = 10) -> int:

@@ -54,6 +54,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from common import process_start
+
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -79,16 +81,6 @@ def memory() -> dict[str, float]:
     return found
 
 
-def process_start() -> float:
-    """When this process started, on the monotonic clock (Linux; else now)."""
-    try:
-        stat = Path(f"/proc/{os.getpid()}/stat").read_text()
-        ticks = int(stat.rsplit(")", 1)[1].split()[19])
-        since_boot = ticks / os.sysconf("SC_CLK_TCK")
-        uptime = float(Path("/proc/uptime").read_text().split()[0])
-        return time.monotonic() - (uptime - since_boot)
-    except (OSError, ValueError, IndexError):
-        return time.monotonic()
 
 
 # -- the session ------------------------------------------------------------------------

@@ -336,8 +336,12 @@ def _apply_chunk(x: Exchange, ev: dict[str, Any]) -> None:
     x.chunks.append(Chunk(ev["size"], ev["t"], ev.get("via", "iter")))
     x.response_size += ev["size"]
     if ev.get("data"):
+        # Grown in place while streaming: bytes += bytes would copy the whole
+        # capture for every small chunk. Made bytes again at the end.
+        if type(x.response_body) is not bytearray:
+            x.response_body = bytearray(x.response_body)
         x.response_body += ev["data"]
-    if not any(p.name == PH_CHUNK for p in x.phases[-1:]):
+    if not x.phases or x.phases[-1].name != PH_CHUNK:
         x.phases.append(Phase(PH_CHUNK, ev["t"]))
 
 
@@ -360,6 +364,7 @@ def _apply_error(x: Exchange, ev: dict[str, Any]) -> None:
 
 
 def _apply_end(x: Exchange, ev: dict[str, Any]) -> None:
+    x.response_body = bytes(x.response_body)
     x.duration = ev["t"]
     x.state = ST_FAILED if x.error is not None else ST_COMPLETE
     if ev.get("closed"):

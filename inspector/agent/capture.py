@@ -161,7 +161,6 @@ class Flight:
         "cap_left",
         "chunks",
         "closed",
-        "declared",
         "emit",
         "environ",
         "exhausted",
