@@ -306,6 +306,13 @@ class EnvironView(Mapping[str, tuple[str, str]]):
             return text, "str"
         return self._others[key]
 
+    def get(self, key: str, default: Any = None) -> Any:
+        # Mapping.get wraps __getitem__ in try/except: slow, and it runs per summary.
+        text = self._texts.get(key)
+        if text is not None:
+            return text, "str"
+        return self._others.get(key, default)
+
     def __iter__(self) -> Iterator[str]:
         yield from self._texts
         yield from self._others
@@ -321,28 +328,41 @@ class EnvironView(Mapping[str, tuple[str, str]]):
 
 
 def _apply_phase(x: Exchange, ev: dict[str, Any]) -> None:
-    x.phases.append(Phase(ev["name"], ev["t"]))
     if ev["name"] == PH_START_RESPONSE:
-        x.start_response.append(
-            StartResponseCall(ev["status"], [(h[0], h[1]) for h in ev["headers"]],
-                              ev.get("exc_info"), ev["t"])
-        )
-    elif ev["name"] == "file_wrapper":
+        _apply_start_response(x, (ev["t"], ev["status"], ev["headers"], ev.get("exc_info")))
+        return
+    x.phases.append(Phase(ev["name"], ev["t"]))
+    if ev["name"] == "file_wrapper":
         x.file_wrapper = True
         x.response_size = ev.get("size", 0)
 
 
+def _apply_start_response(x: Exchange, call: Any) -> None:
+    """``call`` is ``(t, status, headers, exc_info)``: a phase event's, or the one
+    a chunk or end event carries as "start_response"."""
+    t, status, headers, exc_info = call
+    x.phases.append(Phase(PH_START_RESPONSE, t))
+    x.start_response.append(StartResponseCall(status, [(h[0], h[1]) for h in headers],
+                                              exc_info, t))
+
+
 def _apply_chunk(x: Exchange, ev: dict[str, Any]) -> None:
-    x.chunks.append(Chunk(ev["size"], ev["t"], ev.get("via", "iter")))
-    x.response_size += ev["size"]
-    if ev.get("data"):
+    if "start_response" in ev:
+        _apply_start_response(x, ev["start_response"])
+    _add_chunk(x, ev["t"], ev["size"], ev.get("data"), ev.get("via", "iter"))
+
+
+def _add_chunk(x: Exchange, t: float, size: int, data: bytes | None, via: str) -> None:
+    x.chunks.append(Chunk(size, t, via))
+    x.response_size += size
+    if data:
         # Grown in place while streaming: bytes += bytes would copy the whole
         # capture for every small chunk. Made bytes again at the end.
         if type(x.response_body) is not bytearray:
             x.response_body = bytearray(x.response_body)
-        x.response_body += ev["data"]
+        x.response_body += data
     if not x.phases or x.phases[-1].name != PH_CHUNK:
-        x.phases.append(Phase(PH_CHUNK, ev["t"]))
+        x.phases.append(Phase(PH_CHUNK, t))
 
 
 def _apply_output(x: Exchange, ev: dict[str, Any]) -> None:
@@ -364,6 +384,10 @@ def _apply_error(x: Exchange, ev: dict[str, Any]) -> None:
 
 
 def _apply_end(x: Exchange, ev: dict[str, Any]) -> None:
+    if "start_response" in ev:
+        _apply_start_response(x, ev["start_response"])
+    for t, size, data, via in ev.get("chunks", ()):  # a returned list, all at once
+        _add_chunk(x, t, size, data, via)
     x.response_body = bytes(x.response_body)
     x.duration = ev["t"]
     x.state = ST_FAILED if x.error is not None else ST_COMPLETE

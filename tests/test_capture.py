@@ -611,3 +611,77 @@ def test_events_jsonable_round_trip(serve_inspected) -> None:
         builder.apply(back)
     assert builder.exchanges[x.id].to_dict() == x.to_dict()
     assert builder.exchanges[x.id].request_body == b"\xde\xad\xbe"
+
+
+# -- fewer messages per exchange ------------------------------------------------------
+
+def _kinds(log) -> list[str]:
+    return [e["type"] if e["type"] != "phase" else f"phase:{e['name']}" for e in log.events
+            if e.get("id") is not None]
+
+
+def test_a_returned_list_travels_as_begin_and_end(serve_inspected) -> None:
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "10")])
+        return [b"hello", b"world"]
+
+    agent, log = serve_inspected(app)
+    assert fetch(agent.server.effective_port)[2] == b"helloworld"
+    x = only(log)
+    assert _kinds(log) == ["begin", "end"]
+    assert [p.name for p in x.phases] == [
+        "received", "app_called", "start_response", "chunk", "closed"]
+    assert x.status == "200 OK" and x.header("Content-Length") == "10"
+    assert [c.size for c in x.chunks] == [5, 5] and x.response_body == b"helloworld"
+    assert x.findings == []
+
+
+def test_start_response_travels_with_the_first_chunk(serve_inspected) -> None:
+    seen_before_second: list[list[str]] = []
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        yield b"first"
+        seen_before_second.append(_kinds(log))  # what had gone out by now: the stream is live
+        yield b"second"
+
+    agent, log = serve_inspected(app)
+    assert fetch(agent.server.effective_port)[2] == b"firstsecond"
+    x = only(log)
+    assert seen_before_second == [["begin", "chunk"]]
+    assert "start_response" in log.events[1]
+    assert _kinds(log) == ["begin", "chunk", "chunk", "end"]
+    assert [p.name for p in x.phases] == [
+        "received", "app_called", "start_response", "chunk", "closed"]
+    assert x.status == "200 OK"
+
+
+def test_an_error_after_start_response_keeps_the_phase_order(serve_inspected) -> None:
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        raise RuntimeError("after start_response")
+
+    agent, log = serve_inspected(app)
+    assert fetch(agent.server.effective_port)[0] == 500
+    x = only(log)
+    assert _kinds(log)[:3] == ["begin", "phase:start_response", "error"]
+    assert [p.name for p in x.phases][:4] == [
+        "received", "app_called", "start_response", "error"]
+    assert x.error is not None and x.error.type == "RuntimeError"
+
+
+def test_lint_remembers_only_clean_responses(serve_inspected) -> None:
+    def app(environ, start_response):
+        if environ["PATH_INFO"] == "/bad":
+            start_response("200 OK", [("Content-Type", "text/plain"), ("Connection", "close")])
+        else:
+            start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"x"]
+
+    agent, log = serve_inspected(app)
+    port = agent.server.effective_port
+    for target in ("/", "/", "/bad", "/bad"):
+        fetch(port, target=target)
+    exchanges = log.wait_ended(4)
+    codes = [[f.code for f in x.findings] for x in exchanges]
+    assert codes == [[], [], ["header-hop-by-hop"], ["header-hop-by-hop"]]

@@ -63,21 +63,48 @@ def snapshot(environ: dict[str, Any]) -> list[dict[str, Any]]:
     """
     texts = dict(environ)
     others = {}
-    known = _described_cache.get
+    pop = texts.pop
+    last = _last_at
     for key in _OBJECT_KEYS:
-        if key in texts:
-            value = texts.pop(key)
-            hit = known(id(value))
-            others[key] = hit[1] if hit is not None and hit[0] is value else _described(value)
-    if len(set(map(type, texts.values()))) > 1:  # a server with other objects in it
-        for key in [k for k, v in texts.items() if type(v) is not str]:
-            others[key] = _described(texts.pop(key))
+        value = pop(key, _MISSING)
+        if value is _MISSING:
+            continue
+        hit = last.get(key)
+        if hit is None or hit[0] is not value:
+            hit = _describe_at(key, value)
+        others[key] = hit[1]
+    for value in texts.values():
+        if type(value) is not str:  # a server with other objects in it
+            for key in [k for k, v in texts.items() if type(v) is not str]:
+                others[key] = _described(pop(key))
+            break
     return [texts, others]
 
 
 _OBJECT_KEYS = ("wsgi.version", "wsgi.errors", "wsgi.multithread", "wsgi.multiprocess",
                 "wsgi.run_once", "wsgi.input", "wsgi.input_terminated", "wsgi.file_wrapper",
                 "waitress.client_disconnected")
+_MISSING = object()
+# key -> (value, description) of the last value seen there: most are the same
+# object every request (wsgi.version, wsgi.errors, the flags, the file_wrapper).
+_last_at: dict[str, tuple[Any, tuple[str, str]]] = {}
+# key -> (type, description) for streams, new every request (wsgi.input).
+_streams_at: dict[str, tuple[type, tuple[str, str]]] = {}
+_STREAM_TYPES = frozenset({"BytesIO", "BufferedRandom", "SpooledTemporaryFile"})
+
+
+def _describe_at(key: str, value: Any) -> tuple[Any, tuple[str, str]]:
+    kind = type(value)
+    hit = _streams_at.get(key)
+    if hit is not None and hit[0] is kind:
+        return hit
+    described = _described(value)
+    if kind.__name__ in _STREAM_TYPES:  # remembered by type: the stream is not kept alive
+        _streams_at[key] = (kind, described)
+    elif kind.__name__ not in _BY_TYPE_ONLY:
+        _last_at[key] = (value, described)
+    return (None, described)
+
 
 # The non-text values under waitress are mostly the same objects every request
 # (wsgi.version, the booleans, the file_wrapper class, the errors stream) or
@@ -86,8 +113,7 @@ _OBJECT_KEYS = ("wsgi.version", "wsgi.errors", "wsgi.multithread", "wsgi.multipr
 _described_cache: dict[int, tuple[Any, tuple[str, str]]] = {}
 _CACHE_LIMIT = 256
 _by_type: dict[tuple[type, str], tuple[str, str]] = {}
-_BY_TYPE_ONLY = frozenset({"BytesIO", "BufferedRandom", "SpooledTemporaryFile", "method",
-                           "builtin_function_or_method", "function"})
+_BY_TYPE_ONLY = frozenset({*_STREAM_TYPES, "method", "builtin_function_or_method", "function"})
 
 
 def _described(value: Any) -> tuple[str, str]:
@@ -166,6 +192,7 @@ class Flight:
         "exhausted",
         "failed",
         "headers",
+        "held",
         "in_iter",
         "lane",
         "lint",
@@ -202,6 +229,7 @@ class Flight:
         self.closed = False
         self.failed = False
         self.exhausted = False  # the server read the iterable to its end
+        self.held: tuple[float, str, list[tuple[str, str]], str | None] | None = None
         self.lane = Lane(self.emit, xid, self.t0)
         self.request_cap = capture.request_cap
         self.begun = False
@@ -266,36 +294,57 @@ class Flight:
 
         The exchange ends here, when the app has returned; waitress then sends.
         """
-        for item in result:
-            self.chunk(item, "iter")
+        chunks = [self.chunk_record(item, "iter") for item in result]
         self.body_len = len(result)
         self.exhausted = True
-        self.end(closed=True)
+        self.end(closed=True, chunks=chunks)
         return result
 
     # The wrappers for the returned iterable; stepping puts its own in.
     body: ClassVar[type[Body]]
     sized_body: ClassVar[type[Body]]
 
+    # start_response is recorded, not sent at once: it travels with the first
+    # chunk (when waitress sends the headers) or the end, one message fewer per
+    # exchange. Anything else of the exchange sends it first, to keep the order.
+    HOLD: ClassVar[bool] = True
+
     def start_response(self, status: Any, headers: Any, exc_info: Any = None) -> Callable:
         t = _perf() - self.t0
         if self.lint:
-            found = lint.check_exc_info(exc_info)
-            if self.started:
-                found += lint.check_repeat(exc_info)
-            found += lint.check_status(status) + lint.check_headers(headers, status)
-            self.findings(found, t)
+            self.lint_start_response(status, headers, exc_info, t)
         self.started = True
         self.status, self.headers = status, headers
-        self.emit({"type": "phase", "id": self.xid, "t": t, "name": "start_response",
-                   "status": status if isinstance(status, str) else repr(status),
-                   "headers": _plain_headers(headers),
-                   "exc_info": _exc_text(exc_info)})
+        self.send_held()  # a second call (an error handler's) keeps both in order
+        self.held = (t, status if type(status) is str else _text(status),
+                     _plain_headers(headers), _exc_text(exc_info))
+        if not self.HOLD:
+            self.send_held()
         if exc_info is None:
             self.real_write = self.real_start_response(status, headers)
         else:
             self.real_write = self.real_start_response(status, headers, exc_info)
         return self.write
+
+    def lint_start_response(self, status: Any, headers: Any, exc_info: Any, t: float) -> None:
+        if exc_info is None and not self.started and lint.known_good(status, headers):
+            return
+        found = lint.check_exc_info(exc_info)
+        if self.started:
+            found += lint.check_repeat(exc_info)
+        found += lint.check_status(status) + lint.check_headers(headers, status)
+        if found:
+            self.findings(found, t)
+        else:
+            lint.remember_good(status, headers)
+
+    def send_held(self) -> None:
+        """Send a held start_response as its own event."""
+        held = self.held
+        if held is not None:
+            self.held = None
+            self.emit({"type": "phase", "id": self.xid, "t": held[0], "name": "start_response",
+                       "status": held[1], "headers": held[2], "exc_info": held[3]})
 
     def write(self, data: Any) -> Any:
         if self.lint and self.in_iter:
@@ -305,6 +354,15 @@ class Flight:
 
     # -- recording -----------------------------------------------------------------
     def chunk(self, data: Any, via: str) -> None:
+        t, size, piece, via = self.chunk_record(data, via)
+        event = {"type": "chunk", "id": self.xid, "t": t, "size": size, "data": piece,
+                 "via": via}
+        if self.held is not None:
+            event["start_response"], self.held = self.held, None
+        self.emit(event)
+
+    def chunk_record(self, data: Any, via: str) -> tuple[float, int, bytes, str]:
+        """Count and lint one piece of the body; ``(t, size, captured part, via)``."""
         t = _perf() - self.t0
         if self.lint:
             found = lint.check_chunk(data, self.started, via)
@@ -321,10 +379,10 @@ class Flight:
         if size and self.cap_left > 0 and isinstance(data, bytes):
             piece = data if size <= self.cap_left else data[: self.cap_left]
             self.cap_left -= len(piece)
-        self.emit({"type": "chunk", "id": self.xid, "t": t, "size": size, "data": piece,
-                   "via": via})
+        return t, size, piece, via
 
     def phase(self, name: str, **data: Any) -> None:
+        self.send_held()
         self.emit({"type": "phase", "id": self.xid, "t": _perf() - self.t0, "name": name,
                    **data})
 
@@ -336,12 +394,16 @@ class Flight:
 
     def error(self, phase: str, exc: BaseException) -> None:
         self.failed = True
+        self.send_held()
         self.emit({"type": "error", "id": self.xid, "t": _perf() - self.t0, "phase": phase,
                    "exc_type": type(exc).__name__, "message": str(exc),
                    "traceback": "".join(traceback.format_exception(
                        type(exc), exc, exc.__traceback__)).rstrip("\n")})
 
-    def end(self, *, closed: bool) -> None:
+    def end(self, *, closed: bool, chunks: list[tuple[float, int, bytes, str]] | None = None
+            ) -> None:
+        """The last event; it carries a held start_response and, for a returned
+        list, its items (``chunks``), which were all there at once."""
         if self.lint:
             self.findings(lint.check_end(
                 method=self.method, status=self.status, headers=self.headers, sent=self.sent,
@@ -350,8 +412,13 @@ class Flight:
         self.lane.flush()
         if current.get() is self.lane:
             current.set(None)
-        self.emit({"type": "end", "id": self.xid, "t": _perf() - self.t0, "closed": closed,
-                   "size": self.sent})
+        event = {"type": "end", "id": self.xid, "t": _perf() - self.t0, "closed": closed,
+                 "size": self.sent}
+        if self.held is not None:
+            event["start_response"], self.held = self.held, None
+        if chunks:
+            event["chunks"] = chunks
+        self.emit(event)
 
 
 class Body:

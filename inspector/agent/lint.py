@@ -116,6 +116,26 @@ _good_statuses: set[str] = set()
 _good_names: dict[str, str] = {}  # name -> lower-case name, for names that passed
 
 
+# Whole (status, headers) pairs that passed every start_response check: most
+# apps answer the same few ways, and this makes their lint one set lookup.
+_good_responses: set[tuple[str, tuple[Any, ...]]] = set()
+
+
+def known_good(status: Any, headers: Any) -> bool:
+    if type(status) is not str or type(headers) is not list:
+        return False
+    try:
+        return (status, tuple(headers)) in _good_responses
+    except TypeError:  # an unhashable item: not a (name, value) tuple anyway
+        return False
+
+
+def remember_good(status: Any, headers: Any) -> None:
+    """Called with what passed every check: a str and a list of (str, str) tuples."""
+    if type(status) is str and type(headers) is list and len(_good_responses) < _MEMO_LIMIT:
+        _good_responses.add((status, tuple(headers)))
+
+
 def check_headers(headers: Any, status: Any) -> list[Finding]:
     if type(headers) is not list:
         return [Finding("headers-type",

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import socket
 import threading
+import time
 from typing import Any, Callable
 
 from waitress.channel import HTTPChannel
@@ -57,6 +59,7 @@ class BackgroundServer:
             close_all(socket_map, ignore_all=True)
             raise ServeError(_bind_error(self.host, self.port, exc)) from None
         server.adj.threads = self.threads
+        server.task_dispatcher.queue_logger = QueueDepthLog(server.task_dispatcher.queue_logger)
         server.task_dispatcher.set_thread_count(self.threads)
         self._server = server
         self._thread = threading.Thread(target=self._server.run,
@@ -95,6 +98,29 @@ class BackgroundServer:
             with contextlib.suppress(OSError):
                 server.trigger.pull_trigger(lambda: close_all(server._map))
             thread.join(grace)
+
+
+class QueueDepthLog:
+    """Stands in for waitress's queue logger: at most one warning a second.
+
+    Under load waitress warns "Task queue depth is N" for nearly every
+    request, inside its task lock. One line a second tells the user as much,
+    and skips building a log record per request on the app's own threads.
+    """
+
+    def __init__(self, logger: logging.Logger, every: float = 1.0) -> None:
+        self._logger = logger
+        self._every = every
+        self._next = 0.0
+
+    def warning(self, msg: str, *args: Any) -> None:
+        now = time.monotonic()
+        if now >= self._next:  # two threads may both pass: one line more, no harm
+            self._next = now + self._every
+            self._logger.warning(msg, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._logger, name)
 
 
 def _close_when_flushed(socket_map: dict[int, Any]) -> None:

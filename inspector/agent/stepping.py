@@ -32,6 +32,7 @@ class AbortedByUser(Exception):
 
 class SteppedFlight(Flight):
     __slots__ = ("abort", "edited", "gate", "stepping")
+    HOLD = False  # each phase shows as it happens: the user is watching
 
     def __init__(self, capture: Capture, xid: int, environ: dict[str, Any],
                  start_response: Callable) -> None:
