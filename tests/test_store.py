@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import pickle
 import signal
 import sqlite3
 import subprocess
@@ -14,12 +16,14 @@ from typing import Any, Callable
 import pytest
 
 from inspector.host.store import (
+    _SCHEMA,
     SCHEMA_VERSION,
     SessionError,
     Store,
     Summary,
     data_dir,
     default_session_path,
+    summarize,
 )
 from inspector.model import Exchange, to_jsonable
 from tests.factories import BINARY_SAMPLE as BINARY
@@ -361,6 +365,84 @@ def test_default_location_is_used_and_not_reused(monkeypatch: pytest.MonkeyPatch
     with Store() as one, Store() as two:
         assert one.path.parent == tmp_path / "wsgi-inspector" / "sessions"
         assert one.path != two.path
+
+
+# -- older formats and unreadable rows ------------------------------------------------
+
+def _version_1_session(path: Path, exchanges: list[Exchange]) -> None:
+    """A session as format 1 wrote it: ``data`` holds the exchange's dict as JSON text."""
+    schema = _SCHEMA.replace("data BLOB", "data TEXT")
+    assert schema != _SCHEMA
+    with sqlite3.connect(path) as db:
+        db.executescript(schema)
+        db.executemany("INSERT INTO meta VALUES (?, ?)",
+                       [("app", "wsgi-inspector-session"), ("schema_version", "1")])
+        db.executemany("INSERT INTO exchanges VALUES (" + ", ".join("?" * 15) + ")",
+                       [(*summarize(x), json.dumps(x.to_dict(bodies=False)),
+                         x.request_body, x.response_body) for x in exchanges])
+    db.close()
+
+
+def _file_format(path: Path) -> tuple[str, list[type]]:
+    """The session's schema_version and the type of each row's ``data``."""
+    with sqlite3.connect(path) as db:
+        (version,) = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        types = [type(data) for (data,) in db.execute("SELECT data FROM exchanges ORDER BY id")]
+    db.close()
+    return version, types
+
+
+def test_version_1_session_opens_and_reads_as_before(session: Path) -> None:
+    old = [make_exchange(xid, **case) for xid, case in enumerate(CASES, 1)]
+    _version_1_session(session, old)
+    with Store.open(session) as store:
+        assert store.summaries() == [summarize(x) for x in old]
+        for x in old:
+            assert store.get(x.id).to_dict() == x.to_dict()
+        assert store.get(3).request_body == BINARY and store.get(3).response_body == BINARY
+        assert [x.id for x in store.exchanges()] == [x.id for x in old]
+    assert _file_format(session) == ("1", [str] * len(old))  # only viewed: left as it was
+
+
+def test_appending_to_a_version_1_session_marks_it_current(
+        session: Path, opened: Callable[..., Store]) -> None:
+    _version_1_session(session, [make_exchange(1, path="/old")])
+    with Store.open(session) as store:
+        feed(store, exchange_events(1, path="/new"))
+    assert _file_format(session) == (str(SCHEMA_VERSION), [str, bytes])
+    again = opened(Store.open(session))
+    assert [again.get(xid).path for xid in (1, 2)] == ["/old", "/new"]
+
+
+CALLS: list[tuple[Any, ...]] = []
+
+
+def _record_call(*args: Any) -> None:
+    """What a hostile ``data`` pickle asks the reader to call."""
+    CALLS.append(args)
+
+
+class _Hostile:
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_record_call, ("rm -rf ~",))
+
+
+def test_a_data_pickle_naming_a_function_is_refused_not_run(
+        store: Store, caplog: pytest.LogCaptureFixture) -> None:
+    feed(store, exchange_events(1))
+    feed(store, exchange_events(2, path="/fine"))
+    store.flush()
+    with sqlite3.connect(store.path) as db:
+        db.execute("UPDATE exchanges SET data = ? WHERE id = 1",
+                   (pickle.dumps({"id": 1, "environ": _Hostile()}, 5),))
+    db.close()
+    # The row reads as gone, which the window and the exporters already cope with.
+    with pytest.raises(KeyError):
+        store.get(1)
+    assert CALLS == []
+    assert "exchange 1 of" in caplog.text and "_record_call" in caplog.text
+    assert [x.path for x in store.exchanges()] == ["/fine"]
+    assert len(store) == 2  # still listed from its summary columns
 
 
 # -- files that are not sessions ---------------------------------------------------------

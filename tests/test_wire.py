@@ -163,6 +163,18 @@ def test_values_of_foreign_types_travel_as_plain_data() -> None:
     assert message["obj"].startswith("<") and message["n"] is True
 
 
+def test_a_record_is_plain_data_both_ways() -> None:
+    class Text(str):
+        pass
+
+    record = {"environ": [{"PATH_INFO": "/"}, {"n": ("1", "int")}], "body": EVERY_BYTE,
+              "phases": [{"name": "received", "t": 0.0}], "error": None}
+    assert wire.loads_plain(wire.dumps_plain(record)) == record
+    assert wire.loads_plain(wire.dumps_plain({"status": Text("200 OK")})) == {"status": "200 OK"}
+    with pytest.raises(wire.ProtocolError, match=r"builtins\.print"):
+        wire.loads_plain(pickle.dumps({"d": print}))
+
+
 def test_garbage_on_the_socket_is_a_protocol_error(pair: tuple[socket.socket, ...]) -> None:
     writer, reader = pair
     writer.sendall(struct.pack(">I", 8) + b"not pick")

@@ -112,6 +112,10 @@ def describe_exit(code: int) -> str:
     return f"exited with code {code}"
 
 
+# What the child says about the link itself; everything else is an exchange's event.
+_LINK_MESSAGES = frozenset({"hello", "ready", "load_error", "serve_error", "pong"})
+
+
 class AppProcess:
     """Runs the app in a supervised child; calls ``on_event`` and ``on_status``
     from background threads (the GUI hops to its own thread)."""
@@ -321,7 +325,11 @@ class AppProcess:
 
     def _handle(self, message: Message, generation: int) -> None:
         kind = message.get("type")
-        if kind == "ready":
+        if kind not in _LINK_MESSAGES:  # an exchange's event: nearly every message
+            self._track(message)
+            message["gen"] = generation
+            self.on_event(message)
+        elif kind == "ready":
             self._deaths.clear()
             self._port = message["port"]
             self._set_status(Status("serving", url=message["url"], files=message["files"]))
@@ -337,12 +345,6 @@ class AppProcess:
             with self._pong_changed:
                 self._pong = max(self._pong, int(message.get("seq") or 0))
                 self._pong_changed.notify_all()
-        elif kind == "hello":
-            pass
-        else:
-            self._track(message)
-            message["gen"] = generation
-            self.on_event(message)
 
     def _track(self, event: Message) -> None:
         if event["type"] == "begin":

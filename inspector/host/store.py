@@ -3,14 +3,20 @@
 A *session* is one SQLite database (WAL journal, ``synchronous=NORMAL``, file
 mode 0600 because bodies and headers may hold secrets). Layout:
 
-- ``meta(key, value)``: ``app = "wsgi-inspector-session"``, ``schema_version = 1``;
+- ``meta(key, value)``: ``app = "wsgi-inspector-session"``, ``schema_version = 2``;
 - ``exchanges``: indexed summary columns for listing and filtering, ``data``
-  (the exchange's ``to_dict()`` JSON without the bodies) and the two bodies
-  as BLOBs, so listing never reads a body;
+  (the exchange's ``to_dict(bodies=False)`` as a pickle of plain data, read
+  back by an unpickler that refuses every class, see :func:`inspector.wire.loads_plain`)
+  and the two bodies as BLOBs, so listing never reads a body;
 - ``process_output``: lines printed outside any request.
 
+Format 1 differs only in ``data``, which holds JSON text. Such sessions are
+read as they are (each row by its value's type) and appended to in format 2;
+the first write marks the file as format 2, so older versions refuse it
+instead of failing on its new rows.
+
 Writing. :meth:`Store.put` takes agent events from any thread; one writer
-thread folds them into exchanges (:class:`inspector.model.ExchangeBuilder`)
+thread folds them into exchanges (:meth:`inspector.model.Exchange.apply`)
 and writes in batches: a row when an exchange begins (state ``active``) and
 again when it ends. A batch is one transaction, committed at most
 ``interval`` seconds after its first event (or after ``batch_events``
@@ -53,17 +59,19 @@ from typing import Any, Callable, NamedTuple, Union
 from ..model import (
     EV_BEGIN,
     EV_END,
+    EV_PAUSED,
     EV_PHASE,
     Exchange,
     ExchangeBuilder,
     OutputLine,
     from_jsonable,
 )
+from ..wire import ProtocolError, dumps_plain, loads_plain
 
 log = logging.getLogger(__name__)
 
 APP_ID = "wsgi-inspector-session"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SUFFIX = ".wsgi-session"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -84,7 +92,7 @@ CREATE TABLE exchanges (
     findings INTEGER NOT NULL,
     error INTEGER NOT NULL,
     state TEXT NOT NULL,
-    data TEXT NOT NULL,
+    data BLOB NOT NULL,
     request_body BLOB NOT NULL,
     response_body BLOB NOT NULL
 );
@@ -256,8 +264,9 @@ def _open_error(path: Path, exc: Exception) -> SessionError:
     return _damaged(path, str(exc))
 
 
-def _check(path: Path, conn: sqlite3.Connection) -> None:
-    """Raise SessionError unless ``conn`` is an intact session we can read."""
+def _check(path: Path, conn: sqlite3.Connection) -> int:
+    """The session format of ``conn``; SessionError unless it is an intact session we can
+    read."""
     try:
         rows = dict(conn.execute("SELECT key, value FROM meta").fetchall())
     except sqlite3.OperationalError as exc:
@@ -279,6 +288,7 @@ def _check(path: Path, conn: sqlite3.Connection) -> None:
     problems = [r[0] for r in conn.execute("PRAGMA quick_check(5)").fetchall()]
     if problems != ["ok"]:
         raise _damaged(path, "the database structure is inconsistent")
+    return int(version)
 
 
 # -- the store --------------------------------------------------------------------------
@@ -320,7 +330,7 @@ class Store:
                 conn.execute(statement)
             conn.executemany("INSERT INTO meta VALUES (?, ?)",
                              [("app", APP_ID), ("schema_version", str(SCHEMA_VERSION))])
-        self._setup(target, conn, [], interval, batch_events)
+        self._setup(target, conn, SCHEMA_VERSION, [], interval, batch_events)
 
     @classmethod
     def open(cls, path: StrPath, *, interval: float = 0.05, batch_events: int = 1000) -> Store:
@@ -332,7 +342,7 @@ class Store:
             # mode=rw: never create a file here, only open what is there.
             conn = sqlite3.connect(f"{target.resolve().as_uri()}?mode=rw", uri=True,
                                    isolation_level=None, check_same_thread=False)
-            _check(target, conn)
+            version = _check(target, conn)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             rows = conn.execute(f"SELECT {_SUMMARY_COLUMNS} FROM exchanges ORDER BY id")
@@ -342,12 +352,13 @@ class Store:
                 conn.close()
             raise _open_error(target, exc) from None
         store = cls.__new__(cls)
-        store._setup(target, conn, summaries, interval, batch_events)
+        store._setup(target, conn, version, summaries, interval, batch_events)
         return store
 
-    def _setup(self, path: Path, conn: sqlite3.Connection, summaries: list[Summary],
-               interval: float, batch_events: int) -> None:
+    def _setup(self, path: Path, conn: sqlite3.Connection, version: int,
+               summaries: list[Summary], interval: float, batch_events: int) -> None:
         self.path = path
+        self._version = version  # of the file; raised to SCHEMA_VERSION by the first write
         self._interval = interval
         self._batch_events = batch_events
         self._write_conn = conn
@@ -372,7 +383,8 @@ class Store:
 
     # -- writing (any thread) --------------------------------------------------------
     def put(self, event: dict[str, Any]) -> None:
-        """Queue one agent event; thread-safe and never blocks on disk."""
+        """Queue one agent event (kept, not copied: do not change it afterwards);
+        thread-safe and never blocks on disk."""
         if not self._closed:
             self._pending.append(event)
 
@@ -439,7 +451,12 @@ class Store:
         return i
 
     def get(self, xid: int) -> Exchange:
-        """The full exchange, bodies included; KeyError if there is none."""
+        """The full exchange, bodies included; KeyError if there is none.
+
+        A row that cannot be read back (damaged, or a ``data`` pickle that names a
+        class) is logged and also raises KeyError: every caller already copes with
+        an exchange that is gone, and one bad row must not take the window down.
+        """
         with self._lock:
             live = self._builder.exchanges.get(xid)
             if live is not None:
@@ -450,7 +467,12 @@ class Store:
                 (xid,)).fetchone()
         if row is None:
             raise KeyError(xid)
-        return _row_exchange(*row)
+        try:
+            return _row_exchange(*row)
+        except (ProtocolError, ValueError, TypeError, KeyError) as exc:
+            log.warning("session store: exchange %d of %s cannot be read: %s",
+                        xid, self.path, exc)
+            raise KeyError(xid) from exc
 
     def exchanges(self) -> Iterator[Exchange]:
         """Every exchange in list order, loaded one at a time (for exporting)."""
@@ -548,12 +570,13 @@ class Store:
             xid = self._keys.get(key)
             if xid is None:  # ended, deleted or cleared: nothing to add it to
                 return
-            plain = _plain(event)
-            plain["id"] = xid
+            event = _applicable(event, xid)
+            live = self._builder.exchanges
             with self._lock:
-                exchange = self._builder.apply(plain)
-            if exchange is None:
-                return
+                exchange = live.get(xid)
+                if exchange is None:
+                    exchange = live[xid] = Exchange(xid)
+                exchange.apply(event)
             if kind in (EV_BEGIN, EV_END):
                 batch.write.add(xid)
             if kind == EV_END:
@@ -577,12 +600,15 @@ class Store:
         if not batch:
             return
         live = self._builder.exchanges
-        added = [summarize(live[xid]) for xid in batch.new if xid in live]
-        changed = [s for s in (summarize(live[xid]) for xid in sorted(batch.write | batch.touched)
-                               if xid in live and xid not in batch.new)
-                   if self._known(s) not in (None, s)]  # output alone changes no summary
+        new = set(batch.new)
+        # One summary per exchange and commit, for its row and for the observers.
+        summaries = {xid: summarize(live[xid])
+                     for xid in sorted(batch.write | batch.touched | new) if xid in live}
+        added = [summaries[xid] for xid in batch.new if xid in summaries]
+        changed = [s for xid, s in summaries.items()  # output alone changes no summary
+                   if xid not in new and self._known(s) not in (None, s)]
         try:
-            self._write(batch)
+            self._write(batch, summaries)
         except sqlite3.Error:  # disk full, file gone: keep recording in memory
             log.exception("session store: cannot write to %s", self.path)
         with self._lock:
@@ -604,19 +630,26 @@ class Store:
         except ValueError:
             return None
 
-    def _write(self, batch: _Batch) -> None:
+    def _write(self, batch: _Batch, summaries: dict[int, Summary]) -> None:
+        """Upsert the rows of ``batch.write`` (``summaries`` has theirs) and the output."""
         conn = self._write_conn
         live = self._builder.exchanges
         lines = self._builder.process_output
         self._builder.process_output = []
+        rows = [_row(live[xid], summaries[xid]) for xid in sorted(batch.write) if xid in live]
+        upgrade = bool(rows) and self._version < SCHEMA_VERSION  # see the module docstring
         with _transaction(conn):
-            conn.executemany(_UPSERT, [_row(live[xid]) for xid in sorted(batch.write)
-                                       if xid in live])
+            if upgrade:
+                conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'",
+                             (str(SCHEMA_VERSION),))
+            conn.executemany(_UPSERT, rows)
             conn.executemany(
                 "INSERT INTO process_output (gen, stream, level, logger, text, t) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 [(gen, o.stream, o.level, o.logger, o.text, o.t)
                  for gen, o in zip(batch.output_gens, lines)])
+        if upgrade:
+            self._version = SCHEMA_VERSION
 
     def _do(self, command: _Command) -> None:
         try:
@@ -633,8 +666,9 @@ class Store:
     def _do_close(self) -> None:
         # Exchanges still in flight keep what they have so far, marked active.
         batch = _Batch()
-        batch.write.update(self._builder.exchanges)
-        self._write(batch)
+        live = self._builder.exchanges
+        batch.write.update(live)
+        self._write(batch, {xid: summarize(x) for xid, x in live.items()})
         self._write_conn.close()
 
     def _do_add(self, exchanges: list[Exchange]) -> None:
@@ -700,23 +734,31 @@ class _Batch:
         return bool(self.events or self.new or self.write or self.ended)
 
 
-def _plain(event: dict[str, Any]) -> dict[str, Any]:
-    """A copy of the event with its bodies as bytes, also when it came as JSON."""
-    # Only begin ("body") and chunk ("data") carry bytes; checking those two
-    # is much cheaper than from_jsonable's look at every value of every event.
+def _applicable(event: dict[str, Any], xid: int) -> dict[str, Any]:
+    """The event as ``Exchange.apply`` takes it, copied only when it must change.
+
+    ``apply`` ignores the agent's id, so most events go in as they came. Bodies
+    that came as JSON (``{"b64": ...}``) become bytes, and a paused event, which
+    the exchange keeps as its ``pause``, gets the row id as every record has.
+    """
+    # Only begin ("body"), chunk and paused ("data") carry bytes; checking those
+    # two is much cheaper than from_jsonable's look at every value of every event.
     if isinstance(event.get("body"), dict) or isinstance(event.get("data"), dict):
-        return from_jsonable(event)
-    return dict(event)
+        event = from_jsonable(event)
+    elif event["type"] == EV_PAUSED:
+        event = dict(event)
+    else:
+        return event
+    event["id"] = xid
+    return event
 
 
 # -- rows <-> exchanges ----------------------------------------------------------------
 
-_dumps = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
-
-
-def _row(x: Exchange) -> tuple[Any, ...]:
-    # The bodies go to their BLOB columns; base64 in the JSON would waste a third.
-    return (*summarize(x), _dumps(x.to_dict(bodies=False)), x.request_body, x.response_body)
+def _row(x: Exchange, summary: Summary) -> tuple[Any, ...]:
+    # The bodies go to their BLOB columns, so listing never reads them. A pickle
+    # of the plain dict costs a fraction of JSON, which was a third of the writer's time.
+    return (*summary, dumps_plain(x.to_dict(bodies=False)), x.request_body, x.response_body)
 
 
 def _row_summary(row: tuple[Any, ...]) -> Summary:
@@ -727,8 +769,9 @@ def _row_summary(row: tuple[Any, ...]) -> Summary:
                    sys.intern(state))
 
 
-def _row_exchange(data: str, request_body: bytes, response_body: bytes) -> Exchange:
-    plain = json.loads(data)
+def _row_exchange(data: str | bytes, request_body: bytes, response_body: bytes) -> Exchange:
+    # Format 1 wrote JSON text; format 2 a pickle, read without ever building a class.
+    plain = json.loads(data) if isinstance(data, str) else loads_plain(data)
     plain["request_body"] = plain["response_body"] = ""
     x = Exchange.from_dict(plain)
     x.request_body = bytes(request_body)
