@@ -32,7 +32,9 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from common import Budget, Figure, add_summary_option, write_summary
 from headless_overhead import (
     HOST,
     QUIET,
@@ -49,6 +51,24 @@ GOAL_TIME = 1.5  # inspector time / plain time, at most
 GOAL_RSS = 150e6  # bytes, each of the host and the app process
 SAMPLE_EVERY = 0.05
 TIMEOUT = 120.0  # per transfer: the socket's timeout, so no transfer hangs forever
+STREAM_MIB, UPLOAD_MIB = 200, 50  # the budget's sizes (the defaults)
+
+
+def _budgets() -> dict[str, Budget]:
+    """Rows of bench/run.py's combined table (the issue's budget lines 4 and 5)."""
+    found = {}
+    for kind, line, mib in (("stream", "4", STREAM_MIB), ("upload", "5", UPLOAD_MIB)):
+        key = f"big.{kind}"
+        found[f"{key}.time"] = Budget(f"{key}.time", line, f"{kind} {mib} MiB: time",
+                                      f"<= {GOAL_TIME:.1f}x plain")
+        for proc in ("host", "app"):
+            found[f"{key}.rss.{proc}"] = Budget(f"{key}.rss.{proc}", line,
+                                                f"{kind} {mib} MiB: {proc} RSS",
+                                                f"< {GOAL_RSS / 1e6:.0f} MB")
+    return found
+
+
+BUDGETS = _budgets()
 
 APP_MODULE = "bench_big_stream"
 APP_SPEC = f"{APP_MODULE}:app"
@@ -205,6 +225,7 @@ class Case:
     """One transfer kind; lists hold one value per repetition."""
 
     name: str
+    kind: str  # "stream" or "upload"
     plain: list[float] = field(default_factory=list)  # seconds
     inspector: list[float] = field(default_factory=list)
     rss: dict[str, list[int]] = field(default_factory=dict)  # process -> peak kB
@@ -260,8 +281,8 @@ def transfers(port: int, pids: dict[str, int | None], stream: Case, up: Case,
 
 def measure(repeats: int, stream_mib: int, upload_mib: int, workdir: Path,
             app_dir: Path) -> tuple[Case, Case, Notes]:
-    stream = Case(f"stream {stream_mib} MiB")
-    up = Case(f"upload {upload_mib} MiB")
+    stream = Case(f"stream {stream_mib} MiB", "stream")
+    up = Case(f"upload {upload_mib} MiB", "upload")
     notes = Notes()
     for i in range(repeats):
         order = ("plain", "inspector") if i % 2 == 0 else ("inspector", "plain")
@@ -321,6 +342,28 @@ def report(cases: list[Case], notes: Notes, repeats: int) -> str:
     return "\n".join(out)
 
 
+def summary_rows(cases: list[Case], notes: Notes) -> list[dict[str, Any]]:
+    """The combined table's rows: the figures report() prints, one per budget."""
+    rows = []
+    busiest = max(notes.other)
+    noisy = (f"other processes used up to {busiest:.2f} cores: skewed"
+             if busiest >= QUIET else "")  # as report() warns
+    for c in cases:
+        ratios = [i / p for p, i in zip(c.plain, c.inspector) if p]
+        rows.append(BUDGETS[f"big.{c.kind}.time"].row(
+            c.ratio <= GOAL_TIME, Figure.of(c.inspector, "s"), name=f"{c.name}: time",
+            baseline=Figure.of(c.plain, "s"), baseline_what="waitress",
+            ratio=Figure(c.ratio, "x", min(ratios), max(ratios), len(ratios)), notes=noisy))
+        for proc in ("host", "app"):
+            rows.append(BUDGETS[f"big.{c.kind}.rss.{proc}"].row(
+                c.mb(proc) * 1e6 < GOAL_RSS, Figure.of(c.rss[proc], "MB", 1024 / 1e6),
+                name=f"{c.name}: {proc} RSS",
+                baseline=Figure.of(c.rss["plain"], "MB", 1024 / 1e6), baseline_what="waitress",
+                notes=f"{proc} grew +{c.grew(proc):.0f} MB during the transfer "
+                      f"(waitress +{c.grew('plain'):.0f} MB)"))
+    return rows
+
+
 def _mb(case: Case, name: str) -> str:
     return f"{case.mb(name):.0f} (+{case.grew(name):.0f})"
 
@@ -329,14 +372,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="1 repetition, 50 MiB / 20 MiB")
     parser.add_argument("--repeats", type=int, help="repetitions (default 3)")
-    parser.add_argument("--stream-mib", type=int, help="download size (default 200)")
-    parser.add_argument("--upload-mib", type=int, help="upload size (default 50)")
+    parser.add_argument("--stream-mib", type=int, help=f"download size (default {STREAM_MIB})")
+    parser.add_argument("--upload-mib", type=int, help=f"upload size (default {UPLOAD_MIB})")
     parser.add_argument("--wait-quiet", type=float, default=30.0, metavar="S",
                         help="wait up to S seconds for other processes to calm down first")
+    add_summary_option(parser)
     args = parser.parse_args(argv)
     repeats = args.repeats or (1 if args.quick else 3)
-    stream_mib = args.stream_mib or (50 if args.quick else 200)
-    upload_mib = args.upload_mib or (20 if args.quick else 50)
+    stream_mib = args.stream_mib or (50 if args.quick else STREAM_MIB)
+    upload_mib = args.upload_mib or (20 if args.quick else UPLOAD_MIB)
     if args.wait_quiet > 0:
         wait_until_quiet(args.wait_quiet)
     with tempfile.TemporaryDirectory(prefix="big-stream-bench-") as tmp:
@@ -347,6 +391,7 @@ def main(argv: list[str] | None = None) -> int:
         stream, up, notes = measure(repeats, stream_mib, upload_mib, workdir, app_dir)
     print()
     print(report([stream, up], notes, repeats))
+    write_summary(args.summary, summary_rows([stream, up], notes))
     return 0
 
 

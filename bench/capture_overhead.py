@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from common import versions
+from common import Budget, Figure, add_summary_option, versions, write_summary, wrk_version
 
 HOST = "127.0.0.1"
 THREADS = 4  # waitress worker threads, both servers
@@ -49,6 +49,12 @@ WRK_THREADS = 2
 GOALS = {"hello": 0.90, "flask": 0.95}
 PATHS = {"hello": "/", "flask": "/json"}
 START_TIMEOUT = 30.0
+# Rows of bench/run.py's combined table: the project's own goals, stricter than the
+# issue's (which judges the headless, isolated inspector: bench/headless_overhead.py).
+BUDGETS = {f"capture.{app}.rps": Budget(f"capture.{app}.rps", "own",
+                                        f"{app} req/s, in-process capture",
+                                        f">= {goal:.2f}x plain", floor=True)
+           for app, goal in GOALS.items()}
 
 
 # -- the applications ------------------------------------------------------------------
@@ -311,14 +317,9 @@ def python_load(port: int, path: str, seconds: float) -> Load:
 
 def load_tool(choice: str) -> tuple[str, Callable[[int, str, float], Load]]:
     if choice == "wrk" or (choice == "auto" and shutil.which("wrk")):
-        if not shutil.which("wrk"):
+        version = wrk_version()
+        if not version:
             raise SystemExit("wrk is not on PATH; use --load python")
-        try:
-            head = subprocess.run(["wrk", "-v"], capture_output=True, text=True,
-                                  timeout=10).stdout.splitlines()
-            version = head[0].split("Copyright")[0].strip() if head else "wrk"
-        except (OSError, subprocess.SubprocessError):
-            version = "wrk"
         return (f"{version}: -t{WRK_THREADS} -c{CONNECTIONS}", wrk_load)
     return (f"python http.client, {CONNECTIONS} keep-alive connections on threads "
             "(load generator is likely the bottleneck)", python_load)
@@ -427,6 +428,16 @@ def report(results: list[Result], tool: str, rounds: int, seconds: float,
     return "\n".join(out)
 
 
+def summary_rows(results: list[Result]) -> list[dict[str, Any]]:
+    """The combined table's rows: the figures report() prints, one per app."""
+    return [BUDGETS[f"capture.{r.app}.rps"].row(
+        r.ratio >= GOALS[r.app], Figure.of(r.capture, "req/s"),
+        baseline=Figure.of(r.plain, "req/s"), baseline_what="waitress",
+        ratio=Figure(r.ratio, "x", min(r.ratios), max(r.ratios), len(r.ratios)),
+        notes=f"{r.errors} load errors" if r.errors else "")
+        for r in results]
+
+
 # -- profiling ---------------------------------------------------------------------------
 
 def profile(apps: list[str], seconds: float, warmup: float,
@@ -488,6 +499,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true",
                         help="profile the capture server under load instead of measuring")
     parser.add_argument("--top", type=int, default=15, help="rows in the profile listing")
+    add_summary_option(parser)
     parser.add_argument("--serve", choices=("plain", "capture"), help=argparse.SUPPRESS)
     parser.add_argument("--app", choices=tuple(PATHS), default="hello", help=argparse.SUPPRESS)
     parser.add_argument("--port-file", help=argparse.SUPPRESS)
@@ -518,6 +530,7 @@ def main(argv: list[str] | None = None) -> int:
         results = [measure(app, rounds, seconds, args.warmup, load, workdir) for app in apps]
     print()
     print(report(results, tool, rounds, seconds, args.warmup, (before, load_average())))
+    write_summary(args.summary, summary_rows(results))
     return 0
 
 

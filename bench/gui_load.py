@@ -70,7 +70,7 @@ from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
-from common import process_start
+from common import Budget, Figure, add_summary_option, process_start, write_summary
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = "inspector.examples.hello:app"
@@ -84,6 +84,19 @@ START_TIMEOUT = 30.0
 SETTLE_TIMEOUT = 30.0
 CHILD_TIMEOUT = 40.0
 LAUNCH_KINDS = ("empty", "in-process", "isolated")
+LOAD_SECONDS = 10.0  # the budget's (and the default) load duration
+
+# Rows of bench/run.py's combined table (the issue's budget lines 6 and 10).
+BUDGETS = {b.key: b for b in (
+    Budget("gui.load.rate", "6", f"GUI load {LOAD_SECONDS:g} s: req/s",
+           f">= {GOAL_RATE:g} req/s", floor=True),
+    Budget("gui.load.listed", "6", f"GUI load {LOAD_SECONDS:g} s: rows listed", "none missing",
+           floor=True),
+    Budget("gui.load.stall", "6", f"GUI load {LOAD_SECONDS:g} s: longest stall",
+           f"< {GOAL_STALL_MS:g} ms"),
+    *(Budget(f"gui.launch.{kind}", "10", f"launch to 1st row, {kind}",
+             f"< {GOAL_LAUNCH_S:g} s + app import") for kind in ("isolated", "in-process")),
+)}
 
 
 # -- a fresh interpreter: one launch -------------------------------------------------
@@ -780,13 +793,56 @@ def report(load: LoadResult | None, launches: dict[str, list[Launch]], import_s:
     return "\n".join(out)
 
 
+def summary_rows(load: LoadResult | None, launches: dict[str, list[Launch]],
+                 import_s: float, seconds: float) -> list[dict[str, Any]]:
+    """The combined table's rows: the figures report() prints, one per budget."""
+    rows = load_rows(load, seconds) if load else [
+        BUDGETS[k].missing("skipped (--skip-load)") for k in BUDGETS if k.startswith("gui.load")]
+    goal = GOAL_LAUNCH_S + import_s
+    empty = [v for v in (r.visible for r in launches.get("empty", [])) if v is not None]
+    for kind in ("isolated", "in-process"):
+        budget = BUDGETS[f"gui.launch.{kind}"]
+        times = [v for v in (r.visible for r in launches.get(kind, [])) if v is not None]
+        if not times:
+            why = "no row became visible" if launches.get(kind) else "skipped (--skip-launch)"
+            rows.append(budget.missing(why))
+            continue
+        rows.append(budget.row(
+            statistics.median(times) < goal, Figure.of(times, "s"),
+            baseline=Figure.of(empty, "s") if empty else None, baseline_what="empty window",
+            notes=f"limit {goal:.3f} s (app import {1000 * import_s:.1f} ms)"))
+    return rows
+
+
+def load_rows(load: LoadResult, seconds: float) -> list[dict[str, Any]]:
+    b, h, w = load.baseline, load.loaded, load.wrk
+    name = f"GUI load {seconds:g} s"
+    listed = f"{load.stored} in the store, {w.requests} answered by wrk"
+    if not load.settled:
+        listed += f"; NOT settled within {SETTLE_TIMEOUT:g} s"
+    return [
+        BUDGETS["gui.load.rate"].row(
+            w.rps >= GOAL_RATE, Figure(w.rps, "req/s"), name=f"{name}: req/s",
+            notes=f"{w.errors} errors" if w.errors else ""),
+        BUDGETS["gui.load.listed"].row(
+            load.every_exchange, Figure(load.rows, "rows"), name=f"{name}: rows listed",
+            baseline=Figure(w.requests, "responses"), baseline_what="wrk", notes=listed),
+        BUDGETS["gui.load.stall"].row(
+            h.max_stall_ms < GOAL_STALL_MS, Figure(h.max_stall_ms, "ms"),
+            name=f"{name}: longest stall", baseline=Figure(b.max_stall_ms, "ms"),
+            baseline_what="empty loop",
+            notes=f"at {w.rps:.0f} req/s; stalls > 50 ms: {h.stalls_over(50)}"),
+    ]
+
+
 # -- command line ------------------------------------------------------------------------
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true",
                         help="3 s load and baseline, one launch of each kind")
-    parser.add_argument("--seconds", type=float, help="load and baseline seconds (10)")
+    parser.add_argument("--seconds", type=float,
+                        help=f"load and baseline seconds ({LOAD_SECONDS:g})")
     parser.add_argument("--launches", type=int, help="launches of each kind (3)")
     parser.add_argument("--skip-load", action="store_true", help="launch figures only")
     parser.add_argument("--skip-launch", action="store_true", help="load figures only")
@@ -795,6 +851,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=25, help="rows in the profile listing")
     parser.add_argument("--budget", type=float, default=115.0,
                         help="seconds after which the whole script is ended")
+    add_summary_option(parser)
     parser.add_argument("--launch-child", choices=LAUNCH_KINDS, help=argparse.SUPPRESS)
     parser.add_argument("--workdir", help=argparse.SUPPRESS)
     parser.add_argument("--profile-out", help=argparse.SUPPRESS)
@@ -806,7 +863,7 @@ def main(argv: list[str] | None = None) -> int:
         return launch_child(args.launch_child, Path(args.workdir), args.profile_out)
 
     faulthandler.dump_traceback_later(args.budget, exit=True)  # the run stays bounded
-    seconds = args.seconds or (3.0 if args.quick else 10.0)
+    seconds = args.seconds or (3.0 if args.quick else LOAD_SECONDS)
     repeats = args.launches or (1 if args.quick else 3)
     if not args.skip_load and not shutil.which("wrk"):
         raise SystemExit("wrk is not on PATH; it drives the load (or use --skip-load)")
@@ -834,6 +891,7 @@ def main(argv: list[str] | None = None) -> int:
             load.stderr = summarize_stderr(log)
     print()
     print(report(load, launches, import_s, seconds))
+    write_summary(args.summary, summary_rows(load, launches, import_s, seconds))
     faulthandler.cancel_dump_traceback_later()
     with contextlib.suppress(Exception):
         from PySide6.QtWidgets import QApplication

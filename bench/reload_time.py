@@ -39,8 +39,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from common import versions
+from common import Budget, Figure, add_summary_option, versions, write_summary
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -71,6 +72,11 @@ def index():
 '''
 
 APPS = {"hello": (HELLO, ["-c", "pass"]), "flask": (FLASK, ["-c", "import flask"])}
+
+# Rows of bench/run.py's combined table (the issue's budget line 11).
+BUDGETS = {f"reload.{app}": Budget(f"reload.{app}", "11", f"reload to new code, {app}",
+                                   f"< {GOAL:g} s")
+           for app in APPS}
 
 
 @dataclass
@@ -259,6 +265,26 @@ def report(results: list[Result], reps: int) -> str:
     return "\n".join(out)
 
 
+def summary_rows(results: list[Result]) -> list[dict[str, Any]]:
+    """The combined table's rows: the figures report() prints, one per app."""
+    rows = []
+    for r in results:
+        totals = [x.total for x in r.reps]
+        ok = [t for t in totals if t >= 0]
+        failed = len(totals) - len(ok)
+        median = statistics.median(totals) if not failed else -1.0
+        base = statistics.median(r.baseline)
+        ratios = [t / b for t, b in zip(totals, r.baseline) if t >= 0 and b > 0]
+        rows.append(BUDGETS[f"reload.{r.app}"].row(
+            0 <= median < GOAL, Figure.of(ok, "ms", 1000) if ok else None,
+            baseline=Figure.of(r.baseline, "ms", 1000),
+            baseline_what="python " + " ".join(APPS[r.app][1]),
+            ratio=Figure(median / base, "x", min(ratios), max(ratios), len(ratios))
+            if median >= 0 and base > 0 else None,
+            notes=f"{failed} of {len(totals)} timed out (> {TIMEOUT:g} s)" if failed else ""))
+    return rows
+
+
 def machine() -> str:
     cores = os.cpu_count()
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cores
@@ -273,6 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="3 repetitions per app")
     parser.add_argument("--reps", type=int, help="repetitions per app (default 5)")
     parser.add_argument("--apps", default="hello,flask", help="comma-separated: hello,flask")
+    add_summary_option(parser)
     args = parser.parse_args(argv)
     reps = args.reps or (3 if args.quick else 5)
     if reps < 1:
@@ -285,6 +312,7 @@ def main(argv: list[str] | None = None) -> int:
         results = [measure(app, reps, Path(tmp)) for app in apps]
     print()
     print(report(results, reps))
+    write_summary(args.summary, summary_rows(results))
     return 0
 
 

@@ -54,7 +54,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from common import process_start
+from common import Budget, Figure, add_summary_option, process_start, write_summary
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -66,6 +66,22 @@ GOAL_FILTER = 0.100  # s
 GOAL_RSS = 200.0  # MB
 CHILD_TIMEOUT = 60.0
 WAIT = 10.0  # how long one wait for rows or a repaint may take
+EXCHANGES = 100_000  # the budget's session size (the default)
+
+
+def size_label(count: int) -> str:
+    return f"{count // 1000}k" if count % 1000 == 0 else f"{count:,}"
+
+
+# Rows of bench/run.py's combined table (the issue's budget lines 7 to 9).
+_SIZE = size_label(EXCHANGES)
+BUDGETS = {b.key: b for b in (
+    Budget("session.open.run", "7", f"{_SIZE} open from run()", f"< {GOAL_OPEN:g} s"),
+    Budget("session.open.process", "7", f"{_SIZE} open from process start",
+           f"< {GOAL_OPEN:g} s"),
+    Budget("session.filter", "8", f"{_SIZE} path filter", f"< {1000 * GOAL_FILTER:g} ms"),
+    Budget("session.rss", "9", f"{_SIZE} GUI peak RSS", f"< {GOAL_RSS:g} MB"),
+)}
 
 
 # -- memory, clocks -----------------------------------------------------------------------
@@ -400,6 +416,42 @@ def report(count: int, setup: float, size: int, gui: dict[str, Any], qt: dict[st
     return "\n".join(out)
 
 
+def summary_rows(count: int, gui: dict[str, Any], qt: dict[str, Any],
+                 dicts: dict[str, Any]) -> list[dict[str, Any]]:
+    """The combined table's rows: the figures report() prints, one per budget."""
+    size = size_label(count)
+    open_run = gui["first_rows"] - gui["start"]
+    open_proc = gui["first_rows"] - gui["process"]
+    finished = [a[1] for a in gui["applied"] if a[1] >= 0]
+    timed_out = len(gui["applied"]) - len(finished)
+    filt = statistics.median(finished) if finished else None
+    base_filter = statistics.median(qt["applied"])
+    rss_open, rss_filt = gui["memory_open"], gui["memory_filtered"]
+    peak = max(rss_open["VmHWM"], rss_filt["VmHWM"])
+    base_peak = dicts["memory"]["VmHWM"]
+    return [
+        BUDGETS["session.open.run"].row(open_run < GOAL_OPEN, Figure(open_run, "s"),
+                                        name=f"{size} open from run()"),
+        BUDGETS["session.open.process"].row(open_proc < GOAL_OPEN, Figure(open_proc, "s"),
+                                            name=f"{size} open from process start"),
+        BUDGETS["session.filter"].row(
+            not timed_out and filt is not None and filt < GOAL_FILTER,
+            Figure.of(finished, "ms", 1000) if finished else None,
+            name=f"{size} path filter",
+            baseline=Figure.of(qt["applied"], "ms", 1000), baseline_what="QSortFilterProxy",
+            ratio=Figure(filt / base_filter, "x") if filt is not None and base_filter > 0
+            else None,
+            notes=f"{timed_out} of {len(gui['applied'])} timed out (> {WAIT:g} s)"
+            if timed_out else ""),
+        BUDGETS["session.rss"].row(
+            peak < GOAL_RSS, Figure(peak, "MB"), name=f"{size} GUI peak RSS",
+            baseline=Figure(base_peak, "MB"), baseline_what="dicts",
+            ratio=Figure(peak / base_peak, "x"),
+            notes=f"VmHWM; VmRSS after open {rss_open['VmRSS']:.0f} MB, after filtering "
+                  f"{rss_filt['VmRSS']:.0f} MB"),
+    ]
+
+
 def machine() -> str:
     cores = os.cpu_count()
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cores
@@ -415,9 +467,10 @@ def machine() -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="3 filter repetitions")
-    parser.add_argument("--exchanges", type=int, default=100_000)
+    parser.add_argument("--exchanges", type=int, default=EXCHANGES)
     parser.add_argument("--reps", type=int, help="filter repetitions (default 7, quick 3)")
     parser.add_argument("--filter", default=FILTER, help=f"filter text ({FILTER})")
+    add_summary_option(parser)
     parser.add_argument("--child", choices=("gui", "qt-filter", "dicts"), help=argparse.SUPPRESS)
     parser.add_argument("--session", help=argparse.SUPPRESS)
     parser.add_argument("--workdir", help=argparse.SUPPRESS)
@@ -450,6 +503,7 @@ def main(argv: list[str] | None = None) -> int:
         dicts = run_child("dicts", session, workdir, args.filter, reps)
     print()
     print(report(args.exchanges, setup, size, gui, qt, dicts, args.filter, reps))
+    write_summary(args.summary, summary_rows(args.exchanges, gui, qt, dicts))
     return 0
 
 
