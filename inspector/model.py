@@ -16,6 +16,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .lint import check_record
+
 # Event types.
 EV_BEGIN = "begin"  # environ snapshot and request body; the app is about to be called
 EV_PHASE = "phase"  # a named phase was reached (app_called, start_response, closed, ...)
@@ -388,6 +390,9 @@ def _apply_end(x: Exchange, ev: dict[str, Any]) -> None:
         _apply_start_response(x, ev["start_response"])
     for t, size, data, via in ev.get("chunks", ()):  # a returned list, all at once
         _add_chunk(x, t, size, data, via)
+    if ev.get("lint"):  # the agent left the checks of the record to us
+        for finding, t in check_record(x, ev):
+            _apply_finding(x, finding.event(x.id, t))
     x.response_body = bytes(x.response_body)
     x.duration = ev["t"]
     x.state = ST_FAILED if x.error is not None else ST_COMPLETE

@@ -45,7 +45,7 @@ def test_engine_does_not_import_qt_or_ui(path: Path) -> None:
 def agent_allowed(name: str) -> bool:
     top = name.split(".")[0]
     return (top in STDLIB or top == "waitress" or name.startswith("inspector.agent")
-            or name in {"inspector", "inspector.model"})
+            or name in {"inspector", *SHARED})
 
 
 @pytest.mark.parametrize("path", sorted((ENGINE / "agent").rglob("*.py")),
@@ -55,8 +55,15 @@ def test_agent_imports_only_stdlib_and_waitress(path: Path) -> None:
     assert not bad, f"{path.name} imports {sorted(bad)}"
 
 
-def test_model_is_stdlib_only() -> None:
-    bad = {n for n in imported_modules(ENGINE / "model.py") if n.split(".")[0] not in STDLIB}
+# Modules both sides import: the agent runs them in the user's interpreter.
+SHARED = {"inspector.model", "inspector.lint", "inspector.wire"}
+
+
+@pytest.mark.parametrize("name", sorted(SHARED))
+def test_shared_modules_are_stdlib_only(name: str) -> None:
+    path = ENGINE / f"{name.split('.')[-1]}.py"
+    bad = {n for n in imported_modules(path)
+           if n.split(".")[0] not in STDLIB and n not in SHARED}
     assert not bad
 
 

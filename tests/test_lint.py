@@ -18,8 +18,8 @@ from typing import Any, Callable
 import pytest
 
 from inspector.agent.capture import Capture
-from inspector.agent.lint import RULES
 from inspector.agent.sink import EventLog
+from inspector.lint import RULES
 from inspector.model import PHASES, Exchange, Finding
 from tests.conftest import raw_exchange
 
@@ -455,3 +455,21 @@ def test_close_called_once_has_no_finding() -> None:
     assert body.closed == 1
     assert exchange.findings == []
     assert exchange.phase_time("closed") is not None
+
+
+def test_record_checks_run_where_the_record_is_folded(serve_inspected) -> None:
+    """The agent only checks types; the form of the head and the sizes are judged
+    from the record, when the end event is folded (on the host)."""
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Length", "99")])
+        return [b"short"]
+
+    agent, log = serve_inspected(app)
+    raw_exchange(agent.server.effective_port, GET)
+    x = log.wait_ended(1)[0]
+    sent = [e.get("code") for e in log.events if e["type"] == "finding"]
+    end = next(e for e in log.events if e["type"] == "end")
+    assert sent == [] and end["lint"] is True
+    assert sorted(f.code for f in x.findings) == ["content-length-mismatch",
+                                                  "content-type-missing"]
+    assert {f.phase for f in x.findings} == {"start_response", "closed"}

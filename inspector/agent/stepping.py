@@ -17,7 +17,7 @@ import io
 import sys
 from typing import Any, Callable
 
-from . import lint
+from .. import lint
 from .capture import Body, Capture, Flight, _perf, read_body
 
 ABORT_STATUS = "502 Bad Gateway"
@@ -33,6 +33,7 @@ class AbortedByUser(Exception):
 class SteppedFlight(Flight):
     __slots__ = ("abort", "edited", "gate", "stepping")
     HOLD = False  # each phase shows as it happens: the user is watching
+    HOST_LINT = False  # a pause shows what is wrong so far
 
     def __init__(self, capture: Capture, xid: int, environ: dict[str, Any],
                  start_response: Callable) -> None:

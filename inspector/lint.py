@@ -4,12 +4,25 @@ Each check is a small function over what the capture layer has seen; it
 returns findings and never raises into the request, so lint cannot break a
 response that would otherwise have gone out. Codes are stable: the GUI, the
 exporters and users' notes refer to them.
+
+Where they run. Only the live objects show their types (a status that is not
+a str, a chunk that is not bytes), so :func:`check_types` and the checks of
+chunks, writes and streams run in the app's process, on the request's
+thread. Everything the record shows as well (the form of the status and
+headers, Content-Length against the bytes sent, close()) is checked by
+:func:`check_record` where the record is folded, on the host: each check in
+the app's process is paid for in its throughput, under its interpreter lock.
+A stepped request is checked in the app's process, phase by phase, so a
+pause already shows what is wrong.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from .model import Exchange
 
 PEP = "PEP 3333"
 
@@ -134,6 +147,61 @@ def remember_good(status: Any, headers: Any) -> None:
     """Called with what passed every check: a str and a list of (str, str) tuples."""
     if type(status) is str and type(headers) is list and len(_good_responses) < _MEMO_LIMIT:
         _good_responses.add((status, tuple(headers)))
+
+
+def check_response_head(status: Any, headers: Any) -> list[Finding]:
+    """Every check of one start_response call's status and headers."""
+    if known_good(status, headers):
+        return []
+    found = check_status(status) + check_headers(headers, status)
+    if not found:
+        remember_good(status, headers)
+    return found
+
+
+_TYPE_CODES = frozenset({"status-type", "headers-type", "header-item", "exc-info-type"})
+
+
+def check_types(status: Any, headers: Any, exc_info: Any) -> list[Finding]:
+    """What only the live objects of a start_response call show: their types."""
+    if type(status) is str and type(headers) is list and exc_info is None:
+        for item in headers:
+            if (type(item) is not tuple or len(item) != 2 or type(item[0]) is not str
+                    or type(item[1]) is not str):
+                break
+        else:
+            return []
+    found = check_exc_info(exc_info)
+    if not isinstance(status, str):
+        found += check_status(status)
+    if type(headers) is not list:
+        found += check_headers(headers, status)
+    else:
+        found += [problem for item in headers for problem in _check_header(item)[0]
+                  if problem.code in _TYPE_CODES]
+    return found
+
+
+def check_record(x: Exchange, end: dict[str, Any]) -> list[tuple[Finding, float]]:
+    """The checks that need only the record, with the time each refers to; run
+    when ``end`` (the agent's end event) is folded into ``x``.
+
+    After a type finding the record holds stand-in text (a repr), which would
+    only repeat the problem in other words: then the form checks are skipped.
+    """
+    typed = any(f.code in _TYPE_CODES for f in x.findings)
+    found: list[tuple[Finding, float]] = []
+    if not typed:
+        for call in x.start_response:
+            found += [(f, call.t) for f in check_response_head(call.status, call.headers)]
+    last = x.start_response[-1] if x.start_response else None
+    found += [(f, end["t"]) for f in check_end(
+        method=x.method, status=None if typed or last is None else last.status,
+        headers=last.headers if last is not None else None, sent=x.response_size,
+        started=last is not None, expected_len=end.get("len"),
+        chunks=sum(c.via == "iter" for c in x.chunks), closed=bool(end.get("closed")),
+        failed=x.error is not None or not end.get("exhausted", True))]
+    return found
 
 
 def check_headers(headers: Any, status: Any) -> list[Finding]:
