@@ -154,6 +154,12 @@ def _thread_name() -> str:
     return name
 
 
+def has_body(environ: dict[str, Any]) -> bool:
+    """Whether the request has a body: waitress sets CONTENT_LENGTH for every
+    body, a chunked one too (it de-chunks before calling the app)."""
+    return environ.get("CONTENT_LENGTH", "") not in ("", "0")
+
+
 def read_body(environ: dict[str, Any], cap: int) -> tuple[bytes, int]:
     """The first ``cap`` bytes of the request body and its total size.
 
@@ -238,7 +244,7 @@ class Flight:
         """Emit the exchange's first event; with ``app_called`` it also marks
         that phase (one event instead of two on the common path)."""
         environ = self.environ
-        body, size = read_body(environ, self.request_cap)
+        body, size = read_body(environ, self.request_cap) if has_body(environ) else (b"", 0)
         event = {
             "type": "begin", "id": self.xid, "t": 0.0, "start": time.time(),
             "client": f"{environ.get('REMOTE_ADDR', '')}:{environ.get('REMOTE_PORT', '')}",
@@ -259,8 +265,9 @@ class Flight:
         else:
             self.begin(app_called=True)  # reads the body: before the watch goes on
         if self.lint:
-            environ["wsgi.input"] = InputWatch(self, environ.get("wsgi.input"))
-            environ["wsgi.errors"] = ErrorsWatch(self, environ.get("wsgi.errors"))
+            if has_body(environ):  # no body, nothing to read wrongly: no wrapper to pay for
+                environ["wsgi.input"] = InputWatch(self, environ.get("wsgi.input"))
+            environ["wsgi.errors"] = errors_watch(environ.get("wsgi.errors"))
         try:
             result = self.app(environ, self.start_response)
         except BaseException as exc:
@@ -543,24 +550,31 @@ class InputWatch:
 
 
 class ErrorsWatch:
-    """wsgi.errors as the app sees it: lines land on the exchange, types checked."""
+    """wsgi.errors as the app sees it: lines land on the current exchange, types
+    checked. One per server stream, not per request: the exchange is the one
+    whose lane is current (see output.current)."""
 
-    __slots__ = ("_flight", "_stream")
+    __slots__ = ("_stream",)
 
-    def __init__(self, flight: Flight, stream: Any) -> None:
-        self._flight = flight
+    def __init__(self, stream: Any) -> None:
         self._stream = stream
 
     def write(self, data: Any) -> Any:
+        lane = current.get()
         found = lint.check_errors_write(data)
         if found:
-            self._flight.findings(found)
+            if lane is not None and lane.xid is not None:
+                t = _perf() - lane.t0
+                for finding in found:
+                    lane.emit(finding.event(lane.xid, t))
             return self._stream.write(data)
         # Recorded as "wsgi.errors"; our stderr hook underneath must not record it twice.
         # A logging handler writing here (Flask's default one does) writes a record
         # our log handler records already: pass it on unrecorded.
+        if lane is None:  # outside any exchange: the stream routes it to the process lane
+            return self._stream.write(data)
         if not _from_propagating_log_record():
-            self._flight.lane.write("wsgi.errors", data)
+            lane.write("wsgi.errors", data)
         if isinstance(self._stream, RoutedStream):
             return self._stream.passthrough(data)
         return self._stream.write(data)
@@ -574,6 +588,19 @@ class ErrorsWatch:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
+
+
+_errors_watches: dict[int, ErrorsWatch] = {}
+
+
+def errors_watch(stream: Any) -> ErrorsWatch:
+    """The watch over ``stream``, made once: the server passes the same one each time."""
+    watch = _errors_watches.get(id(stream))
+    if watch is None or watch._stream is not stream:
+        if len(_errors_watches) > 16:  # streams that come and go: don't keep them all
+            _errors_watches.clear()
+        watch = _errors_watches[id(stream)] = ErrorsWatch(stream)
+    return watch
 
 
 def _plain_headers(headers: Any) -> list[tuple[str, str]]:
