@@ -280,15 +280,18 @@ def environ_from_event(environ: Any) -> Mapping[str, tuple[str, str]]:
     ``{key: (text, type)}`` mapping (older sessions, imports)."""
     if isinstance(environ, list):
         texts, others = environ
-        return EnvironView(texts, {k: (v[0], v[1]) for k, v in others.items()})
+        if any(type(v) is not tuple for v in others.values()):  # lists, from JSON
+            others = {k: (v[0], v[1]) for k, v in others.items()}
+        return EnvironView(texts, others)
     # Over the wire pairs arrive as JSON lists; in-process as tuples: make them one.
     return {k: (v[0], v[1]) for k, v in environ.items()}
 
 
 def environ_to_plain(environ: Mapping[str, tuple[str, str]]) -> Any:
-    """JSON-safe: the compact ``[texts, others]`` of a view, else ``{key: [text, type]}``."""
+    """JSON-safe: the compact ``[texts, others]`` of a view, else ``{key: [text, type]}``
+    (json writes the pairs, tuples, as lists)."""
     if isinstance(environ, EnvironView):
-        return [environ._texts, {k: list(v) for k, v in environ._others.items()}]
+        return [environ._texts, environ._others]
     return {k: list(v) for k, v in environ.items()}
 
 

@@ -9,7 +9,7 @@ from .store import Summary
 
 def access_line(s: Summary) -> str:
     """``12:03:04 GET /path?q 200 14 B 0.4 ms 1 finding``"""
-    clock = time.strftime("%H:%M:%S", time.localtime(s.start))
+    clock = _clock(s.start)
     target = s.path + (f"?{s.query}" if s.query else "")
     status = str(s.status) if s.status is not None else "---"
     duration = f"{s.duration * 1000:.1f} ms" if s.duration is not None else "-"
@@ -18,6 +18,18 @@ def access_line(s: Summary) -> str:
     parts = [clock, s.method, target, status, human_size(s.response_size), duration,
              findings, error]
     return " ".join(p for p in parts if p)
+
+
+_last_clock: tuple[int, str] = (-1, "")
+
+
+def _clock(t: float) -> str:
+    """``HH:MM:SS`` of ``t``; formatted once per second (there may be thousands of lines)."""
+    global _last_clock
+    second = int(t)
+    if second != _last_clock[0]:
+        _last_clock = (second, time.strftime("%H:%M:%S", time.localtime(t)))
+    return _last_clock[1]
 
 
 def human_size(size: float) -> str:
