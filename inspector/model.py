@@ -265,9 +265,10 @@ def _unb64(text: str) -> bytes:
 
 def _apply_begin(x: Exchange, ev: dict[str, Any]) -> None:
     x.start = ev["start"]
-    x.client = ev["client"]
     x.thread = ev["thread"]
     x.environ = environ_from_event(ev["environ"])
+    # The agent leaves the client address to us: it is in the environ.
+    x.client = ev.get("client") or f"{x.env('REMOTE_ADDR')}:{x.env('REMOTE_PORT')}"
     x.request_body = ev["body"]
     x.request_size = ev["body_size"]
     x.phases.append(Phase(PH_RECEIVED, 0.0))

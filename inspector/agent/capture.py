@@ -183,8 +183,9 @@ def read_body(environ: dict[str, Any], cap: int) -> tuple[bytes, int]:
     return data, total
 
 
-class Flight:
-    """The state of one exchange while it is in flight."""
+class Flight(Lane):
+    """The state of one exchange while it is in flight; also the output lane
+    its lines go to (one object per request fewer)."""
 
     __slots__ = (
         "app",
@@ -193,14 +194,12 @@ class Flight:
         "cap_left",
         "chunks",
         "closed",
-        "emit",
         "environ",
         "exhausted",
         "failed",
         "headers",
         "held",
         "in_iter",
-        "lane",
         "lint",
         "method",
         "real_start_response",
@@ -209,8 +208,6 @@ class Flight:
         "sent",
         "started",
         "status",
-        "t0",
-        "xid",
     )
 
     def __init__(self, capture: Capture, xid: int, environ: dict[str, Any],
@@ -236,7 +233,7 @@ class Flight:
         self.failed = False
         self.exhausted = False  # the server read the iterable to its end
         self.held: tuple[float, str, list[tuple[str, str]], str | None] | None = None
-        self.lane = Lane(self.emit, xid, self.t0)
+        self._buffers = None  # the lane's, see output.Lane
         self.request_cap = capture.request_cap
         self.begun = False
 
@@ -247,7 +244,6 @@ class Flight:
         body, size = read_body(environ, self.request_cap) if has_body(environ) else (b"", 0)
         event = {
             "type": "begin", "id": self.xid, "t": 0.0, "start": time.time(),
-            "client": f"{environ.get('REMOTE_ADDR', '')}:{environ.get('REMOTE_PORT', '')}",
             "thread": _thread_name(), "environ": snapshot(environ), "body": body,
             "body_size": size,
         }
@@ -259,7 +255,7 @@ class Flight:
     # -- the call ------------------------------------------------------------------
     def run(self) -> Iterable[bytes]:
         environ = self.environ
-        current.set(self.lane)
+        current.set(self)
         if self.begun:
             self.phase("app_called")
         else:
@@ -334,7 +330,7 @@ class Flight:
             self.real_write = self.real_start_response(status, headers)
         else:
             self.real_write = self.real_start_response(status, headers, exc_info)
-        return self.write
+        return self.wsgi_write
 
     def lint_start_response(self, status: Any, headers: Any, exc_info: Any, t: float) -> None:
         if self.HOST_LINT:
@@ -354,7 +350,8 @@ class Flight:
             self.emit({"type": "phase", "id": self.xid, "t": held[0], "name": "start_response",
                        "status": held[1], "headers": held[2], "exc_info": held[3]})
 
-    def write(self, data: Any) -> Any:
+    def wsgi_write(self, data: Any) -> Any:
+        """The write() callable start_response returns."""
         if self.lint and self.in_iter:
             self.findings(lint.check_write_in_iterable())
         self.chunk(data, "write")
@@ -417,8 +414,8 @@ class Flight:
                 method=self.method, status=self.status, headers=self.headers, sent=self.sent,
                 started=self.started, expected_len=self.body_len, chunks=self.chunks,
                 closed=closed, failed=self.failed or not self.exhausted))
-        self.lane.flush()
-        if current.get() is self.lane:
+        self.flush()
+        if current.get() is self:
             current.set(None)
         event = {"type": "end", "id": self.xid, "t": _perf() - self.t0, "closed": closed,
                  "size": self.sent}

@@ -29,15 +29,18 @@ class Lane:
         self.emit = emit
         self.xid = xid
         self.t0 = t0
-        self._buffers: dict[str, str] = {}
+        self._buffers: dict[str, str] | None = None  # made on the first partial line
 
     def write(self, stream: str, text: str) -> None:
-        pending = self._buffers.get(stream, "") + text
+        buffers = self._buffers
+        if buffers is None:
+            buffers = self._buffers = {}
+        pending = buffers.get(stream, "") + text
         if "\n" not in pending:
-            self._buffers[stream] = pending
+            buffers[stream] = pending
             return
         *lines, rest = pending.split("\n")
-        self._buffers[stream] = rest
+        buffers[stream] = rest
         for line in lines:
             self.line(stream, line)
 
@@ -47,10 +50,10 @@ class Lane:
 
     def flush(self) -> None:
         """Emit what is left without a newline (at the end of the exchange)."""
-        for stream, rest in self._buffers.items():
+        buffers, self._buffers = self._buffers, None
+        for stream, rest in (buffers or {}).items():
             if rest:
                 self.line(stream, rest)
-        self._buffers.clear()
 
 
 current: contextvars.ContextVar[Lane | None] = contextvars.ContextVar(
