@@ -79,6 +79,7 @@ class BackgroundServer:
         if server is None or thread is None:
             return
         self._server = self._thread = None
+        _quiet_late_wakeups(server)
         stopped_listening = threading.Event()
 
         def stop_listening() -> None:
@@ -121,6 +122,19 @@ class QueueDepthLog:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._logger, name)
+
+
+def _quiet_late_wakeups(server: Any) -> None:
+    """A worker that outlives the grace (a slow machine) wakes the loop when it
+    finishes; by then the loop may have closed its trigger. Nothing is left to
+    wake: that must not raise in the worker's thread."""
+    trigger = server.trigger
+
+    def pull_trigger() -> None:
+        with contextlib.suppress(OSError):
+            trigger.pull_trigger()
+
+    server.pull_trigger = pull_trigger
 
 
 def _close_when_flushed(socket_map: dict[int, Any]) -> None:
