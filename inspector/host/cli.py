@@ -22,7 +22,7 @@ from .. import __version__
 from .accesslog import access_line
 from .process import Options, Status
 from .runner import Runner
-from .store import SessionError, Store, Summary
+from .store import BUSY_INTERVAL, SessionError, Store, Summary
 
 DEFAULT_APP = "inspector.examples.hello:app"
 DEFAULT_PORT = 8000
@@ -82,7 +82,8 @@ GuiRunner = Callable[[argparse.Namespace], int]
 
 def collect_young_less_often() -> None:
     """Run the young-generation garbage collection every 20,000 allocations,
-    not every 700 (this process only: the app's keeps Python's defaults).
+    not every 700 (the headless host only: the app's process and the window's
+    keep Python's defaults).
 
     The host allocates a few dozen objects per recorded exchange and makes
     few reference cycles; at the default it collected ~150 times a second
@@ -97,7 +98,6 @@ def main(argv: Sequence[str] | None = None, gui: GuiRunner | None = None) -> int
     """Run the command line; ``gui`` opens the desktop window (the ``ui``
     package passes it in: the engine never imports the GUI)."""
     args = parse_args(argv)
-    collect_young_less_often()
     try:
         if args.open and args.har:
             return convert(args.open, args.har)
@@ -172,9 +172,9 @@ def options_from(args: argparse.Namespace, port: int) -> Options:
                    debug_logs=args.debug_logs)
 
 
-def open_store(path: str | None) -> Store:
+def open_store(path: str | None, busy_interval: float | None = None) -> Store:
     try:
-        return Store(path)
+        return Store(path, busy_interval=busy_interval)
     except SessionError as exc:
         raise UsageError(str(exc)) from None
     except OSError as exc:
@@ -245,7 +245,8 @@ class Reporter:
 
 def headless(args: argparse.Namespace) -> int:
     out = sys.stdout
-    store = open_store(args.session)
+    collect_young_less_often()
+    store = open_store(args.session, busy_interval=BUSY_INTERVAL)
     printer = AccessLog(out)
     store.on_add(printer.summaries)
     store.on_update(printer.summaries)
