@@ -576,3 +576,20 @@ def test_committed_exchanges_survive_sigkill(session: Path,
     complete = [s for s in store.summaries() if s.state == "complete"]
     assert [s.path for s in complete] == [f"/k/{i}" for i in range(1, 51)]
     assert store.get(50).response_body == b"50"
+
+
+def test_a_record_that_cannot_be_saved_does_not_stop_the_writer(
+        store: Store, caplog: pytest.LogCaptureFixture) -> None:
+    """An in-process app can put anything in an event; a cycle cannot be pickled."""
+    cyclic: list[Any] = []
+    cyclic.append(cyclic)
+    bad = exchange_events(1, path="/cyclic")
+    bad.insert(1, {"type": "output", "id": 1, "t": 0.0, "stream": "stdout", "text": cyclic,
+                   "level": "", "logger": ""})
+    feed(store, bad + exchange_events(2, path="/fine"))
+    assert store.flush(timeout=10)
+    assert [s.path for s in store.summaries()] == ["/cyclic", "/fine"]
+    assert store.get(2).path == "/fine"
+    assert "exchange 1 cannot be saved" in caplog.text
+    feed(store, exchange_events(3, path="/after"))
+    assert store.flush(timeout=10) and store.get(3).path == "/after"

@@ -660,7 +660,8 @@ class Store:
         live = self._builder.exchanges
         lines = self._builder.process_output
         self._builder.process_output = []
-        rows = [_row(live[xid], summaries[xid]) for xid in sorted(batch.write) if xid in live]
+        rows = [row for xid in sorted(batch.write) if xid in live
+                for row in self._rows(live[xid], summaries[xid])]
         upgrade = bool(rows) and self._version < SCHEMA_VERSION  # see the module docstring
         with _transaction(conn):
             if upgrade:
@@ -674,6 +675,15 @@ class Store:
                  for gen, o in zip(batch.output_gens, lines)])
         if upgrade:
             self._version = SCHEMA_VERSION
+
+    def _rows(self, x: Exchange, summary: Summary) -> list[tuple[Any, ...]]:
+        """The exchange's row, or none if its record cannot be pickled (a cycle an
+        in-process app put in an event, say): one bad record must not stop the writer."""
+        try:
+            return [_row(x, summary)]
+        except (ValueError, TypeError, RecursionError):
+            log.exception("session store: exchange %d cannot be saved", x.id)
+            return []
 
     def _do(self, command: _Command) -> None:
         try:
