@@ -40,7 +40,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from common import Budget, Figure, add_summary_option, versions, write_summary, wrk_version
+from common import (
+    Budget,
+    Figure,
+    add_load_options,
+    add_summary_option,
+    versions,
+    write_summary,
+    wrk_version,
+)
 
 HOST = "127.0.0.1"
 THREADS = 4  # waitress worker threads, both servers
@@ -490,12 +498,7 @@ def _short(file: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="3 rounds of 2 s")
-    parser.add_argument("--rounds", type=int, help="rounds per app (default 5)")
-    parser.add_argument("--seconds", type=float, help="seconds per measured run (default 5)")
-    parser.add_argument("--warmup", type=float, default=1.0, help="seconds before each run")
-    parser.add_argument("--apps", default="hello,flask", help="comma-separated: hello,flask")
-    parser.add_argument("--load", choices=("auto", "wrk", "python"), default="auto")
+    add_load_options(parser)
     parser.add_argument("--profile", action="store_true",
                         help="profile the capture server under load instead of measuring")
     parser.add_argument("--top", type=int, default=15, help="rows in the profile listing")

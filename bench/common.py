@@ -69,6 +69,16 @@ def wrk_version() -> str | None:
 # Each script, given the hidden --summary FILE, appends one JSON object per budget row it
 # measured, built from the figures its own report prints; run.py gathers them into one table.
 
+def add_load_options(parser: argparse.ArgumentParser) -> None:
+    """The options of the two throughput benchmarks: rounds, their length, apps, load tool."""
+    parser.add_argument("--quick", action="store_true", help="3 rounds of 2 s")
+    parser.add_argument("--rounds", type=int, help="rounds per app (default 5)")
+    parser.add_argument("--seconds", type=float, help="seconds per measured run (default 5)")
+    parser.add_argument("--warmup", type=float, default=1.0, help="seconds before each run")
+    parser.add_argument("--apps", default="hello,flask", help="comma-separated: hello,flask")
+    parser.add_argument("--load", choices=("auto", "wrk", "python"), default="auto")
+
+
 def add_summary_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--summary", metavar="FILE", help=argparse.SUPPRESS)
 

@@ -50,6 +50,7 @@ from typing import Any, Callable
 from common import (
     Budget,
     Figure,
+    add_load_options,
     add_summary_option,
     cpu_model,
     versions,
@@ -658,12 +659,7 @@ def summary_rows(results: list[Result]) -> list[dict[str, Any]]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="3 rounds of 2 s")
-    parser.add_argument("--rounds", type=int, help="rounds per app (default 5)")
-    parser.add_argument("--seconds", type=float, help="seconds per measured run (default 5)")
-    parser.add_argument("--warmup", type=float, default=1.0, help="seconds before each run")
-    parser.add_argument("--apps", default="hello,flask", help="comma-separated: hello,flask")
-    parser.add_argument("--load", choices=("auto", "wrk", "python"), default="auto")
+    add_load_options(parser)
     parser.add_argument("--wait-quiet", type=float, default=30.0, metavar="S",
                         help="wait up to S seconds for other processes to calm down first")
     add_summary_option(parser)
