@@ -45,6 +45,7 @@ from common import (
     Figure,
     add_load_options,
     add_summary_option,
+    run_workers,
     versions,
     write_summary,
     wrk_version,
@@ -312,14 +313,7 @@ def python_load(port: int, path: str, seconds: float) -> Load:
                 failed[i] += 1
         conn.close()
 
-    started = time.monotonic()
-    workers = [threading.Thread(target=worker, args=(i,), daemon=True)
-               for i in range(CONNECTIONS)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join(max(0.0, deadline - time.monotonic()) + 15)
-    elapsed = time.monotonic() - started
+    elapsed = run_workers(worker, CONNECTIONS, deadline)
     return Load(sum(done) / elapsed, sum(done), sum(failed))
 
 

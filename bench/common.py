@@ -10,8 +10,9 @@ import platform
 import shutil
 import statistics
 import subprocess
+import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
@@ -68,6 +69,18 @@ def wrk_version() -> str | None:
 # -- rows of run.py's combined table --------------------------------------------------------
 # Each script, given the hidden --summary FILE, appends one JSON object per budget row it
 # measured, built from the figures its own report prints; run.py gathers them into one table.
+
+def run_workers(worker: Callable[[int], None], count: int, deadline: float) -> float:
+    """Run ``worker(0..count-1)`` on threads until they end (each stops itself at
+    ``deadline``, on time.monotonic()); the seconds they took."""
+    started = time.monotonic()
+    workers = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(count)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(max(0.0, deadline - time.monotonic()) + 15)
+    return time.monotonic() - started
+
 
 def add_load_options(parser: argparse.ArgumentParser) -> None:
     """The options of the two throughput benchmarks: rounds, their length, apps, load tool."""

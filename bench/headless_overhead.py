@@ -53,6 +53,7 @@ from common import (
     add_load_options,
     add_summary_option,
     cpu_model,
+    run_workers,
     versions,
     write_summary,
     wrk_version,
@@ -427,14 +428,7 @@ def python_load(port: int, path: str, seconds: float) -> Load:
                 failed[i] += 1
         conn.close()
 
-    started = time.monotonic()
-    workers = [threading.Thread(target=worker, args=(i,), daemon=True)
-               for i in range(CONNECTIONS)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join(max(0.0, deadline - time.monotonic()) + 15)
-    elapsed = time.monotonic() - started
+    elapsed = run_workers(worker, CONNECTIONS, deadline)
     every = sorted(t for mine in latencies for t in mine)
     p99 = every[min(len(every) - 1, int(0.99 * len(every)))] if every else 0.0
     return Load(len(every) / elapsed, len(every), sum(failed), p99)
