@@ -197,11 +197,25 @@ def check_record(x: Exchange, end: dict[str, Any]) -> list[tuple[Finding, float]
     last = x.start_response[-1] if x.start_response else None
     found += [(f, end["t"]) for f in check_end(
         method=x.method, status=None if typed or last is None else last.status,
-        headers=last.headers if last is not None else None, sent=x.response_size,
+        headers=last.headers if last is not None else None, sent=_handed(x, last),
         started=last is not None, expected_len=end.get("len"),
         chunks=sum(c.via == "iter" for c in x.chunks), closed=bool(end.get("closed")),
         failed=x.error is not None or not end.get("exhausted", True))]
     return found
+
+
+def _handed(x: Exchange, last: Any) -> int:
+    """The body size the app handed over, for the Content-Length check. A
+    file_wrapper hands a file from its position: waitress sends at most
+    Content-Length of it (how Range slices are served), so a file holding at
+    least the declared bytes matches; a size of 0 there means unknown (a file
+    that cannot seek)."""
+    if not x.file_wrapper:
+        return x.response_size
+    declared = content_length(last.headers) if last is not None else None
+    if declared is not None and (x.response_size == 0 or x.response_size >= declared):
+        return declared
+    return x.response_size
 
 
 def check_headers(headers: Any, status: Any) -> list[Finding]:

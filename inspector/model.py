@@ -132,6 +132,17 @@ class Exchange:
     edits: list[Edit] = field(default_factory=list)
     paused: str = ""  # the phase it waits at while stepping, else ""
     pause: dict[str, Any] | None = field(default=None, compare=False)  # the paused event
+    # What went out on the wire (the server's side; see docs/protocol.md). wire_size
+    # None: not recorded (an older session, an import without it).
+    wire_version: str = ""  # "HTTP/1.1"
+    wire_status: str = ""  # "" with wire_size set: no head went out
+    wire_headers: list[tuple[str, str]] = field(default_factory=list)  # as sent, in order
+    wire_head_size: int = 0  # bytes of the status line and headers
+    wire_size: int | None = None  # body bytes that went out (de-chunked)
+    wire_body: bytes | None = None  # captured part, only when not a prefix of response_body
+    client_disconnected: bool = False  # the client hung up before the response was out
+    server_only: bool = False  # the server answered on its own; the app was not called
+    request_line: str = ""  # as received, for a server_only answer
 
     # -- convenience views over the environ ---------------------------------
     def env(self, key: str, default: str = "") -> str:
@@ -151,8 +162,17 @@ class Exchange:
         return self.env("QUERY_STRING")
 
     @property
+    def wire_recorded(self) -> bool:
+        return self.wire_size is not None
+
+    @property
     def status(self) -> str:
-        """The status that went out: the last start_response call's."""
+        """The status the client got (the app's, when the wire was not recorded)."""
+        return self.wire_status if self.wire_size is not None else self.app_status
+
+    @property
+    def app_status(self) -> str:
+        """The status the app gave: its last start_response call's."""
         return str(self.start_response[-1].status) if self.start_response else ""
 
     @property
@@ -162,7 +182,44 @@ class Exchange:
 
     @property
     def headers(self) -> list[tuple[str, str]]:
+        """The headers the client got (the app's, when the wire was not recorded)."""
+        if self.wire_size is not None:
+            return list(self.wire_headers)
+        return self.app_headers
+
+    @property
+    def app_headers(self) -> list[tuple[str, str]]:
         return list(self.start_response[-1].headers) if self.start_response else []
+
+    @property
+    def sent_size(self) -> int:
+        """Body bytes that went out (the app's count, when the wire was not recorded)."""
+        return self.wire_size if self.wire_size is not None else self.response_size
+
+    @property
+    def sent_body(self) -> bytes:
+        """The captured part of the body that went out."""
+        if self.wire_body is not None:
+            return self.wire_body
+        if self.wire_size is not None and self.wire_size < len(self.response_body):
+            return bytes(self.response_body[: self.wire_size])
+        return bytes(self.response_body)
+
+    @property
+    def client_reads_body(self) -> bool:
+        """False for answers a client reads no body from (HEAD; 1xx, 204, 304)."""
+        code = self.status_code
+        return self.method != "HEAD" and not (code is not None and (code < 200
+                                                                    or code in (204, 304)))
+
+    @property
+    def client_size(self) -> int:
+        """The body the client read: what went out, unless it reads none."""
+        return self.sent_size if self.client_reads_body else 0
+
+    @property
+    def client_body(self) -> bytes:
+        return self.sent_body if self.client_reads_body else b""
 
     def header(self, name: str) -> str | None:
         lname = name.lower()
@@ -221,6 +278,8 @@ class Exchange:
             "edits": [vars(e).copy() for e in self.edits],
             "paused": self.paused,
         }
+        if self.wire_size is not None or self.server_only:
+            data.update(wire_to_plain(self))
         return data
 
     @classmethod
@@ -250,7 +309,36 @@ class Exchange:
             duration=data["duration"],
             edits=[Edit(**e) for e in data.get("edits", [])],
             paused=data.get("paused", ""),
+            **wire_from_plain(data),
         )
+
+
+def wire_to_plain(x: Exchange) -> dict[str, Any]:
+    """The wire fields, JSON-safe. wire_body goes with them even when bodies are
+    kept elsewhere: it is rare (the server's own answers, files)."""
+    return {
+        "wire_version": x.wire_version, "wire_status": x.wire_status,
+        "wire_headers": [list(h) for h in x.wire_headers], "wire_head_size": x.wire_head_size,
+        "wire_size": x.wire_size,
+        "wire_body": None if x.wire_body is None else _b64(x.wire_body),
+        "client_disconnected": x.client_disconnected, "server_only": x.server_only,
+        "request_line": x.request_line,
+    }
+
+
+def wire_from_plain(data: dict[str, Any]) -> dict[str, Any]:
+    if "wire_size" not in data:
+        return {}
+    body = data.get("wire_body")
+    return {
+        "wire_version": data.get("wire_version", ""), "wire_status": data.get("wire_status", ""),
+        "wire_headers": [(h[0], h[1]) for h in data.get("wire_headers", [])],
+        "wire_head_size": data.get("wire_head_size", 0), "wire_size": data["wire_size"],
+        "wire_body": None if body is None else _unb64(body),
+        "client_disconnected": bool(data.get("client_disconnected")),
+        "server_only": bool(data.get("server_only")),
+        "request_line": data.get("request_line", ""),
+    }
 
 
 def _b64(data: bytes) -> str:
@@ -272,6 +360,9 @@ def _apply_begin(x: Exchange, ev: dict[str, Any]) -> None:
     x.request_body = ev["body"]
     x.request_size = ev["body_size"]
     x.phases.append(Phase(PH_RECEIVED, 0.0))
+    if ev.get("server_only"):  # answered by the server; the app was not called
+        x.server_only = True
+        x.request_line = ev.get("request_line", "")
     if "t_app" in ev:  # the app was called straight away: one event for both
         x.phases.append(Phase(PH_APP_CALLED, ev["t_app"]))
 
@@ -340,7 +431,7 @@ def _apply_phase(x: Exchange, ev: dict[str, Any]) -> None:
     x.phases.append(Phase(ev["name"], ev["t"]))
     if ev["name"] == "file_wrapper":
         x.file_wrapper = True
-        x.response_size = ev.get("size", 0)
+        x.response_size = ev.get("size") or 0  # None: a file that cannot seek
 
 
 def _apply_start_response(x: Exchange, call: Any) -> None:
@@ -394,6 +485,8 @@ def _apply_end(x: Exchange, ev: dict[str, Any]) -> None:
         _apply_start_response(x, ev["start_response"])
     for t, size, data, via in ev.get("chunks", ()):  # a returned list, all at once
         _add_chunk(x, t, size, data, via)
+    if "wire_size" in ev:
+        _apply_wire(x, ev)
     if ev.get("lint"):  # the agent left the checks of the record to us
         for finding, t in check_record(x, ev):
             _apply_finding(x, finding.event(x.id, t))
@@ -402,6 +495,22 @@ def _apply_end(x: Exchange, ev: dict[str, Any]) -> None:
     x.state = ST_FAILED if x.error is not None else ST_COMPLETE
     if ev.get("closed"):
         x.phases.append(Phase(PH_CLOSED, ev.get("closed_t", ev["t"])))
+
+
+def _apply_wire(x: Exchange, ev: dict[str, Any]) -> None:
+    """The end event's wire facts: the head as sent, the body's size and, when it is
+    not a prefix of the app's, its bytes."""
+    head = ev.get("wire_head") or b""
+    x.wire_head_size = len(head)
+    lines = head.decode("latin-1").split("\r\n")
+    version, _, x.wire_status = lines[0].partition(" ")
+    x.wire_version = version if x.wire_status else ""
+    x.wire_headers = [(name, value) for name, _, value in
+                      (line.partition(": ") for line in lines[1:] if line)]
+    x.wire_size = ev["wire_size"]
+    if "wire_body" in ev:
+        x.wire_body = bytes(ev["wire_body"])
+    x.client_disconnected = bool(ev.get("hangup"))
 
 
 def _apply_paused(x: Exchange, ev: dict[str, Any]) -> None:

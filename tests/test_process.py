@@ -96,7 +96,7 @@ def check_recording(recorder: Recorder, url: str, gen: int) -> None:
     # Over the wire, pairs arrive as JSON lists; in-process as tuples.
     assert tuple(x.environ["wsgi.multithread"]) == ("True", "bool")
     assert x.status == "200 OK"
-    assert [tuple(h) for h in x.headers] == [("Content-Type", "text/plain; charset=utf-8"),
+    assert [tuple(h) for h in x.app_headers] == [("Content-Type", "text/plain; charset=utf-8"),
                          ("Content-Length", "8"), ("X-Pid", headers["X-Pid"])]
     assert (x.response_body, x.response_size, x.request_size) == (b"hello v1", 8, 0)
     assert [(o.stream, o.text, o.level, o.logger) for o in x.output] == [

@@ -22,6 +22,7 @@ from typing import Any, Callable, ClassVar
 
 from .. import lint
 from .gate import Gate
+from .onwire import slot as wire_slot
 from .output import Lane, RoutedStream, _from_propagating_log_record, current
 
 Emit = Callable[[dict[str, Any]], None]
@@ -47,6 +48,10 @@ class Capture:
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         kind = stepped_flight() if self.gate.wants(environ) else Flight
         return kind(self, next(self._ids), environ, start_response).run()
+
+    def next_id(self) -> int:
+        """A new exchange id (also for answers the server gives without the app)."""
+        return next(self._ids)
 
 
 def stepped_flight() -> type[Flight]:
@@ -208,6 +213,7 @@ class Flight(Lane):
         "sent",
         "started",
         "status",
+        "wire",
     )
 
     def __init__(self, capture: Capture, xid: int, environ: dict[str, Any],
@@ -236,6 +242,11 @@ class Flight(Lane):
         self._buffers = None  # the lane's, see output.Lane
         self.request_cap = capture.request_cap
         self.begun = False
+        # What went out on the wire, when the server reports it before our end.
+        self.wire: dict[str, Any] | None = None
+        record = wire_slot.record  # the server's record of this request (onwire)
+        if record is not None:
+            record.flight = self
 
     def begin(self, *, app_called: bool) -> None:
         """Emit the exchange's first event; with ``app_called`` it also marks
@@ -272,11 +283,12 @@ class Flight(Lane):
             raise
         file_wrapper = environ.get("wsgi.file_wrapper")
         if isinstance(file_wrapper, type) and isinstance(result, file_wrapper):
-            # The server sends the file itself: count its size as sent, so the
-            # Content-Length check at the end does not see 0 bytes.
-            self.sent = _file_size(result)
+            # The server sends the file itself: record the size it has left (None:
+            # not seekable, unknown), for the Content-Length check at the end.
+            size = _file_size(result)
+            self.sent = size or 0
             self.exhausted = True
-            self.phase("file_wrapper", size=self.sent)
+            self.phase("file_wrapper", size=size)
             self.end(closed=True)
             return result
         if self.lint:
@@ -425,6 +437,12 @@ class Flight(Lane):
             event["chunks"] = chunks
         if self.lint and self.HOST_LINT:
             event.update(lint=True, len=self.body_len, exhausted=self.exhausted)
+        if self.wire is not None:
+            event.update(self.wire)
+        else:
+            record = wire_slot.record
+            if record is not None and record.hold(self, event):
+                return  # the server sends it once the response has gone out
         self.emit(event)
 
 
@@ -618,11 +636,19 @@ def _exc_text(exc_info: Any) -> str | None:
         return _text(exc_info)
 
 
-def _file_size(wrapper: Any) -> int:
-    """What the server will send: from the file's position to its end."""
+def _file_size(wrapper: Any) -> int | None:
+    """What the file holds from its position to its end, measured as waitress's
+    file_wrapper does (seek to the end and back); None when it cannot seek."""
     try:
         file = wrapper.file
-        return max(os.fstat(file.fileno()).st_size - file.tell(), 0)
+        seekable = file.seekable() if hasattr(file, "seekable") else hasattr(file, "tell")
+        if not seekable:
+            return None
+        start = file.tell()
+        file.seek(0, os.SEEK_END)
+        end = file.tell()
+        file.seek(start)
+        return max(end - start, 0)
     except (AttributeError, OSError, ValueError):
-        return 0
+        return None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from .capture import Capture, MiB
+from .onwire import recording_channel
 from .output import OutputRouting
 from .server import BackgroundServer
 
@@ -16,12 +17,15 @@ class Agent:
 
     def __init__(self, app: Callable, emit: Emit, *, host: str = "127.0.0.1", port: int = 0,
                  threads: int = 4, request_cap: int = MiB, response_cap: int = MiB,
-                 lint: bool = True, debug_logs: bool = False, tee: bool = True) -> None:
+                 lint: bool = True, debug_logs: bool = False, tee: bool = True,
+                 **waitress_options: Any) -> None:
         self.capture = Capture(app, emit, request_cap=request_cap, response_cap=response_cap,
                                lint=lint)
         self.gate = self.capture.gate
         self.output = OutputRouting(emit, tee=tee, debug=debug_logs)
-        self.server = BackgroundServer(self.capture, host=host, port=port, threads=threads)
+        channel = recording_channel(emit, self.capture.next_id, response_cap)
+        self.server = BackgroundServer(self.capture, host=host, port=port, threads=threads,
+                                       channel_class=channel, **waitress_options)
 
     @property
     def url(self) -> str:

@@ -27,8 +27,10 @@ class BackgroundServer:
     """
 
     def __init__(self, app: Callable, *, host: str = "127.0.0.1", port: int = 0,
-                 threads: int = 4, **waitress_options: Any) -> None:
+                 threads: int = 4, channel_class: type[HTTPChannel] | None = None,
+                 **waitress_options: Any) -> None:
         self.app = app
+        self.channel_class = channel_class  # e.g. onwire's RecordingChannel
         self.host = host
         self.port = port
         self.threads = threads
@@ -59,6 +61,8 @@ class BackgroundServer:
             close_all(socket_map, ignore_all=True)
             raise ServeError(_bind_error(self.host, self.port, exc)) from None
         server.adj.threads = self.threads
+        if self.channel_class is not None:  # this instance only: waitress itself is untouched
+            server.channel_class = self.channel_class
         server.task_dispatcher.queue_logger = QueueDepthLog(server.task_dispatcher.queue_logger)
         server.task_dispatcher.set_thread_count(self.threads)
         self._server = server

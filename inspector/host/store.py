@@ -154,7 +154,7 @@ class Summary(NamedTuple):
 def summarize(x: Exchange) -> Summary:
     # Interning the few repeated strings keeps 100k summaries small.
     return Summary(x.id, x.start, sys.intern(x.method), x.path, x.query, x.status_code,
-                   sys.intern(x.header("Content-Type") or ""), x.response_size, x.duration,
+                   sys.intern(x.header("Content-Type") or ""), x.sent_size, x.duration,
                    len(x.findings), x.error is not None,
                    sys.intern("paused" if x.paused else x.state))
 

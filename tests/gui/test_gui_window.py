@@ -136,8 +136,8 @@ def test_error_exchange_traceback_opens_the_file(qtbot, make_window, monkeypatch
     assert http_request(window.url).status == 500
     wait_rows(qtbot, window, 1)
     s = window.model.summary(0)
-    assert s.error and s.status is None  # it raised before start_response
-    assert window.model.index(0, COL_STATUS).data() == "(500)"
+    assert s.error and s.status == 500  # it raised before start_response: waitress's 500
+    assert window.model.index(0, COL_STATUS).data() == "500"
     assert "error" in window.model.index(0, 8).data()
     assert "1 error" in window.counts_label.text()
     window.select_id(s.id)
