@@ -287,6 +287,9 @@ class Flight(Lane):
             # not seekable, unknown), for the Content-Length check at the end.
             size = _file_size(result)
             self.sent = size or 0
+            record = wire_slot.record
+            if record is not None:  # its bytes will not pass through our Body
+                record.foreign = True
             self.exhausted = True
             self.phase("file_wrapper", size=size)
             self.end(closed=True)

@@ -186,8 +186,8 @@ def raw_response(x: Exchange) -> bytes:
     not part of the WSGI exchange and not shown.
     """
     protocol = x.env("SERVER_PROTOCOL") or "HTTP/1.1"
-    head = _wsgi_bytes(f"{protocol} {x.status}") + b"\r\n"
-    head += b"".join(_header_bytes(n, v) for n, v in x.headers)
+    head = _wsgi_bytes(f"{protocol} {x.app_status}") + b"\r\n"
+    head += b"".join(_header_bytes(n, v) for n, v in x.app_headers)
     return head + b"\r\n" + x.response_body
 
 
@@ -362,25 +362,52 @@ def _body_text(body: bytes, mime: str) -> dict[str, str]:
 
 
 def _har_response(x: Exchange, redact: bool) -> dict[str, Any]:
+    """What the client got: the wire's status, headers and body when recorded
+    (the app's answer, when it differs, is in ``_wsgi.app_response``)."""
     code = x.status_code or 0
     mime = x.header("Content-Type") or ""
-    content: dict[str, Any] = {"size": x.response_size, "mimeType": mime}
-    if x.response_body or not x.response_size:
-        content.update(_body_text(x.response_body, mime))
-    if x.response_truncated:
-        content["comment"] = f"captured {len(x.response_body)} of {x.response_size} bytes"
+    body, size = x.client_body, x.client_size
+    content: dict[str, Any] = {"size": size, "mimeType": mime}
+    if body or not size:
+        content.update(_body_text(body, mime))
+    if len(body) < size:
+        content["comment"] = f"captured {len(body)} of {size} bytes"
     cookies = [_response_cookie(v) for n, v in x.headers if n.lower() == "set-cookie"]
+    if x.wire_recorded:
+        head_size, body_size = x.wire_head_size or -1, size
+    else:
+        head_size, body_size = -1, (x.response_size if x.start_response else -1)
     return {
         "status": code,
         "statusText": x.status[4:] if code else "",
-        "httpVersion": x.env("SERVER_PROTOCOL") or "HTTP/1.1",
+        "httpVersion": x.wire_version or x.env("SERVER_PROTOCOL") or "HTTP/1.1",
         "cookies": [_cookie(c, redact) for c in cookies],
         "headers": _pairs(_hide(x.headers, redact)),
         "content": content,
         "redirectURL": x.header("Location") or "",
-        "headersSize": -1,
-        "bodySize": x.response_size if x.start_response else -1,
+        "headersSize": head_size,
+        "bodySize": body_size,
     }
+
+
+def _har_wire(x: Exchange, redact: bool) -> dict[str, Any]:
+    """The ``_wsgi`` fields of the wire side: whether the client hung up, the
+    exact bytes sent after the head, and the app's own answer where it differs."""
+    out: dict[str, Any] = {"client_disconnected": x.client_disconnected}
+    if not x.wire_recorded:
+        return out
+    out["wire_size"] = x.wire_size
+    if x.server_only:
+        out.update(server_only=True, request_line=x.request_line)
+    app_headers = x.app_headers
+    if (x.app_status, app_headers, x.response_size) != (x.status, x.headers, x.client_size):
+        app: dict[str, Any] = {"status": x.app_status,
+                               "headers": _pairs(_hide(app_headers, redact)),
+                               "size": x.response_size}
+        if x.response_body != x.client_body:
+            app["body"] = base64.b64encode(x.response_body).decode("ascii")
+        out["app_response"] = app
+    return out
 
 
 def _ms(seconds: float) -> float:
@@ -414,6 +441,7 @@ def _har_wsgi(x: Exchange, redact: bool) -> dict[str, Any]:
                            for c in x.start_response],
         "chunks": [{"size": c.size, "t_ms": _ms(c.t), "via": c.via} for c in x.chunks],
         "file_wrapper": x.file_wrapper,
+        **_har_wire(x, redact),
     }
 
 
@@ -527,8 +555,32 @@ def _restore(x: Exchange, entry: dict[str, Any], ours: dict[str, Any]) -> None:
     x.chunks = [Chunk(c["size"], c["t_ms"] / 1000, c.get("via", "iter"))
                 for c in ours.get("chunks", [])]
     x.file_wrapper = bool(ours.get("file_wrapper", False))
+    _restore_wire(x, entry["response"], ours)
     x.duration = ours["duration"] if "duration" in ours else _duration(entry)
     x.state = ours.get("state") or (ST_FAILED if x.error else ST_COMPLETE)
+
+
+def _restore_wire(x: Exchange, response: dict[str, Any], ours: dict[str, Any]) -> None:
+    """The wire side written by :func:`_har_wire`: the response is the client's,
+    ``app_response`` (when there) the app's."""
+    if "wire_size" not in ours:
+        return
+    client_body = x.response_body
+    x.wire_status = f"{response['status']} {response.get('statusText', '')}".rstrip()
+    x.wire_version = response.get("httpVersion", "")
+    x.wire_headers = [(h["name"], h["value"]) for h in response.get("headers", [])]
+    x.wire_head_size = max(response.get("headersSize", 0), 0)
+    x.wire_size = int(ours["wire_size"])
+    x.client_disconnected = bool(ours.get("client_disconnected"))
+    x.server_only = bool(ours.get("server_only"))
+    x.request_line = ours.get("request_line", "")
+    app = ours.get("app_response")
+    if isinstance(app, dict):
+        x.response_size = int(app.get("size", x.response_size))
+        if "body" in app:
+            x.response_body = base64.b64decode(app["body"])
+            if x.client_reads_body:  # else the content is empty, not what went out
+                x.wire_body = client_body
 
 
 def _restore_error(ours: dict[str, Any]) -> ErrorInfo | None:
