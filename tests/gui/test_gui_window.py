@@ -94,7 +94,7 @@ def test_every_pane_shows_what_was_sent(qtbot, make_window):
     assert "7b 22 74 69" in request.body.hex.toPlainText()  # {"ti
 
     response = window.response
-    assert response.status.text() == "201 Created"
+    assert response.status.text() == "HTTP/1.1 201 Created"  # the status line sent
     assert "created" in response.meaning.text().lower()
     assert ["Content-Type", "application/json"] in response.headers.rows()
     assert response.body.current_mode == "JSON tree"

@@ -1,26 +1,52 @@
-"""Response: the status and what it means, the headers, and the body in a fitting viewer."""
+"""Response: what the client got (or, switched, what the app returned): the
+status and what it means, the headers, and the body in a fitting viewer."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
+from inspector.difference import added_headers, wire_difference
 from inspector.model import Exchange
 
 from .. import theme
 from .overview import status_meaning
 from .widgets import BodyView, KeyValueTable
 
+CLIENT, APP = "client", "app"
+
 
 class ResponsePane(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._exchange: Exchange | None = None
         self.status = QLabel()
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         font = theme.mono_font()
         font.setPointSizeF(font.pointSizeF() * 1.15)
         font.setBold(True)
         self.status.setFont(font)
+        self.side = QButtonGroup(self)
+        self.client_button = self._side_button("What the client got", CLIENT,
+                                               "The response as it went out on the wire, "
+                                               "with the headers the server added")
+        self.app_button = self._side_button("What the app returned", APP,
+                                            "start_response's status and headers and the "
+                                            "body the app handed to the server")
+        self.client_button.setChecked(True)
+        self.side.buttonToggled.connect(lambda _button, on: on and self._render())
+        self.difference = QLabel()
+        self.difference.setObjectName("wire-difference")
+        self.difference.setWordWrap(True)
+        self.difference.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.meaning = QLabel()
         self.meaning.setWordWrap(True)
         self.headers = KeyValueTable()
@@ -32,32 +58,110 @@ class ResponsePane(QWidget):
         split.setStretchFactor(1, 4)
         split.setSizes([140, 560])
         split.setChildrenCollapsible(False)
+        top = QHBoxLayout()
+        top.setContentsMargins(0, 0, 0, 0)
+        top.addWidget(self.status, 1)
+        top.addWidget(self.client_button)
+        top.addWidget(self.app_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 4, 0, 0)
-        layout.addWidget(self.status)
+        layout.addLayout(top)
+        layout.addWidget(self.difference)
         layout.addWidget(self.meaning)
         layout.addWidget(split, 1)
 
+    def _side_button(self, text: str, side: str, tip: str) -> QPushButton:
+        button = QPushButton(text)
+        button.setCheckable(True)
+        button.setObjectName(f"side-{side}")
+        button.setToolTip(tip)
+        button.setProperty("side", side)
+        self.side.addButton(button)
+        return button
+
+    @property
+    def showing(self) -> str:
+        """CLIENT or APP: which side the pane shows."""
+        button = self.side.checkedButton()
+        return str(button.property("side")) if button is not None else CLIENT
+
+    def show_side(self, side: str) -> None:
+        (self.app_button if side == APP else self.client_button).setChecked(True)
+
     def show_exchange(self, x: Exchange | None) -> None:
+        self._exchange = x
+        self._render()
+
+    def _render(self) -> None:
+        x = self._exchange
+        recorded = x is not None and x.wire_recorded
+        for button in (self.client_button, self.app_button):
+            button.setVisible(recorded)
         if x is None:
             self.status.setText("")
             self.meaning.setText("")
+            self.difference.setText("")
             self.headers.set_rows([])
             self.body.set_body(b"", 0, "")
             return
+        self._show_difference(x)
+        if recorded and self.showing == CLIENT:
+            self._show_client(x)
+        else:
+            self._show_app(x)
+
+    def _show_difference(self, x: Exchange) -> None:
+        text = wire_difference(x)
+        if not text and x.wire_recorded and not x.server_only:
+            added = added_headers(x)
+            text = ("The same status and body; the server added " + ", ".join(added)
+                    if added else "")
+            colour = None
+        else:
+            colour = theme.severity_color("warning", self.palette())
+        self.difference.setText(f"≠ {text}" if colour is not None and text else text)
+        self.difference.setStyleSheet(f"color: {colour.name()}" if colour is not None else "")
+        self.difference.setVisible(bool(text))
+
+    def _show_status(self, status: str, code: int | None) -> None:
+        self.status.setText(status)
+        colour = theme.status_color(code)
+        self.status.setStyleSheet(f"color: {colour.name()}" if colour else "")
+
+    def _show_client(self, x: Exchange) -> None:
         if x.status:
-            self.status.setText(x.status)
+            self._show_status(f"{x.wire_version} {x.status}".strip(), x.status_code)
             self.meaning.setText(status_meaning(x.status_code))
+        else:
+            self._show_status("(nothing went out)", None)
+            self.meaning.setText("No response head reached the client.")
+        self.headers.set_rows([(str(k), str(v)) for k, v in x.headers])
+        note = "No response body." if x.client_reads_body else (
+            "HEAD: a client reads no body." if x.method == "HEAD"
+            else f"A {x.status[:3]} response has no body.")
+        self.body.set_body(x.client_body, x.client_size, x.header("Content-Type") or "",
+                           note=note)
+
+    def _show_app(self, x: Exchange) -> None:
+        status = x.app_status
+        code = int(status[:3]) if status[:3].isdigit() else None
+        if x.server_only:
+            self._show_status("(the app was not called)", None)
+            line = f" “{x.request_line}”" if x.request_line else ""
+            self.meaning.setText(f"waitress could not accept the request{line} and "
+                                 "answered on its own.")
+        elif status:
+            self._show_status(status, code)
+            self.meaning.setText(status_meaning(code))
         elif x.state == "active":
-            self.status.setText("(waiting for start_response)")
+            self._show_status("(waiting for start_response)", None)
             self.meaning.setText("The app has not called start_response yet.")
         else:
-            self.status.setText("(no status)")
+            self._show_status("(no status)", None)
             self.meaning.setText("The app never called start_response; the server "
                                  "answered on its own (usually 500).")
-        colour = theme.status_color(x.status_code)
-        self.status.setStyleSheet(f"color: {colour.name()}" if colour else "")
-        self.headers.set_rows([(str(k), str(v)) for k, v in x.headers])
+        self.headers.set_rows([(str(k), str(v)) for k, v in x.app_headers])
         note = "wsgi.file_wrapper: the file went out directly" if x.file_wrapper else ""
-        self.body.set_body(x.response_body, x.response_size, x.header("Content-Type") or "",
+        content_type = next((v for k, v in x.app_headers if k.lower() == "content-type"), "")
+        self.body.set_body(x.response_body, x.response_size, content_type,
                            note=note or "No response body.")
