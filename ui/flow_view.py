@@ -129,7 +129,7 @@ def flow_nodes(x: Exchange | None) -> list[FlowNode]:
                              chunks[0].t if chunks else pause.get("t"), pause.get("t"))
     elif x.file_wrapper:
         body_node = FlowNode("body", "wsgi.file_wrapper",
-                             f"{human_size(x.response_size)} sent by the server",
+                             f"{human_size(x.sent_size)} sent by the server",
                              reached.get("file_wrapper"), state="done")
     elif len(chunks) == 1:
         body_node = FlowNode("body", "chunk 1", f"{sizes[0]} B", chunks[0].t, state="done")
@@ -155,7 +155,7 @@ def flow_nodes(x: Exchange | None) -> list[FlowNode]:
 
     if ended:
         status = x.status or ("500 (from the server)" if x.error else "no status")
-        back = FlowNode("back", "Browser", f"{status} · {human_size(x.response_size)} received",
+        back = FlowNode("back", "Browser", f"{status} · {human_size(x.client_size)} received",
                         x.duration, state="done")
     else:
         back = FlowNode("back", "Browser", "waiting for the answer…")

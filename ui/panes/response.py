@@ -97,6 +97,9 @@ class ResponsePane(QWidget):
         recorded = x is not None and x.wire_recorded
         for button in (self.client_button, self.app_button):
             button.setVisible(recorded)
+            font = button.font()
+            font.setBold(button.isChecked())  # the pressed look alone is faint in dark themes
+            button.setFont(font)
         if x is None:
             self.status.setText("")
             self.meaning.setText("")
