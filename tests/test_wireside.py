@@ -223,7 +223,9 @@ def test_headers_waitress_adds_are_recorded(serve_inspected) -> None:
     har_headers = {h["name"].lower(): h["value"] for h in entry["response"]["headers"]}
     assert har_headers == headers
     assert entry["response"]["headersSize"] == x.wire_head_size > 0
-    assert "app_response" in entry["_wsgi"]  # its headers differ from the client's
+    assert "app_response" not in entry["_wsgi"]  # same status and body: only headers added
+    assert entry["_wsgi"]["start_response"][0]["headers"] == [
+        {"name": "Content-Type", "value": "text/plain"}]  # the app's own, as always
 
 
 # -- a client that hangs up -------------------------------------------------------------------

@@ -60,9 +60,10 @@ class WireRecord:
         self.size = 0
 
     def add(self, data: Any, size: int) -> None:
-        """``size`` body bytes went out; ``data`` is (the start of) them."""
+        """``size`` body bytes went out; ``data`` is (the start of) them. They are
+        kept only when foreign: else the host has them from the app's chunks."""
         self.size += size
-        if self.cap_left > 0 and data:
+        if self.foreign and self.cap_left > 0 and data:
             piece = bytes(data[: self.cap_left])
             self.pieces.append(piece)
             self.cap_left -= len(piece)

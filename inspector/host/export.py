@@ -399,10 +399,11 @@ def _har_wire(x: Exchange, redact: bool) -> dict[str, Any]:
     out["wire_size"] = x.wire_size
     if x.server_only:
         out.update(server_only=True, request_line=x.request_line)
-    app_headers = x.app_headers
-    if (x.app_status, app_headers, x.response_size) != (x.status, x.headers, x.client_size):
+    # The server always adds headers (Date, Server...): a different status or body
+    # is what makes the app's answer worth keeping beside the client's.
+    if (x.app_status, x.response_size) != (x.status, x.client_size) or x.wire_body is not None:
         app: dict[str, Any] = {"status": x.app_status,
-                               "headers": _pairs(_hide(app_headers, redact)),
+                               "headers": _pairs(_hide(x.app_headers, redact)),
                                "size": x.response_size}
         if x.response_body != x.client_body:
             app["body"] = base64.b64encode(x.response_body).decode("ascii")
