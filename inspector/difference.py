@@ -11,8 +11,10 @@ def wire_difference(x: Exchange) -> str:
     (or nothing but the server's usual headers differ: see :func:`added_headers`)."""
     if not x.wire_recorded:
         return ""
+    if x.server_only and not x.status:
+        return "the client hung up before waitress called the app; nothing was sent"
     if x.server_only:
-        return f"waitress answered {x.status or 'nothing'} itself; the app was not called"
+        return f"waitress answered {x.status} itself; the app was not called"
     if x.client_disconnected:
         return f"the client hung up after {x.wire_size:,} bytes"
     if x.status != x.app_status:

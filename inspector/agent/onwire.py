@@ -46,8 +46,7 @@ slot = _Slot()
 class WireRecord:
     """The wire facts of one request: set by the task and channel, read at its end."""
 
-    __slots__ = ("cap_left", "end", "flight", "foreign", "hangup", "head", "pieces", "size",
-                 "wire")
+    __slots__ = ("cap_left", "end", "flight", "foreign", "hangup", "head", "pieces", "size")
 
     def __init__(self, cap: int) -> None:
         self.cap_left = cap
