@@ -16,7 +16,7 @@ import pytest
 
 from inspector.host import summaryfilter
 from inspector.host.export import from_har, to_har
-from inspector.host.store import summarize
+from inspector.host.store import Store, summarize
 from inspector.model import Exchange
 from tests.conftest import raw_exchange
 
@@ -302,7 +302,7 @@ def test_server_answers_are_recorded(serve_inspected, raw, code) -> None:
 # -- a real framework -----------------------------------------------------------------------------
 
 
-def test_flask_view_raising_answers_500_and_matches_5xx(serve_inspected) -> None:
+def test_flask_view_raising_answers_500_and_matches_5xx(serve_inspected, tmp_path) -> None:
     flask = pytest.importorskip("flask")
     app = flask.Flask("wireside_flask")
     app.config["PROPAGATE_EXCEPTIONS"] = True
@@ -316,7 +316,18 @@ def test_flask_view_raising_answers_500_and_matches_5xx(serve_inspected) -> None
     assert status == "HTTP/1.1 500 Internal Server Error"
     x = one(log)
     assert x.error is not None and x.error.type == "ZeroDivisionError"
-    summary = summarize(x)
-    assert summary.status == 500
-    assert summaryfilter.parse("status:5xx")(summary)
-    assert not summaryfilter.parse("-status:5xx")(summary)
+
+    # Through the session store, as the window and the command line see it.
+    session = tmp_path / "flask.wsgi-session"
+    with Store(session, interval=0.01) as store:
+        for event in log.events:
+            store.put(event)
+        assert store.flush(10)
+    with Store.open(session) as reopened:
+        [summary] = reopened.summaries()
+        assert summary.status == 500 and summary.error
+        assert summaryfilter.parse("status:5xx")(summary)
+        assert not summaryfilter.parse("-status:5xx")(summary)
+        saved = reopened.get(summary.id)
+        assert (saved.status, saved.app_status) == ("500 Internal Server Error", "")
+        assert saved.sent_body.startswith(b"Internal Server Error")
