@@ -219,7 +219,11 @@ def test_django_project(tmp_path_factory, monkeypatch, import_from, serve_inspec
     assert local.status_code == 200 and local.env("HTTP_HOST") == f"localhost:{port}"
     assert foreign.status_code == 400 and foreign.env("HTTP_HOST") == "example.com"
     assert missing.status_code == 404
-    assert all(x.state == ST_COMPLETE and x.error is None for x in exchanges)
+    assert all(x.state == ST_COMPLETE for x in exchanges)
+    assert all(x.error is None for x in (api, page, local, missing))
+    # Django answers a refused host with 400 and logs the exception it caught
+    assert foreign.error is not None and foreign.error.handled
+    assert foreign.error.type == "DisallowedHost" and "example.com" in foreign.error.message
     # Django logs refused hosts and missing pages on the exchange they belong to
     assert any(o.stream == "log" and o.logger == "django.security.DisallowedHost"
                for o in foreign.output), foreign.output

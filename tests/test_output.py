@@ -1,4 +1,4 @@
-"""print(), stderr, wsgi.errors and logging land on the exchange that produced them."""
+"""print(), stderr (= wsgi.errors) and logging land on the exchange that produced them."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ def test_concurrent_requests_get_their_own_lines(serve_inspected) -> None:
             ("stdout", f"one line in three pieces {n}"),
             ("stderr", f"stderr {n}"),
             ("log", f"warning {n}"),
-            ("wsgi.errors", f"wsgi.errors {n}"),
+            ("stderr", f"wsgi.errors {n}"),  # under waitress wsgi.errors is sys.stderr
             ("stdout", f"last {n}"),
         ]
         record = x.output[3]
