@@ -26,6 +26,7 @@ from ..timeline import fmt_ms
 COLUMNS = ("Time", "Stream", "Level", "Logger", "Text")
 TEXT = 4
 FULL_TEXT = Qt.ItemDataRole.UserRole  # a row's whole record, for copying
+FIT_LIMIT = 2000  # records up to which the text column is sized to its longest line
 
 
 class OutputPane(QWidget):
@@ -42,6 +43,10 @@ class OutputPane(QWidget):
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         for col, width in enumerate((90, 80, 70, 110)):
             self.tree.setColumnWidth(col, width)
+        # Long lines (a traceback's file paths) scroll sideways instead of being cut.
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.tree.header().setStretchLastSection(False)
+        self.tree.itemExpanded.connect(self._fit_text)
         copy = QAction("Copy", self.tree)
         copy.setShortcut(QKeySequence.StandardKey.Copy)
         copy.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
@@ -78,6 +83,14 @@ class OutputPane(QWidget):
                 for col in (2, TEXT):
                     item.setForeground(col, colour)
             self.tree.addTopLevelItem(item)
+        self._fit_text()
+
+    def _fit_text(self) -> None:
+        """The text column as wide as its longest shown line (an expanded record's too)."""
+        if self.tree.topLevelItemCount() <= FIT_LIMIT:
+            self.tree.resizeColumnToContents(TEXT)
+        else:  # measuring every line would stall the window; take what shows
+            self.tree.setColumnWidth(TEXT, max(self.tree.viewport().width() - 350, 400))
 
     def lines(self) -> list[str]:
         """Each record's whole text, in order."""
