@@ -139,7 +139,6 @@ def routed_stream(original: Any, name: str, process: Lane, tee: bool,
             setattr(shell, method, getattr(router, method))
     except AttributeError:  # a subclass with __slots__: no instance attributes
         return RoutedStream(router)
-    shell.router = router
     return shell
 
 

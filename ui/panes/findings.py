@@ -58,7 +58,7 @@ def error_where(x: Exchange) -> str:
     """Where the exchange's error came from, in a sentence."""
     e = x.error
     assert e is not None
-    if not e.handled:
+    if not (e.handled or e.phase == "handled"):  # (a HAR import keeps only the phase)
         return f"raised during <i>{html.escape(e.phase)}</i>."
     logged = f" (<code>{html.escape(e.logged)}</code>)" if e.logged else ""
     status = f", then answered <b>{html.escape(x.status)}</b>" if x.status else ""
