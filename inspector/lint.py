@@ -5,6 +5,18 @@ returns findings and never raises into the request, so lint cannot break a
 response that would otherwise have gone out. Codes are stable: the GUI, the
 exporters and users' notes refer to them.
 
+What they teach. Each rule names the PEP 3333 section and quotes the sentence
+it enforces (:class:`Rule`); a finding is an error where the PEP says "must",
+a warning where a server corrects or drops what the app did. What only
+``wsgiref.validate`` asks for is at most info (a Status header, a body without
+Content-Type) or not checked at all: reading ``wsgi.input`` without a size (the
+PEP says a server should allow it), a Content-Type on 204/304.
+
+No wrapper for it. ``wsgi.input`` is the server's own stream: how far the app
+read it is its position after the exchange (:func:`check_input`), and
+``wsgi.errors`` (under waitress ``sys.stderr``) is checked by the stream that
+output routing puts there anyway.
+
 Where they run. Only the live objects show their types (a status that is not
 a str, a chunk that is not bytes), so :func:`check_types` and the checks of
 chunks, writes and streams run in the app's process, on the request's
@@ -72,7 +84,7 @@ _ITERABLE = ("Regardless of how it is accomplished, the application object must 
 _BYTES = ("For values referred to in this specification as \"bytestrings\" (i.e., values "
           "read from wsgi.input, passed to write() or yielded by the application), the value "
           "must be of type bytes under Python 3, and str in earlier versions of Python.")
-_START_FIRST = ("The application must invoke the start_response() callable before the "
+_START_FIRST = ("Note: the application must invoke the start_response() callable before the "
                 "iterable yields its first body bytestring, so that the server can send the "
                 "headers before any body content.")
 _WRITE_IN_ITER = ("Applications must not invoke write() from within their return iterable, "
