@@ -444,6 +444,11 @@ def _length_findings(method: str, headers: Any, sent: int, no_body: bool,
         return []
     if file_wrapper and declared < sent:
         return []
+    if file_wrapper:
+        return [Finding("content-length-mismatch",
+                        f"Content-Length says {declared} bytes but the file holds only {sent} "
+                        "from its position; waitress sends those with a corrected header, "
+                        "other servers leave the client waiting for the rest.")]
     if declared > sent:
         return [Finding("content-length-mismatch",
                         f"Content-Length says {declared} bytes but the application sent "
