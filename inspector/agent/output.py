@@ -6,6 +6,11 @@ request. Writes are buffered per line; whatever is written outside any request
 goes to the *process lane* (events whose ``id`` is None). With ``tee`` on, the
 original streams still get every byte, so nothing the user expects in their
 terminal is lost.
+
+The app must not tell: waitress hands it ``sys.stderr`` as ``wsgi.errors``, so
+the stand-in for a text stream is an instance of the original's own class over
+the original's own buffer (see :func:`routed_stream`); only the methods that
+write are ours, set on that instance.
 """
 
 from __future__ import annotations
@@ -152,8 +157,8 @@ def _text_shell(original: Any) -> io.TextIOWrapper | None:
         io.TextIOWrapper.__init__(shell, original.buffer, encoding=original.encoding,
                                   errors=original.errors,
                                   line_buffering=original.line_buffering, write_through=True)
-        if "mode" in vars(original):  # sys.stderr's mode is set on the instance
-            shell.mode = original.mode  # type: ignore[misc]
+        # What is set on the instance (sys.stderr's mode, a subclass's own state).
+        vars(shell).update(vars(original))
     except Exception:  # a detached or closed stream, an odd subclass
         return None
     return shell
@@ -169,6 +174,7 @@ class RoutedStream:
         self.write = router.write
         self.writelines = router.writelines
         self.flush = router.flush
+        self.close = router.close
 
     def __getattr__(self, name: str) -> Any:  # encoding, fileno, isatty, buffer...
         return getattr(self._original, name)
