@@ -58,6 +58,7 @@ class Finding:
     message: str
     pep: str = ""
     edited: bool = False  # raised by data the user edited while stepping
+    quote: str = ""  # the sentence of the PEP the rule enforces
 
 
 @dataclass
@@ -68,7 +69,7 @@ class Phase:
 
 @dataclass
 class OutputLine:
-    stream: str  # "stdout", "stderr", "wsgi.errors" or "log"
+    stream: str  # "stdout", "stderr" (under waitress also wsgi.errors) or "log"
     text: str
     level: str = ""  # logging level name for "log" lines
     logger: str = ""
@@ -92,10 +93,12 @@ class Chunk:
 
 @dataclass
 class ErrorInfo:
-    phase: str
+    phase: str  # where it was raised, or "handled": the app caught it and logged it
     type: str
     message: str
     traceback: str
+    handled: bool = False  # caught by the app (a framework's 500 page), known from its log
+    logged: str = ""  # "logger: message" of the log record that carried it
 
 
 @dataclass
@@ -468,16 +471,24 @@ def _apply_output(x: Exchange, ev: dict[str, Any]) -> None:
 
 def _apply_finding(x: Exchange, ev: dict[str, Any]) -> None:
     x.findings.append(Finding(ev["code"], ev["severity"], ev["phase"], ev["message"],
-                              ev.get("pep", ""), ev.get("edited", False)))
+                              ev.get("pep", ""), ev.get("edited", False), ev.get("quote", "")))
 
 
 def _apply_error(x: Exchange, ev: dict[str, Any]) -> None:
     # The first error is the cause; later ones (e.g. from close()) are kept as output.
-    if x.error is None:
-        x.error = ErrorInfo(ev["phase"], ev["exc_type"], ev["message"], ev["traceback"])
+    # One the app raised wins over one it caught and logged (that one is in the
+    # output already, as its log record).
+    handled = bool(ev.get("handled"))
+    if handled and x.error is not None:
+        return
+    info = ErrorInfo(ev["phase"], ev["exc_type"], ev["message"], ev["traceback"], handled,
+                     ev.get("logged", ""))
+    if x.error is None or x.error.handled:
+        x.error = info
     else:
         x.output.append(OutputLine("stderr", ev["traceback"], "ERROR", "", ev["t"]))
-    x.phases.append(Phase(PH_ERROR, ev["t"]))
+    if not handled:  # not a phase of the WSGI call: the app went on and answered
+        x.phases.append(Phase(PH_ERROR, ev["t"]))
 
 
 def _apply_end(x: Exchange, ev: dict[str, Any]) -> None:
@@ -492,7 +503,7 @@ def _apply_end(x: Exchange, ev: dict[str, Any]) -> None:
             _apply_finding(x, finding.event(x.id, t))
     x.response_body = bytes(x.response_body)
     x.duration = ev["t"]
-    x.state = ST_FAILED if x.error is not None else ST_COMPLETE
+    x.state = ST_FAILED if x.error is not None and not x.error.handled else ST_COMPLETE
     if ev.get("closed"):
         x.phases.append(Phase(PH_CLOSED, ev.get("closed_t", ev["t"])))
 

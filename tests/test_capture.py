@@ -523,15 +523,17 @@ def test_environ_snapshot_shows_the_server_streams_under_lint(serve_inspected) -
 
     def app(environ, start_response):
         types["input"] = type(environ["wsgi.input"]).__name__
+        types["errors"] = type(environ["wsgi.errors"]).__name__
         start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
         return [b"ok"]
 
     agent, log = serve_inspected(app)
     fetch(agent.server.effective_port, "POST", "/", b"data")
     x = only(log)
-    # the app sees our read checker; the record keeps what the server passed
-    assert types["input"] == "InputWatch"
+    # the app sees the server's own stream, and the record names the types it saw
+    assert types["input"] == "BytesIO"
     assert x.environ["wsgi.input"][1] == "BytesIO"
+    assert x.environ["wsgi.errors"][1] == types["errors"]
     assert set(x.environ) >= {"REQUEST_METHOD", "PATH_INFO", "SERVER_NAME", "SERVER_PORT",
                               "SERVER_PROTOCOL", "REMOTE_ADDR", "wsgi.url_scheme",
                               "wsgi.errors", "wsgi.multiprocess", "wsgi.run_once"}
@@ -565,7 +567,7 @@ def rich_app(environ, start_response):
     """Output, findings, a start_response with exc_info and a failing close()."""
     print("printed", "line")
     logging.getLogger("rich").warning("careful: %d", 3)
-    start_response("200 OK", [("X-Note", "no content type")])
+    start_response("200 OK", [("Status", "200 OK")])  # a finding (header-status)
     try:
         raise KeyError("missing")
     except KeyError:

@@ -6,7 +6,9 @@ capture, and compares the raw responses once the ``Date`` lines are removed.
 
 from __future__ import annotations
 
+import io
 import re
+import sys
 
 import pytest
 
@@ -105,11 +107,33 @@ def write_based(environ, start_response):
     return [b"then the iterable"]
 
 
+def stream_types(environ, start_response):
+    """What an app can find out about the two streams waitress hands it."""
+    errors = environ["wsgi.errors"]
+    facts = [
+        repr(type(environ["wsgi.input"])),
+        repr(type(environ["wsgi.errors"])),
+        repr(isinstance(errors, io.TextIOWrapper)),
+        repr(errors),
+        repr(errors is sys.stderr),
+        repr((errors.encoding, errors.errors, errors.fileno(), errors.isatty())),
+        repr(type(errors.buffer)),
+        repr(environ["wsgi.input"].read()),
+    ]
+    body = "\n".join(facts).encode()
+    start_response("200 OK", [("Content-Type", "text/plain"),
+                              ("Content-Length", str(len(body)))])
+    return [body]
+
+
 def close_request(target: str = "/", method: str = "GET") -> bytes:
     return f"{method} {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".encode()
 
 
 HTTP10 = b"GET /old HTTP/1.0\r\nHost: localhost\r\n\r\n"
+FORM_POST = (b"POST /form HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+             b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 7\r\n\r\n"
+             b"a=1&b=2")
 PIPELINED = (b"GET /first HTTP/1.1\r\nHost: localhost\r\n\r\n"
              b"GET /second HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
 
@@ -131,6 +155,8 @@ CASES = {
     "raising": (raising, close_request(), b"500 Internal Server Error"),
     "file-wrapper": (file_wrapper, close_request(), BINARY),
     "write-based": (write_based, close_request(), b"then the iterable"),
+    # the app sees the server's own stream objects, of the very same types
+    "stream-types": (stream_types, FORM_POST, b"<class '_io.BytesIO'>\n"),
 }
 
 
@@ -159,3 +185,39 @@ def test_pipelined_responses_both_arrive(serve_inspected) -> None:
     assert got.count(b"HTTP/1.1 200 OK\r\n") == 2
     assert got.index(b"/first") < got.index(b"/second")
     assert [x.path for x in log.wait_ended(2)] == ["/first", "/second"]
+
+
+# Per-run values werkzeug's test page shows: the ports of server and client, and
+# object addresses in reprs (wsgi.input, the channel behind client_disconnected).
+RUN_VALUES = [
+    (rb"(REMOTE_PORT|SERVER_PORT)<td><code>&#39;\d+&#39;", rb"\1<td><code>&#39;PORT&#39;"),
+    (rb"127\.0\.0\.1:\d+", b"127.0.0.1:PORT"),
+    (rb"0x[0-9a-f]+", b"0xADDRESS"),
+    (rb"Content-Length: \d+\r\n", b"Content-Length: N\r\n"),  # they change the length
+]
+
+
+def masked(response: bytes) -> bytes:
+    head, _, body = without_date(response).partition(b"\r\n\r\n")
+    length = re.search(rb"Content-Length: (\d+)", head)
+    assert length and int(length.group(1)) == len(body)
+    for pattern, replacement in RUN_VALUES:
+        response = re.sub(pattern, replacement, without_date(response))
+    return response
+
+
+@pytest.mark.parametrize("request_bytes", [close_request(), FORM_POST], ids=["get", "post"])
+def test_werkzeug_test_app_page_is_the_same(serve_plain, serve_inspected, request_bytes) -> None:
+    from werkzeug.testapp import test_app  # its page lists the whole environ, reprs and all
+
+    expected = raw_exchange(serve_plain(test_app).effective_port, request_bytes)
+    agent, log = serve_inspected(test_app)
+    got = raw_exchange(agent.server.effective_port, request_bytes)
+    assert expected.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert b"wsgi.errors" in expected and b"wsgi.input" in expected
+    assert masked(got) == masked(expected)
+    (x,) = log.wait_ended(1)
+    # the record names the types the app saw
+    assert x.environ["wsgi.input"][1] == "BytesIO"
+    assert x.environ["wsgi.errors"][1] == type(sys.stderr).__name__
+    assert x.findings == []

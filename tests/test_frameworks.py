@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -144,8 +145,13 @@ def test_flask_app(tmp_path, import_from, serve_inspected) -> None:
 
 DJANGO_VIEWS = '''
 
-from django.http import HttpResponse, JsonResponse
+import json
+import os
+
+from django.http import FileResponse, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.template import engines
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import etag
 
 
 def api(request):
@@ -158,7 +164,56 @@ def page(request):
                                          "items": [1, 2, 3]}))
 
 
-urlpatterns += [path("api/", api), path("page/", page)]
+def boom(request):
+    return {"ratio": 1 / int(request.GET.get("n", "0"))}  # BOOM LINE
+
+
+def index(request):
+    return HttpResponse("<h1>Hello</h1>")
+
+
+@csrf_exempt
+def json_view(request):
+    if request.method == "POST":
+        return JsonResponse(json.loads(request.body))
+    return JsonResponse({"q": request.GET.get("q")})
+
+
+@csrf_exempt
+def form(request):
+    return HttpResponse(f"{request.POST['name']} likes {request.POST['lang']}")
+
+
+@csrf_exempt
+def upload(request):
+    part = request.FILES["file"]
+    return HttpResponse(f"{part.name} {len(part.read())} {request.POST['note']}")
+
+
+@etag(lambda request: "data-v1")
+def file(request):
+    return FileResponse(open(os.environ["INSPECTOR_TEST_DATA_FILE"], "rb"),
+                        content_type="application/octet-stream")
+
+
+def redirect(request):
+    return HttpResponseRedirect("/")
+
+
+def empty(request):
+    return HttpResponse(status=204)
+
+
+def secret(request):
+    response = HttpResponse(status=401)
+    response["WWW-Authenticate"] = 'Basic realm="x"'
+    return response
+
+
+urlpatterns += [path("api/", api), path("page/", page), path("boom/", boom),
+                path("", index), path("json", json_view), path("form", form),
+                path("upload", upload), path("file", file), path("redirect", redirect),
+                path("empty", empty), path("secret", secret)]
 '''
 
 _django: dict[str, object] = {}
@@ -182,7 +237,9 @@ def django_project(root: Path) -> tuple[Path, str]:
     return _django["dir"], _django["name"]  # type: ignore[return-value]
 
 
-def test_django_project(tmp_path_factory, monkeypatch, import_from, serve_inspected) -> None:
+@pytest.fixture
+def django_app(tmp_path_factory, monkeypatch, import_from) -> tuple[object, Path]:
+    """The generated project's WSGI application, and the folder of its urls.py."""
     from django.conf import settings as django_settings
 
     directory, name = django_project(tmp_path_factory.mktemp("django"))
@@ -193,6 +250,13 @@ def test_django_project(tmp_path_factory, monkeypatch, import_from, serve_inspec
     monkeypatch.setenv("DJANGO_SETTINGS_MODULE", settings_module)
     application = import_from(directory, f"{name}.wsgi").application
     assert os.environ["DJANGO_SETTINGS_MODULE"] == f"{name}.settings"
+    return application, directory / name
+
+
+def test_django_project(django_app, serve_inspected) -> None:
+    from django.conf import settings as django_settings
+
+    application, _ = django_app
     assert django_settings.DEBUG is True and django_settings.ALLOWED_HOSTS == []
 
     agent, log = serve_inspected(application)
@@ -219,10 +283,117 @@ def test_django_project(tmp_path_factory, monkeypatch, import_from, serve_inspec
     assert local.status_code == 200 and local.env("HTTP_HOST") == f"localhost:{port}"
     assert foreign.status_code == 400 and foreign.env("HTTP_HOST") == "example.com"
     assert missing.status_code == 404
-    assert all(x.state == ST_COMPLETE and x.error is None for x in exchanges)
+    assert all(x.state == ST_COMPLETE for x in exchanges)
+    assert all(x.error is None for x in (api, page, local, missing))
+    # Django answers a refused host with 400 and logs the exception it caught
+    assert foreign.error is not None and foreign.error.handled
+    assert foreign.error.type == "DisallowedHost" and "example.com" in foreign.error.message
     # Django logs refused hosts and missing pages on the exchange they belong to
     assert any(o.stream == "log" and o.logger == "django.security.DisallowedHost"
                for o in foreign.output), foreign.output
     assert any(o.stream == "log" and o.level == "WARNING" and "Not Found" in o.text
                for o in missing.output), missing.output
     assert not any(o.stream != "log" for x in exchanges for o in x.output)
+
+
+# -- exceptions the framework catches: the exchange's error ---------------------------
+
+FLASK_BOOM = """
+from flask import Flask
+
+app = Flask(__name__)  # PROPAGATE_EXCEPTIONS unset: Flask answers 500 and logs it
+
+
+@app.route("/boom")
+def boom():
+    return {"ratio": 1 / 0}  # BOOM LINE
+"""
+
+
+def boom_line(path: Path) -> int:
+    """The line of the view's ``raise`` in a written module."""
+    lines = path.read_text().splitlines()
+    return next(i for i, line in enumerate(lines, 1) if "# BOOM LINE" in line)
+
+
+def assert_handled_error(x: Exchange, view_file: Path) -> None:
+    assert x.status_code == 500
+    assert x.error is not None and x.error.handled
+    assert x.error.type == "ZeroDivisionError"
+    assert x.error.message == "division by zero"
+    assert x.error.phase == "handled"
+    # the traceback reaches the view, with its file and line
+    assert f'File "{view_file}", line {boom_line(view_file)}, in boom' in x.error.traceback
+    assert x.error.traceback.rstrip().endswith("ZeroDivisionError: division by zero")
+    # it is also the log record in the output, whole
+    record = next(o for o in x.output if o.stream == "log" and o.level == "ERROR")
+    assert "Traceback (most recent call last):" in record.text
+    assert x.error.logged.startswith(record.logger + ": ")
+    assert x.state == ST_COMPLETE  # the app answered: the exchange ran to its end
+
+
+def test_flask_view_error_is_the_exchange_error(tmp_path, import_from, serve_inspected) -> None:
+    name = f"flaskboom_{uuid.uuid4().hex}"
+    module = tmp_path / f"{name}.py"
+    module.write_text(FLASK_BOOM)
+    app = import_from(tmp_path, name).app
+    assert not app.config["PROPAGATE_EXCEPTIONS"] and not app.debug
+
+    agent, log = serve_inspected(app)
+    status, _, body = fetch(agent.server.effective_port, target="/boom")
+    assert status == 500 and b"Internal Server Error" in body
+    (x,) = log.wait_ended(1)
+    assert_handled_error(x, module)
+    assert x.error.logged == f"{name}: Exception on /boom [GET]"
+
+
+def test_django_view_error_is_the_exchange_error(django_app, serve_inspected) -> None:
+    from django.test.utils import override_settings
+
+    application, project = django_app
+    with override_settings(DEBUG=False, ALLOWED_HOSTS=["127.0.0.1"]):
+        agent, log = serve_inspected(application)
+        status, _, _ = fetch(agent.server.effective_port, target="/boom/")
+        assert status == 500
+        (x,) = log.wait_ended(1)
+    assert_handled_error(x, project / "urls.py")
+    assert x.error.logged == "django.request: Internal Server Error: /boom/"
+
+
+def test_an_unhandled_error_wins_over_a_logged_one(serve_inspected) -> None:
+    logger = logging.getLogger("inspector-test.first")
+
+    def app(environ, start_response):
+        try:
+            {}["missing"]
+        except KeyError:
+            logger.exception("looked up and failed")
+        raise RuntimeError("then it broke for good")
+
+    agent, log = serve_inspected(app)
+    assert fetch(agent.server.effective_port)[0] == 500
+    (x,) = log.wait_ended(1)
+    assert x.error is not None and not x.error.handled
+    assert (x.error.type, x.error.phase) == ("RuntimeError", "app_called")
+    assert x.state == ST_FAILED
+    assert any("KeyError" in o.text for o in x.output)  # the logged one stays in the output
+
+
+# -- correct Django views: no warning or error finding --------------------------------
+
+def test_django_correct_views_have_no_false_findings(django_app, serve_inspected, tmp_path,
+                                                      monkeypatch) -> None:
+    from django.test.utils import override_settings
+
+    from tests.test_real_apps import FILE_BYTES, SWEEP, assert_no_false_findings, run_sweep
+
+    data = tmp_path / "data.bin"
+    data.write_bytes(FILE_BYTES)
+    monkeypatch.setenv("INSPECTOR_TEST_DATA_FILE", str(data))
+    application, _ = django_app
+    calls = [c for c in SWEEP if "Range" not in c.headers]  # Django serves no byte ranges
+    with override_settings(ALLOWED_HOSTS=["127.0.0.1"]):
+        exchanges = run_sweep(serve_inspected, application, calls)
+    assert_no_false_findings(exchanges)
+    upload = next(x for x in exchanges if x.path == "/upload")
+    assert upload.response_body == b"a.bin 2048 hi"

@@ -1,4 +1,4 @@
-"""print(), stderr, wsgi.errors and logging land on the exchange that produced them."""
+"""print(), stderr (= wsgi.errors) and logging land on the exchange that produced them."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ def test_concurrent_requests_get_their_own_lines(serve_inspected) -> None:
             ("stdout", f"one line in three pieces {n}"),
             ("stderr", f"stderr {n}"),
             ("log", f"warning {n}"),
-            ("wsgi.errors", f"wsgi.errors {n}"),
+            ("stderr", f"wsgi.errors {n}"),  # under waitress wsgi.errors is sys.stderr
             ("stdout", f"last {n}"),
         ]
         record = x.output[3]
@@ -216,3 +216,47 @@ def test_waitress_lines_are_rate_limited() -> None:
     assert len(admitted) + sum(counts) == 1000
     # other loggers are never limited
     assert not [o for o in log.process_output if not o.logger.startswith("waitress")]
+
+
+def test_streams_that_are_not_text_wrappers_are_routed_too(monkeypatch) -> None:
+    """A harness may have put an io.StringIO in sys.stdout, or nothing (pythonw)."""
+    import io
+
+    plain_stdout = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", plain_stdout)
+    monkeypatch.setattr(sys, "stderr", None)
+
+    def app(environ, start_response):
+        print("to a StringIO")
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
+        return [b"ok"]
+
+    with inspected(app) as (agent, log):
+        assert sys.stderr is None  # nothing to route: it stays missing
+        assert repr(sys.stdout) == repr(plain_stdout)
+        assert get(agent.server.effective_port) == (200, b"ok")
+        (x,) = log.wait_ended(1)
+    assert sys.stdout is plain_stdout
+    assert lines(x.output) == [("stdout", "to a StringIO")]
+    assert plain_stdout.getvalue() == "to a StringIO\n"  # still teed to the original
+
+
+def test_stand_in_is_the_original_streams_class(serve_inspected) -> None:
+    import io
+
+    original = sys.stderr
+    seen = {}
+
+    def app(environ, start_response):
+        errors = environ["wsgi.errors"]
+        seen.update(same=errors is sys.stderr, type=type(errors), repr=repr(errors),
+                    fileno=errors.fileno(), buffer=errors.buffer)
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
+        return [b"ok"]
+
+    agent, log = serve_inspected(app)
+    get(agent.server.effective_port)
+    log.wait_ended(1)
+    assert isinstance(original, io.TextIOWrapper)  # as under any test runner
+    assert seen == {"same": True, "type": type(original), "repr": repr(original),
+                    "fileno": original.fileno(), "buffer": original.buffer}

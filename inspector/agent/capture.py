@@ -7,12 +7,17 @@ byte-for-byte what it would get without us, so the wrappers here only watch:
 - ``wsgi.file_wrapper`` results pass through untouched (waitress's fast path
   checks their type); only their size is recorded;
 - ``close()`` reaches the app's iterable exactly once;
-- exceptions are recorded and re-raised where they happened.
+- exceptions are recorded and re-raised where they happened;
+- ``environ`` goes to the app as the server built it: ``wsgi.input`` is the
+  server's own stream (how far the app read it is its position at the end), and
+  ``wsgi.errors`` is whatever the server put there (under waitress sys.stderr,
+  which output routing replaced with a stream of the same type).
 """
 
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import threading
 import time
@@ -23,7 +28,7 @@ from typing import Any, Callable, ClassVar
 from .. import lint
 from .gate import Gate
 from .onwire import slot as wire_slot
-from .output import Lane, RoutedStream, _from_propagating_log_record, current
+from .output import Lane, current
 
 Emit = Callable[[dict[str, Any]], None]
 WSGIApp = Callable[..., Iterable[bytes]]
@@ -202,9 +207,12 @@ class Flight(Lane):
         "environ",
         "exhausted",
         "failed",
+        "file_wrapper",
+        "handled",
         "headers",
         "held",
         "in_iter",
+        "input",
         "lint",
         "method",
         "real_start_response",
@@ -238,10 +246,13 @@ class Flight(Lane):
         self.closed = False
         self.failed = False
         self.exhausted = False  # the server read the iterable to its end
+        self.file_wrapper = False  # the app returned wsgi.file_wrapper: the server sends it
         self.held: tuple[float, str, list[tuple[str, str]], str | None] | None = None
         self._buffers = None  # the lane's, see output.Lane
         self.request_cap = capture.request_cap
         self.begun = False
+        self.handled = False  # an exception the app caught and logged is recorded
+        self.input: Any = None  # the request body stream, and where it stood: (stream, pos)
         # What went out on the wire, when the server reports it before our end.
         self.wire: dict[str, Any] | None = None
         record = wire_slot.record  # the server's record of this request (onwire)
@@ -252,7 +263,10 @@ class Flight(Lane):
         """Emit the exchange's first event; with ``app_called`` it also marks
         that phase (one event instead of two on the common path)."""
         environ = self.environ
-        body, size = read_body(environ, self.request_cap) if has_body(environ) else (b"", 0)
+        body, size = b"", 0
+        if has_body(environ):
+            body, size = read_body(environ, self.request_cap)
+            self.input = input_position(environ)
         event = {
             "type": "begin", "id": self.xid, "t": 0.0, "start": time.time(),
             "thread": _thread_name(), "environ": snapshot(environ), "body": body,
@@ -270,11 +284,7 @@ class Flight(Lane):
         if self.begun:
             self.phase("app_called")
         else:
-            self.begin(app_called=True)  # reads the body: before the watch goes on
-        if self.lint:
-            if has_body(environ):  # no body, nothing to read wrongly: no wrapper to pay for
-                environ["wsgi.input"] = InputWatch(self, environ.get("wsgi.input"))
-            environ["wsgi.errors"] = errors_watch(environ.get("wsgi.errors"))
+            self.begin(app_called=True)
         try:
             result = self.app(environ, self.start_response)
         except BaseException as exc:
@@ -290,7 +300,7 @@ class Flight(Lane):
             record = wire_slot.record
             if record is not None:  # its bytes will not pass through our Body
                 record.foreign = True
-            self.exhausted = True
+            self.exhausted = self.file_wrapper = True
             self.phase("file_wrapper", size=size)
             self.end(closed=True)
             return result
@@ -415,20 +425,36 @@ class Flight(Lane):
     def error(self, phase: str, exc: BaseException) -> None:
         self.failed = True
         self.send_held()
-        self.emit({"type": "error", "id": self.xid, "t": _perf() - self.t0, "phase": phase,
-                   "exc_type": type(exc).__name__, "message": str(exc),
-                   "traceback": "".join(traceback.format_exception(
-                       type(exc), exc, exc.__traceback__)).rstrip("\n")})
+        self.emit(_error_event(self.xid, _perf() - self.t0, phase, exc))
+
+    def logged_error(self, record: logging.LogRecord) -> None:
+        """The app caught an exception and logged it with its traceback (Flask's
+        and Django's 500 handling, ``logger.exception``): it becomes the
+        exchange's error, marked handled, unless one was raised or logged already."""
+        if self.failed or self.handled:
+            return
+        self.handled = True
+        exc = record.exc_info[1]  # type: ignore[index]
+        if exc is None:
+            return
+        self.send_held()
+        event = _error_event(self.xid, _perf() - self.t0, "handled", exc)
+        event.update(handled=True, logged=f"{record.name}: {_log_message(record)}")
+        self.emit(event)
 
     def end(self, *, closed: bool, chunks: list[tuple[float, int, bytes, str]] | None = None
             ) -> None:
         """The last event; it carries a held start_response and, for a returned
         list, its items (``chunks``), which were all there at once."""
+        read = self.input_read()
         if self.lint and not self.HOST_LINT:
             self.findings(lint.check_end(
                 method=self.method, status=self.status, headers=self.headers, sent=self.sent,
                 started=self.started, expected_len=self.body_len, chunks=self.chunks,
-                closed=closed, failed=self.failed or not self.exhausted))
+                closed=closed, failed=self.failed or not self.exhausted,
+                file_wrapper=self.file_wrapper))
+            self.findings(lint.check_input(read, self.environ.get("CONTENT_LENGTH"),
+                                           self.environ.get("wsgi.input_terminated")))
         self.flush()
         if current.get() is self:
             current.set(None)
@@ -438,6 +464,8 @@ class Flight(Lane):
             event["start_response"], self.held = self.held, None
         if chunks:
             event["chunks"] = chunks
+        if read is not None:
+            event["input_read"] = read
         if self.lint and self.HOST_LINT:
             event.update(lint=True, len=self.body_len, exhausted=self.exhausted)
         if self.wire is not None:
@@ -447,6 +475,17 @@ class Flight(Lane):
             if record is not None and record.hold(self, event):
                 return  # the server sends it once the response has gone out
         self.emit(event)
+
+    def input_read(self) -> int | None:
+        """How many bytes of the request body the app read: the stream's position
+        now against where it stood when the app was called (no wrapper needed)."""
+        if self.input is None:
+            return None
+        stream, start = self.input
+        try:
+            return stream.tell() - start
+        except (AttributeError, OSError, ValueError):  # closed, or not seekable
+            return None
 
 
 class Body:
@@ -523,102 +562,27 @@ class SizedBody(Body):
 Flight.body, Flight.sized_body = Body, SizedBody
 
 
-class InputWatch:
-    """wsgi.input as the app sees it: the server's stream, with reads checked."""
-
-    __slots__ = ("_consumed", "_flight", "_limit", "_stream")
-
-    def __init__(self, flight: Flight, stream: Any) -> None:
-        self._flight = flight
-        self._stream = stream
-        self._consumed = 0
-        try:
-            self._limit: int | None = int(flight.environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            self._limit = None
-
-    # Arguments pass through as given, so a wrong call fails exactly as it
-    # would on the server's own stream.
-    def read(self, *args: Any, **kwargs: Any) -> bytes:
-        size = args[0] if args else kwargs.get("size")
-        self._flight.findings(lint.check_read(size, self._consumed, self._limit))
-        data = self._stream.read(*args, **kwargs)
-        self._consumed += len(data)
-        return data
-
-    def readline(self, *args: Any, **kwargs: Any) -> bytes:
-        data = self._stream.readline(*args, **kwargs)
-        self._consumed += len(data)
-        return data
-
-    def readlines(self, *args: Any, **kwargs: Any) -> list[bytes]:
-        lines = self._stream.readlines(*args, **kwargs)
-        self._consumed += sum(len(line) for line in lines)
-        return lines
-
-    def __iter__(self) -> Iterator[bytes]:
-        while True:
-            line = self.readline()
-            if not line:
-                return
-            yield line
-
-    def __getattr__(self, name: str) -> Any:  # seek, tell, fileno, ...
-        return getattr(self._stream, name)
+def input_position(environ: dict[str, Any]) -> tuple[Any, int] | None:
+    """``(wsgi.input, its position)`` before the app reads it; None if it has none."""
+    stream = environ.get("wsgi.input")
+    try:
+        return stream, stream.tell()  # type: ignore[union-attr]
+    except (AttributeError, OSError, ValueError):
+        return None
 
 
-class ErrorsWatch:
-    """wsgi.errors as the app sees it: lines land on the current exchange, types
-    checked. One per server stream, not per request: the exchange is the one
-    whose lane is current (see output.current)."""
-
-    __slots__ = ("_stream",)
-
-    def __init__(self, stream: Any) -> None:
-        self._stream = stream
-
-    def write(self, data: Any) -> Any:
-        lane = current.get()
-        found = lint.check_errors_write(data)
-        if found:
-            if lane is not None and lane.xid is not None:
-                t = _perf() - lane.t0
-                for finding in found:
-                    lane.emit(finding.event(lane.xid, t))
-            return self._stream.write(data)
-        # Recorded as "wsgi.errors"; our stderr hook underneath must not record it twice.
-        # A logging handler writing here (Flask's default one does) writes a record
-        # our log handler records already: pass it on unrecorded.
-        if lane is None:  # outside any exchange: the stream routes it to the process lane
-            return self._stream.write(data)
-        if not _from_propagating_log_record():
-            lane.write("wsgi.errors", data)
-        if isinstance(self._stream, RoutedStream):
-            return self._stream.passthrough(data)
-        return self._stream.write(data)
-
-    def writelines(self, lines: Any) -> None:
-        for line in lines:
-            self.write(line)
-
-    def flush(self) -> None:
-        self._stream.flush()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._stream, name)
+def _error_event(xid: int, t: float, phase: str, exc: BaseException) -> dict[str, Any]:
+    return {"type": "error", "id": xid, "t": t, "phase": phase,
+            "exc_type": type(exc).__name__, "message": str(exc),
+            "traceback": "".join(traceback.format_exception(
+                type(exc), exc, exc.__traceback__)).rstrip("\n")}
 
 
-_errors_watches: dict[int, ErrorsWatch] = {}
-
-
-def errors_watch(stream: Any) -> ErrorsWatch:
-    """The watch over ``stream``, made once: the server passes the same one each time."""
-    watch = _errors_watches.get(id(stream))
-    if watch is None or watch._stream is not stream:
-        if len(_errors_watches) > 16:  # streams that come and go: don't keep them all
-            _errors_watches.clear()
-        watch = _errors_watches[id(stream)] = ErrorsWatch(stream)
-    return watch
+def _log_message(record: logging.LogRecord) -> str:
+    try:
+        return record.getMessage()
+    except Exception:  # a broken %-format in the app's call
+        return str(record.msg)
 
 
 def _plain_headers(headers: Any) -> list[tuple[str, str]]:

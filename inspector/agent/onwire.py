@@ -219,5 +219,9 @@ def parsed_environ(request: Any, addr: Any) -> dict[str, str]:
 
 def recording_channel(emit: Emit, next_id: Callable[[], int], cap: int) -> type[RecordingChannel]:
     """A RecordingChannel class bound to one capture's emit, ids and cap."""
-    return type("RecordingChannel", (RecordingChannel,),
-                {"emit": staticmethod(emit), "next_id": staticmethod(next_id), "cap": cap})
+    # The app can see the channel (the repr of environ's waitress.client_disconnected
+    # names its class): it reads exactly as under plain waitress.
+    return type(HTTPChannel.__name__, (RecordingChannel,),
+                {"emit": staticmethod(emit), "next_id": staticmethod(next_id), "cap": cap,
+                 "__module__": HTTPChannel.__module__,
+                 "__qualname__": HTTPChannel.__qualname__})

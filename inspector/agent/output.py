@@ -6,16 +6,24 @@ request. Writes are buffered per line; whatever is written outside any request
 goes to the *process lane* (events whose ``id`` is None). With ``tee`` on, the
 original streams still get every byte, so nothing the user expects in their
 terminal is lost.
+
+The app must not tell: waitress hands it ``sys.stderr`` as ``wsgi.errors``, so
+the stand-in for a text stream is an instance of the original's own class over
+the original's own buffer (see :func:`routed_stream`); only the methods that
+write are ours, set on that instance.
 """
 
 from __future__ import annotations
 
 import contextvars
+import io
 import logging
 import sys
 import threading
 import time
 from typing import Any, Callable, TextIO
+
+from .. import lint
 
 Emit = Callable[[dict[str, Any]], None]
 
@@ -48,6 +56,10 @@ class Lane:
         self.emit({"type": "output", "id": self.xid, "t": time.perf_counter() - self.t0,
                    "stream": stream, "text": text, "level": level, "logger": logger})
 
+    def logged_error(self, record: logging.LogRecord) -> None:
+        """A log record with exc_info: an exception the app caught and logged.
+        Only an exchange's lane makes it the exchange's error (see capture.Flight)."""
+
     def flush(self) -> None:
         """Emit what is left without a newline (at the end of the exchange)."""
         buffers, self._buffers = self._buffers, None
@@ -60,33 +72,42 @@ current: contextvars.ContextVar[Lane | None] = contextvars.ContextVar(
     "wsgi_inspector_lane", default=None)
 
 
-class RoutedStream:
-    """Stands in for sys.stdout / sys.stderr; writes land on the current lane."""
+class Router:
+    """Where writes to one routed stream go: the current lane, and (with tee) the
+    original stream, so the terminal still shows everything."""
 
-    def __init__(self, original: TextIO, name: str, process: Lane, tee: bool) -> None:
+    def __init__(self, original: TextIO, name: str, process: Lane, tee: bool,
+                 lock: threading.Lock) -> None:
         self._original = original
         self._name = name
         self._process = process
         self._tee = tee
-        self._lock = threading.Lock()  # the process lane is shared by threads
+        self._lock = lock  # the process lane is shared by threads
 
     def write(self, text: str) -> int:
-        if self._tee:
-            self._original.write(text)
-        if isinstance(text, str) and text and not _from_propagating_log_record():
+        if type(text) is not str:
+            return self._refuse(text)
+        if text and not _from_propagating_log_record():
             lane = current.get()
             if lane is None:
                 with self._lock:
                     self._process.write(self._name, text)
             else:
                 lane.write(self._name, text)
+        if self._tee:
+            return self._original.write(text)
         return len(text)
 
-    def passthrough(self, text: str) -> int:
-        """Write to the original stream only (when tee is on); record nothing."""
+    def _refuse(self, data: Any) -> int:
+        """A write of something other than text: under waitress, wsgi.errors is
+        sys.stderr, so on stderr it is the errors-type finding. The original
+        stream then answers it as it would without us (a text stream raises)."""
+        lane = current.get()
+        if self._name == "stderr" and lane is not None and getattr(lane, "lint", False):
+            lane.findings(lint.check_errors_write(data))  # type: ignore[attr-defined]
         if self._tee:
-            self._original.write(text)
-        return len(text)
+            return self._original.write(data)
+        raise TypeError(f"write() argument must be str, not {type(data).__name__}")
 
     def writelines(self, lines: Any) -> None:
         for line in lines:
@@ -95,6 +116,65 @@ class RoutedStream:
     def flush(self) -> None:
         if self._tee:
             self._original.flush()
+
+    def close(self) -> None:
+        """Closing the stand-in must not close the stream it shares its buffer with."""
+
+
+def routed_stream(original: Any, name: str, process: Lane, tee: bool,
+                  lock: threading.Lock) -> Any:
+    """What replaces ``sys.<name>``: to the app, the same kind of object as ``original``.
+
+    waitress passes ``sys.stderr`` as ``wsgi.errors``, so this is what the app
+    gets there. When the original is an ``io.TextIOWrapper`` (or a subclass), the
+    stand-in is an instance of that very class over the original's own buffer:
+    ``type()``, ``repr()``, ``isinstance``, ``fileno()``, ``encoding``,
+    ``errors``, ``buffer`` and ``isatty()`` are what they would be without us.
+    Only its write/writelines/flush/close are the router's, set on the instance.
+    Anything else gets a :class:`RoutedStream`.
+    """
+    if original is None:
+        return None
+    router = Router(original, name, process, tee, lock)
+    shell = _text_shell(original)
+    if shell is None:
+        return RoutedStream(router)
+    try:
+        for method in ("write", "writelines", "flush", "close"):
+            setattr(shell, method, getattr(router, method))
+    except AttributeError:  # a subclass with __slots__: no instance attributes
+        return RoutedStream(router)
+    return shell
+
+
+def _text_shell(original: Any) -> io.TextIOWrapper | None:
+    """A new instance of ``type(original)`` over the same buffer, or None."""
+    if not isinstance(original, io.TextIOWrapper):
+        return None
+    cls = type(original)
+    try:
+        shell = io.TextIOWrapper.__new__(cls)
+        io.TextIOWrapper.__init__(shell, original.buffer, encoding=original.encoding,
+                                  errors=original.errors,
+                                  line_buffering=original.line_buffering, write_through=True)
+        # What is set on the instance (sys.stderr's mode, a subclass's own state).
+        vars(shell).update(vars(original))
+    except Exception:  # a detached or closed stream, an odd subclass
+        return None
+    return shell
+
+
+class RoutedStream:
+    """Stands in for a sys.stdout / sys.stderr that is not a text stream over a
+    buffer (an io.StringIO a test harness put there, say)."""
+
+    def __init__(self, router: Router) -> None:
+        self.router = router
+        self._original = router._original
+        self.write = router.write
+        self.writelines = router.writelines
+        self.flush = router.flush
+        self.close = router.close
 
     def __getattr__(self, name: str) -> Any:  # encoding, fileno, isatty, buffer...
         return getattr(self._original, name)
@@ -175,6 +255,8 @@ class RoutingHandler(logging.Handler):
             self._last_resort.write(text + "\n")
         if lane is not None:
             lane.line("log", text, record.levelname, record.name)
+            if record.exc_info and record.exc_info[0] is not None:
+                lane.logged_error(record)
             return
         with self._lock:
             self._process.line("log", text, record.levelname, record.name)
@@ -215,10 +297,12 @@ class OutputRouting:
         if self._saved is not None:
             return
         root = logging.getLogger()
-        stdout = RoutedStream(sys.stdout, "stdout", self.process, self._tee)
-        stderr = RoutedStream(sys.stderr, "stderr", self.process, self._tee)
+        lock = threading.Lock()  # the process lane is shared by threads and streams
+        # A missing stream (None, as under pythonw) stays missing: there is nothing to show.
+        stdout = routed_stream(sys.stdout, "stdout", self.process, self._tee, lock)
+        stderr = routed_stream(sys.stderr, "stderr", self.process, self._tee, lock)
         last_resort = sys.stderr if self._tee and not root.handlers else None
-        handler = RoutingHandler(self.process, stderr._lock, last_resort=last_resort)
+        handler = RoutingHandler(self.process, lock, last_resort=last_resort)
         # DEBUG records only when asked for, even from a logger set to DEBUG.
         handler.setLevel(self._level)
         # Lowering the root level lets INFO records reach us; existing root

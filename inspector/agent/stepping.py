@@ -18,7 +18,7 @@ import sys
 from typing import Any, Callable
 
 from .. import lint
-from .capture import Body, Capture, Flight, _perf, read_body
+from .capture import Body, Capture, Flight, _perf, input_position, read_body
 
 ABORT_STATUS = "502 Bad Gateway"
 ABORT_BODY = b"Aborted in WSGI Inspector.\n"
@@ -100,6 +100,7 @@ class SteppedFlight(Flight):
             old, _ = read_body(environ, self.request_cap)
             environ["wsgi.input"] = io.BytesIO(new)
             environ["CONTENT_LENGTH"] = str(len(new))
+            self.input = input_position(environ)  # the app reads the edited body
             self.record_edit("received", "body", _as_text(old), _as_text(new))
 
     def answer_abort(self) -> Any:

@@ -169,8 +169,10 @@ def test_lint_finding_with_pep_text(qtbot, make_window, tmp_path):
     window.select_id(s.id)
     text = window.findings.findings.toPlainText()
     assert "content-type-missing" in text
-    assert "PEP 3333: The start_response() Callable" in text
-    assert "start_response(status, response_headers)" in text  # the PEP text
+    assert "INFO" in text  # PEP 3333 asks for no Content-Type: a hint, not a violation
+    assert "PEP 3333: Specification Details" in text
+    # the sentence of the PEP the rule stands on, word for word
+    assert "in a format suitable for the client" in text
     assert window.tabs.tabText(window.tabs.indexOf(window.findings)) \
         .startswith("Findings && errors (")  # && shows as &
 

@@ -54,6 +54,18 @@ def traceback_html(text: str) -> str:
     return "<pre>" + "".join(out) + "</pre>"
 
 
+def error_where(x: Exchange) -> str:
+    """Where the exchange's error came from, in a sentence."""
+    e = x.error
+    assert e is not None
+    if not (e.handled or e.phase == "handled"):  # (a HAR import keeps only the phase)
+        return f"raised during <i>{html.escape(e.phase)}</i>."
+    logged = f" (<code>{html.escape(e.logged)}</code>)" if e.logged else ""
+    status = f", then answered <b>{html.escape(x.status)}</b>" if x.status else ""
+    return (f"raised in the app and handled there: it logged the traceback{logged}"
+            f"{status}.")
+
+
 class FindingsPane(QWidget):
     open_location = Signal(str, int)  # path, line: a traceback link was clicked
 
@@ -87,14 +99,15 @@ class FindingsPane(QWidget):
         self.findings.setHtml(self._findings_html(x))
         if x is None or x.error is None:
             self.split.setSizes([400, 120])
-            self.error_title.setText("No exception: the app did not raise." if x else "")
+            self.error_title.setText("No exception: the app neither raised nor logged one."
+                                     if x else "")
             self.traceback.clear()
             return
         e = x.error
         colour = theme.severity_color("error").name()
         self.error_title.setText(
             f'<b style="color:{colour}">{html.escape(e.type)}: {html.escape(e.message)}</b>'
-            f" — raised during <i>{html.escape(e.phase)}</i>. Click a file:line to open it.")
+            f" — {error_where(x)} Click a file:line to open it in your editor.")
         self.traceback.setHtml(traceback_html(without_agent_frames(e.traceback)))
         # Give the room to what there is to read.
         self.split.setSizes([120, 400] if not x.findings else [250, 250])
@@ -113,17 +126,17 @@ class FindingsPane(QWidget):
             if f.edited:
                 caused = (f' <b style="color:{theme.accent_color().name()}">✎ (caused by your '
                           "edit)</b>")
+            quote = (f'<br><i>“{html.escape(f.quote)}”</i>') if f.quote else ""
             parts.append(
                 f'<p><b style="color:{colour}">{html.escape(f.severity.upper())}</b> '
                 f"<code>{html.escape(f.code)}</code> at <i>{html.escape(f.phase)}</i>: "
-                f"{html.escape(f.message)}{caused}<br>"
+                f"{html.escape(f.message)}{caused}{quote}<br>"
                 f'<a href="{html.escape(url)}">{html.escape(f.pep)}</a>'
                 + (f" — {html.escape(text)}" if text else "") + "</p>")
         return "".join(parts)
 
     def _open_frame(self, url: QUrl) -> None:
-        line = url.fragment().removeprefix("line=")
-        self.open_location.emit(url.toLocalFile(), int(line) if line.isdigit() else 0)
-        target = QUrl(url)
-        target.setFragment("")
-        desktop.open_url(target)
+        text = url.fragment().removeprefix("line=")
+        line = int(text) if text.isdigit() else 0
+        self.open_location.emit(url.toLocalFile(), line)
+        desktop.open_file_at(url.toLocalFile(), line)
