@@ -108,6 +108,12 @@ class OverviewPane(QWidget):
         self.labels["Status"].setStyleSheet(f"color: {colour.name()}" if colour else "")
 
 
+    def show_note(self, text: str) -> None:
+        """Nothing to show but why (an exchange that cannot be read, say)."""
+        self.show_exchange(None)
+        self.labels["Request"].setText(text)
+
+
 def _size_text(captured: int, total: int) -> str:
     if captured < total:
         return f"{human_size(total)} ({captured} of {total} bytes captured)"

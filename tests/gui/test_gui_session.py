@@ -1,0 +1,74 @@
+"""Saved sessions in the window: shown read-only while new requests go to the live
+session, never changed by being opened; HAR export with or without secrets."""
+
+from __future__ import annotations
+
+import json
+
+from tests.gui.gui_helpers import http_request, wait_rows
+
+
+def test_an_opened_session_is_shown_read_only_and_never_changed(qtbot, make_window,
+                                                                 tmp_path):
+    window = make_window()
+    http_request(window.url, path="/first")
+    wait_rows(qtbot, window, 1)
+    saved = tmp_path / "saved.wsgi-session"
+    window.save_session(str(saved))
+    before = saved.read_bytes()
+
+    window.open_file(str(saved))
+    assert window.store.read_only and window.store is not window.recording
+    assert window.session_banner.isVisible()
+    assert "Viewing saved session saved.wsgi-session (read-only)" in \
+        window.session_banner.label.text()
+    title = window.windowTitle()
+    assert "inspector.examples.hello:app" in title and "saved.wsgi-session (read-only)" in title
+    assert not window.actions_by_name["clear"].isEnabled()
+
+    http_request(window.url, path="/after")  # the app goes on being recorded...
+    http_request(window.url, path="/later")
+    qtbot.waitUntil(lambda: len(window.recording) == 3, timeout=10000)
+    assert [s.path for s in window.model.summaries()] == ["/first"]  # ...elsewhere
+    window.clear()  # nothing to clear in a saved session: it stays as it is
+    assert [s.path for s in window.model.summaries()] == ["/first"]
+
+    window.session_banner.button.click()  # "Show the Live Session"
+    wait_rows(qtbot, window, 3)
+    assert [s.path for s in window.model.summaries()] == ["/first", "/after", "/later"]
+    assert not window.session_banner.isVisible() and "read-only" not in window.windowTitle()
+    assert window.recording.path.name in window.windowTitle()
+    assert saved.read_bytes() == before
+
+
+def test_an_unreadable_row_is_named_in_the_window(qtbot, make_window, tmp_path):
+    import sqlite3
+
+    window = make_window()
+    for path in ("/one", "/two"):
+        http_request(window.url, path=path)
+    wait_rows(qtbot, window, 2)
+    saved = tmp_path / "saved.wsgi-session"
+    window.save_session(str(saved))
+    with sqlite3.connect(saved) as db:
+        db.execute("UPDATE exchanges SET data = ? WHERE id = 2", (b"\x80\x05]\x8f.",))
+    db.close()
+    window.open_file(str(saved))
+    window.select_id(2)
+    assert "row 2 of the session file is unreadable" in window.overview.text("Request")
+    assert "row 2 is unreadable" in window.session_banner.label.text()
+
+
+def test_export_hides_secrets_unless_asked(qtbot, make_window, tmp_path):
+    window = make_window()
+    http_request(window.url, path="/", headers={"Authorization": "Bearer s3cret",
+                                                "Cookie": "sid=abc123"})
+    wait_rows(qtbot, window, 1)
+    plain, secret = tmp_path / "plain.har", tmp_path / "secret.har"
+    window.export_har(str(plain))
+    window.export_har(str(secret), include_secrets=True)
+    assert "s3cret" not in plain.read_text() and "abc123" not in plain.read_text()
+    headers = json.loads(secret.read_text())["log"]["entries"][0]["request"]["headers"]
+    assert {"name": "Authorization", "value": "Bearer s3cret"} in headers
+    names = [a.text() for a in window.actions_by_name.values()]
+    assert "&Export HAR…" in names and "Export HAR with Secrets…" in names

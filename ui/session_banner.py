@@ -1,0 +1,55 @@
+"""The strip above the list while a saved session is shown: read-only, and where new
+requests go meanwhile; plus the rows of the file that could not be read."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
+
+from . import theme
+
+SHOWN_NOTES = 3  # the rest is counted; the list is in the tooltip
+
+
+class SessionBanner(QFrame):
+    back = Signal()  # "Show the live session"
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("session-banner")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.label.setTextFormat(Qt.TextFormat.RichText)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.button = QPushButton("Show the Live Session")
+        self.button.setToolTip("Back to the session that records the app's requests")
+        self.button.clicked.connect(self.back)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 4, 8, 4)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(self.button)
+        self.restyle()
+        self.hide()
+
+    def restyle(self) -> None:
+        accent = theme.accent_color(self.palette())
+        self.setStyleSheet(f"QFrame#session-banner {{ border: 1px solid {accent.name()}; "
+                           "border-radius: 4px; }")
+
+    def show_viewing(self, viewed: Path, live: Path, notes: list[str]) -> None:
+        """Say that ``viewed`` is shown read-only and new requests go to ``live``."""
+        text = (f"<b>Viewing saved session {html.escape(viewed.name)} (read-only)</b> — "
+                f"new requests are recorded in the live session, {html.escape(live.name)}.")
+        if notes:
+            shown = "; ".join(html.escape(n) for n in notes[:SHOWN_NOTES])
+            more = len(notes) - SHOWN_NOTES
+            text += (f"<br>{len(notes)} row{'s' * (len(notes) != 1)} of this file could not "
+                     f"be read and {'are' if len(notes) != 1 else 'is'} left out: {shown}"
+                     + (f"; and {more} more" if more > 0 else "") + ".")
+        self.label.setText(text)
+        self.label.setToolTip(f"{viewed}\n" + "\n".join(notes))
+        self.show()
