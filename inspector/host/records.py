@@ -119,7 +119,8 @@ _FIELDS: dict[str, Check] = {
     "request_size": _INT, "response_size": _INT, "file_wrapper": _BOOL, "state": _TEXT,
     "duration": _OPT_NUMBER,
 }
-_OPTIONAL: dict[str, Check] = {"paused": _TEXT, "edits": _ANY}
+_OPTIONAL: dict[str, Check] = {"paused": _TEXT, "edits": _ANY, "aborted": _TEXT,
+                               "paused_time": _NUMBER}
 
 
 def check_record(plain: Any) -> None:

@@ -172,8 +172,9 @@ class Summary(NamedTuple):
 
 def summarize(x: Exchange) -> Summary:
     # Interning the few repeated strings keeps 100k summaries small.
+    # The duration listed is the app's: time paused while stepping is left out.
     return Summary(x.id, x.start, sys.intern(x.method), x.path, x.query, x.status_code,
-                   sys.intern(x.header("Content-Type") or ""), x.response_size, x.duration,
+                   sys.intern(x.header("Content-Type") or ""), x.response_size, x.app_duration,
                    len(x.findings), x.error is not None,
                    sys.intern("paused" if x.paused else x.state))
 

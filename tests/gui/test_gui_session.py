@@ -72,3 +72,46 @@ def test_export_hides_secrets_unless_asked(qtbot, make_window, tmp_path):
     assert {"name": "Authorization", "value": "Bearer s3cret"} in headers
     names = [a.text() for a in window.actions_by_name.values()]
     assert "&Export HAR…" in names and "Export HAR with Secrets…" in names
+
+
+def test_an_aborted_request_reads_aborted_and_its_pauses_are_apart(qtbot, make_window):
+    import threading
+
+    import pytest
+
+    from ui.exchange_model import COL_BADGE, COL_DURATION
+
+    window = make_window()
+    replies: list[int] = []
+    window.set_step_next(True)
+    client = threading.Thread(
+        target=lambda: replies.append(http_request(window.url, path="/abort-me",
+                                                   timeout=20).status), daemon=True)
+    client.start()
+
+    def paused_at(phase: str) -> None:
+        xid = window.current_id
+        assert xid is not None and window.stepper.can_answer(xid)
+        assert window.stepper.pauses[xid].paused == phase
+
+    qtbot.waitUntil(lambda: paused_at("received"), timeout=10000)
+    window.step_current()
+    qtbot.waitUntil(lambda: paused_at("start_response"), timeout=10000)
+    window.abort_current("502")
+    qtbot.waitUntil(lambda: not client.is_alive(), timeout=10000)
+    assert replies == [502]
+    wait_rows(qtbot, window, 1)
+    qtbot.waitUntil(lambda: window.overview.text("State").startswith("aborted"))
+
+    assert window.overview.text("State") == "aborted by you at start_response"
+    assert "WSGI Inspector's answer, not the app's" in window.overview.text("Meaning")
+    assert "in the app," in window.overview.text("Duration")
+    assert window.overview.text("Duration").endswith(" paused")
+    summary = window.model.summary(0)
+    assert summary.state == "aborted"
+    assert window.model.index(0, COL_BADGE).data() == "⊘ aborted by you"
+    x = window.store.get(summary.id)
+    assert x.aborted == "start_response" and x.paused_time > 0
+    # The list's duration is the app's: the pauses are left out.
+    assert summary.duration == pytest.approx(x.duration - x.paused_time)
+    assert window.model.index(0, COL_DURATION).data() != ""
