@@ -210,6 +210,8 @@ class Counts:
 
 
 def is_error(s: Summary) -> bool:
+    if s.state == "aborted":  # the user's doing: its 502 or cut is not the app's error
+        return False
     return bool(s.error) or (s.status is not None and s.status >= 500)
 
 

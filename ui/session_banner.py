@@ -47,9 +47,8 @@ class SessionBanner(QFrame):
         if notes:
             shown = "; ".join(html.escape(n) for n in notes[:SHOWN_NOTES])
             more = len(notes) - SHOWN_NOTES
-            text += (f"<br>{len(notes)} row{'s' * (len(notes) != 1)} of this file could not "
-                     f"be read and {'are' if len(notes) != 1 else 'is'} left out: {shown}"
-                     + (f"; and {more} more" if more > 0 else "") + ".")
+            text += (f"<br>{len(notes)} row{'s' * (len(notes) != 1)} of this file cannot be "
+                     f"shown: {shown}" + (f"; and {more} more" if more > 0 else "") + ".")
         self.label.setText(text)
         self.label.setToolTip(f"{viewed}\n" + "\n".join(notes))
         self.show()

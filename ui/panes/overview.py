@@ -76,6 +76,7 @@ class OverviewPane(QWidget):
 
     def show_exchange(self, x: Exchange | None) -> None:
         self.timeline.set_exchange(x)
+        self.labels["Request"].setFont(theme.mono_font())
         if x is None:
             for label in self.labels.values():
                 label.setText("")
@@ -110,6 +111,7 @@ class OverviewPane(QWidget):
     def show_note(self, text: str) -> None:
         """Nothing to show but why (an exchange that cannot be read, say)."""
         self.show_exchange(None)
+        self.labels["Request"].setFont(self.font())  # a sentence, not a request line
         self.labels["Request"].setText(text)
 
 
@@ -125,7 +127,7 @@ def state_text(x: Exchange) -> str:
 def meaning_text(x: Exchange) -> str:
     meaning = status_meaning(x.status_code)
     if x.aborted and x.status_code == 502:
-        return f"{meaning} — WSGI Inspector's answer, not the app's: you aborted the request"
+        return "WSGI Inspector's answer, not the app's: you aborted the request"
     if x.aborted and meaning:
         return f"{meaning} (the app's status; you then aborted and the connection was cut)"
     return meaning
