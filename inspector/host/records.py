@@ -10,6 +10,7 @@ for its type before an Exchange is built. Anything else is an
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any, Callable
 
 from ..model import Exchange
@@ -74,7 +75,16 @@ _OPT_NUMBER = _is(int, float, type(None))
 _OPT_TEXT = _is(str, type(None))
 _BOOL = _is(bool)
 _SCALAR = _is(str, bytes, int, float, bool, type(None))
-_ANY: Check = lambda v: True  # noqa: E731  (checked as plain data already)
+
+
+def _ANY(value: Any) -> bool:
+    """Free-form plain data (an edit's values): any of the record's types, at most
+    MAX_DEPTH deep, as the window shows it nested."""
+    try:
+        check_plain(value, sys.maxsize)  # its size was bounded by loads_plain already
+    except ProtocolError:
+        return False
+    return True
 
 
 def _pair(v: Any) -> bool:

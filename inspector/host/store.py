@@ -125,8 +125,7 @@ _COLUMN_TYPES = (
     ("path", ("text",)), ("query", ("text",)), ("status", ("integer", "null")),
     ("content_type", ("text",)), ("response_size", ("integer",)),
     ("duration", ("real", "integer", "null")), ("findings", ("integer",)),
-    ("error", ("integer",)), ("state", ("text",)), ("data", ("blob", "text")),
-    ("request_body", ("blob",)), ("response_body", ("blob",)))
+    ("error", ("integer",)), ("state", ("text",)))  # data and bodies: checked when loaded
 _ROW_FITS = " AND ".join(
     f"typeof({name}) IN ({', '.join(repr(t) for t in types)})" for name, types in _COLUMN_TYPES)
 _UPSERT = ("INSERT OR REPLACE INTO exchanges (" + _SUMMARY_COLUMNS
@@ -921,7 +920,10 @@ def _read_summaries(conn: sqlite3.Connection) -> tuple[list[Summary], list[str]]
     rows = conn.execute(
         f"SELECT {_SUMMARY_COLUMNS} FROM exchanges WHERE {_ROW_FITS} ORDER BY id")
     summaries = [_row_summary(row) for row in rows]
-    notes = []
+    notes: list[str] = []
+    (count,) = conn.execute("SELECT count(*) FROM exchanges").fetchone()  # no row decoded
+    if count == len(summaries):
+        return summaries, notes
     bad = conn.execute(
         f"SELECT {', '.join(f'typeof({name})' for name, _ in _COLUMN_TYPES)}, id "
         f"FROM exchanges WHERE NOT ({_ROW_FITS}) ORDER BY id LIMIT 1000")
