@@ -825,12 +825,15 @@ class MainWindow(QMainWindow):
             except (OSError, ValueError) as exc:
                 QMessageBox.warning(self, "Cannot save the session", str(exc))
 
-    def export_har(self, path: str, include_secrets: bool = False) -> None:
-        """Write the shown session as HAR; secrets hidden unless ``include_secrets``."""
+    def export_har(self, path: str, include_secrets: bool = False) -> int:
+        """Write the shown session as HAR; secrets hidden unless ``include_secrets``.
+        Returns how many exchanges were written (rows that cannot be read are not)."""
         from inspector.host.export import write_har
 
         self.store.flush()
-        write_har(path, list(self.store.exchanges()), redact=not include_secrets)
+        exchanges = list(self.store.exchanges())
+        write_har(path, exchanges, redact=not include_secrets)
+        return len(exchanges)
 
     def choose_export_har(self, include_secrets: bool = False) -> None:
         title = "Export HAR with Secrets" if include_secrets else "Export HAR"
@@ -840,9 +843,16 @@ class MainWindow(QMainWindow):
         if path:
             self._remember_dir(path)
             try:
-                self.export_har(path, include_secrets)
+                count = self.export_har(path, include_secrets)
             except OSError as exc:
                 QMessageBox.warning(self, "Cannot export", str(exc))
+                return
+            left_out = len(self.store) - count
+            self.statusBar().showMessage(
+                f"Exported {count} exchange{'s' * (count != 1)} to {path}"
+                + (f"; {left_out} unreadable row{'s' * (left_out != 1)} left out"
+                   if left_out > 0 else ""), 10000)
+            self._show_session_banner()
 
     # -- settings and closing ------------------------------------------------------------
     def restore_settings(self) -> None:
