@@ -906,9 +906,9 @@ def _row(x: Exchange, summary: Summary) -> tuple[Any, ...]:
 
 
 def _row_summary(row: tuple[Any, ...]) -> Summary:
-    # Only rows whose columns passed _ROW_FITS come here.
+    # Only rows whose columns passed _ROW_FITS come here (its verdict is the last value).
     (xid, start, method, path, query, status, content_type, response_size, duration,
-     findings, error, state) = row
+     findings, error, state, _fits) = row
     return Summary(xid, start, sys.intern(method), path, query, status,
                    sys.intern(content_type), response_size, duration, findings, bool(error),
                    sys.intern(state))
@@ -917,20 +917,28 @@ def _row_summary(row: tuple[Any, ...]) -> Summary:
 def _read_summaries(conn: sqlite3.Connection) -> tuple[list[Summary], list[str]]:
     """The summaries of the rows that have the store's column types, and a note for
     each row that has not."""
+    # One scan: each row comes with SQLite's verdict on its column types.
+    rows = conn.execute(f"SELECT {_SUMMARY_COLUMNS}, {_ROW_FITS} FROM exchanges ORDER BY id")
+    summaries = []
+    bad = 0
+    for row in rows:
+        if row[-1]:
+            summaries.append(_row_summary(row))
+        else:
+            bad += 1
+    return summaries, (_why_unfit(conn) if bad else [])
+
+
+def _why_unfit(conn: sqlite3.Connection) -> list[str]:
+    """A note for each row (the first thousand) whose columns have other types."""
+    notes = []
     rows = conn.execute(
-        f"SELECT {_SUMMARY_COLUMNS} FROM exchanges WHERE {_ROW_FITS} ORDER BY id")
-    summaries = [_row_summary(row) for row in rows]
-    notes: list[str] = []
-    (count,) = conn.execute("SELECT count(*) FROM exchanges").fetchone()  # no row decoded
-    if count == len(summaries):
-        return summaries, notes
-    bad = conn.execute(
         f"SELECT {', '.join(f'typeof({name})' for name, _ in _COLUMN_TYPES)}, id "
         f"FROM exchanges WHERE NOT ({_ROW_FITS}) ORDER BY id LIMIT 1000")
-    for *types, xid in bad:
+    for *types, xid in rows:
         name, kind = next((name, kind) for (name, allowed), kind in zip(_COLUMN_TYPES, types)
                           if kind not in allowed)
         what = {"null": "NULL", "integer": "a number", "real": "a number", "text": "a text",
                 "blob": "bytes"}.get(kind, kind)
         notes.append(f"row {xid!r} is unreadable (its {name.replace('_', ' ')} is {what})")
-    return summaries, notes
+    return notes
