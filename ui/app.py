@@ -19,7 +19,7 @@ from PySide6.QtCore import QCoreApplication, QTimer
 from PySide6.QtWidgets import QApplication
 
 from inspector.host.cli import DEFAULT_APP, UsageError, open_store
-from inspector.host.store import SessionError
+from inspector.host.store import SessionError, Store
 
 from . import theme
 from .app_controller import Launch
@@ -68,18 +68,22 @@ def run(args: argparse.Namespace) -> int:
     app.setApplicationDisplayName("WSGI Inspector")
     theme.apply_scheme(app)
     launch = launch_from(args)
-    # A saved session is shown read-only; the window records into a session of its own.
+    saved = None
+    if args.open and not is_har(args.open):
+        try:
+            saved = Store.open(args.open)  # read-only: shown, never changed
+        except SessionError as exc:
+            raise UsageError(str(exc)) from None
+    # The window records into a session of its own, whatever it shows.
     window = MainWindow(open_store(args.session), launch, autostart=not args.open)
-    if args.open:
+    if saved is not None:
+        window.show_saved(saved)
+    elif args.open:
         try:
             window.open_file(args.open)
-        except SessionError as exc:
-            window.shutdown()
-            raise UsageError(str(exc)) from None
         except (ValueError, OSError) as exc:
             window.shutdown()
-            what = "imported as HAR" if is_har(args.open) else "opened"
-            raise UsageError(f"{args.open} cannot be {what}: {exc}") from None
+            raise UsageError(f"{args.open} cannot be imported as HAR: {exc}") from None
     window.show()
 
     heartbeat = QTimer()

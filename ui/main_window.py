@@ -745,10 +745,13 @@ class MainWindow(QMainWindow):
         if Path(path).resolve() == self.recording.path.resolve():
             self.show_live_session()  # it is the live session already
             return
-        viewed = Store.open(path)  # read-only: the file is never changed
+        self.show_saved(Store.open(path))  # read-only: the file is never changed
+
+    def show_saved(self, store: Store) -> None:
+        """Show a saved session opened read-only (the window closes it when done)."""
         if self.stepper.pauses:  # the list is about to hide them: let them finish
             self.stepper.continue_all()
-        self._show_store(viewed)
+        self._show_store(store)
 
     def show_live_session(self) -> None:
         """Back from a saved session to the one the app's requests are recorded in."""

@@ -115,3 +115,54 @@ def test_an_aborted_request_reads_aborted_and_its_pauses_are_apart(qtbot, make_w
     # The list's duration is the app's: the pauses are left out.
     assert summary.duration == pytest.approx(x.duration - x.paused_time)
     assert window.model.index(0, COL_DURATION).data() != ""
+
+
+SHOW_AND_CLOSE = """
+import sys
+from PySide6.QtCore import QTimer
+from inspector.host.cli import parse_args
+from ui import app as ui_app
+
+class Window(ui_app.MainWindow):
+    def show(self):
+        super().show()
+        QTimer.singleShot(0, self.report)
+
+    def report(self):
+        print("title:", self.windowTitle())
+        print("rows:", self.model.rowCount(), "read-only:", self.store.read_only)
+        print("banner:", self.session_banner.label.text())
+        self.close()
+
+ui_app.MainWindow = Window
+sys.exit(ui_app.run(parse_args(["--open", sys.argv[1]])))
+"""
+
+
+def test_open_from_the_command_line_shows_the_session_read_only(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from inspector.host.store import Store
+    from tests.factories import exchange_events
+
+    saved = tmp_path / "saved.wsgi-session"
+    with Store(saved) as store:
+        for xid in (1, 2):
+            for event in exchange_events(xid, path=f"/p{xid}"):
+                store.put(event)
+    before = saved.read_bytes()
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_DATA_HOME=str(tmp_path / "data"),
+               XDG_CONFIG_HOME=str(tmp_path / "config"))
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", SHOW_AND_CLOSE, str(saved)], cwd=root,
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "saved.wsgi-session (read-only) — WSGI Inspector" in done.stdout
+    assert "rows: 2 read-only: True" in done.stdout
+    assert "new requests are recorded in the live session" in done.stdout
+    assert saved.read_bytes() == before
+    assert list((tmp_path / "data" / "wsgi-inspector" / "sessions").iterdir())  # the live one
