@@ -776,9 +776,9 @@ class MainWindow(QMainWindow):
 
     def _show_session_banner(self) -> None:
         if self.store is self.recording:
-            self.session_banner.hide()
+            self.session_banner.leave()
         else:
-            self.session_banner.show_viewing(self.store.path, self.recording.path,
+            self.session_banner.show_viewing(self.store.path, self.recording,
                                              list(self.store.notes))
 
     def _update_title(self) -> None:

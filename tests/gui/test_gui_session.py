@@ -30,6 +30,8 @@ def test_an_opened_session_is_shown_read_only_and_never_changed(qtbot, make_wind
     http_request(window.url, path="/later")
     qtbot.waitUntil(lambda: len(window.recording) == 3, timeout=10000)
     assert [s.path for s in window.model.summaries()] == ["/first"]  # ...elsewhere
+    qtbot.waitUntil(lambda: window.session_banner.button.text()
+                    == "Show the Live Session (2 new)", timeout=10000)
     window.clear()  # nothing to clear in a saved session: it stays as it is
     assert [s.path for s in window.model.summaries()] == ["/first"]
 
@@ -39,6 +41,28 @@ def test_an_opened_session_is_shown_read_only_and_never_changed(qtbot, make_wind
     assert not window.session_banner.isVisible() and "read-only" not in window.windowTitle()
     assert window.recording.path.name in window.windowTitle()
     assert saved.read_bytes() == before
+
+
+def test_a_request_that_pauses_brings_the_live_session_back(qtbot, make_window, tmp_path):
+    import threading
+
+    window = make_window()
+    http_request(window.url, path="/first")
+    wait_rows(qtbot, window, 1)
+    saved = tmp_path / "saved.wsgi-session"
+    window.save_session(str(saved))
+    window.open_file(str(saved))
+    window.set_step_next(True)
+    client = threading.Thread(target=http_request, args=(window.url,),
+                              kwargs={"path": "/stepped", "timeout": 20}, daemon=True)
+    client.start()
+    # The paused request waits for the user: the window shows it, in the live session.
+    qtbot.waitUntil(lambda: window.current_id is not None
+                    and window.stepper.can_answer(window.current_id), timeout=10000)
+    assert window.store is window.recording and not window.session_banner.isVisible()
+    assert window.store.get(window.current_id).path == "/stepped"
+    window.continue_current()
+    qtbot.waitUntil(lambda: not client.is_alive(), timeout=10000)
 
 
 def test_an_unreadable_row_is_named_in_the_window(qtbot, make_window, tmp_path):
