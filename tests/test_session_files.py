@@ -201,7 +201,7 @@ BAD_ROW = [
     (a_bytearray, "holds a bytearray"),
     (null_method, "its method is NULL"),
     (integer_method, "its method is a number"),
-    (wrong_types, "its start_response headers is a list"),
+    (wrong_types, "its start_response headers is malformed"),
     (record_is_a_list, "its record is a list"),
 ]
 

@@ -160,10 +160,16 @@ def _fields(data: dict[str, Any], required: dict[str, Check], optional: dict[str
         if name not in data:
             raise UnreadableRecord(f"its {prefix}{name} is missing")
         if not check(data[name]):
-            raise UnreadableRecord(f"its {prefix}{name} is {_kind(data[name])}")
+            raise _wrong(prefix + name, data[name])
     for name, check in optional.items():
         if name in data and not check(data[name]):
-            raise UnreadableRecord(f"its {prefix}{name} is {_kind(data[name])}")
+            raise _wrong(prefix + name, data[name])
+
+
+def _wrong(name: str, value: Any) -> UnreadableRecord:
+    if type(value) in (list, tuple, dict):  # the right kind, wrong inside
+        return UnreadableRecord(f"its {name} is malformed")
+    return UnreadableRecord(f"its {name} is {_kind(value)}")
 
 
 def _kind(value: Any) -> str:

@@ -452,7 +452,7 @@ class Store:
         self.read_only = read_only  # opened to view: nothing is ever written to the file
         # "row N is unreadable (why)", for each row left out or that failed to load.
         self.notes: list[str] = []
-        self._unreadable: set[int] = set()
+        self._unreadable: dict[int, str] = {}  # row id -> why it cannot be loaded
         # Rows of a file opened from disk may have been crafted: decoded data-only.
         self._strict = strict
         self._version = version  # of the file; raised to SCHEMA_VERSION by the first write
@@ -589,17 +589,14 @@ class Store:
         with self._lock:
             if xid in self._unreadable:
                 return
-            self._unreadable.add(xid)
+            self._unreadable[xid] = why
             self.notes.append(f"row {xid} is unreadable ({why})")
         # Told through ``notes`` (the command line prints them, the window shows them).
         log.info("session store: row %d of %s is unreadable: %s", xid, self.path, why)
 
     def unreadable(self, xid: int) -> str | None:
         """Why exchange ``xid`` could not be loaded, if it could not."""
-        prefix = f"row {xid} is unreadable ("
-        with self._lock:
-            notes = list(self.notes)
-        return next((n[len(prefix):-1] for n in notes if n.startswith(prefix)), None)
+        return self._unreadable.get(xid)
 
     def exchanges(self) -> Iterator[Exchange]:
         """Every exchange in list order, loaded one at a time (for exporting)."""
