@@ -190,3 +190,28 @@ def test_open_from_the_command_line_shows_the_session_read_only(tmp_path):
     assert "new requests are recorded in the live session" in done.stdout
     assert saved.read_bytes() == before
     assert list((tmp_path / "data" / "wsgi-inspector" / "sessions").iterdir())  # the live one
+
+
+def test_a_request_aborted_before_the_call_says_the_app_never_ran(qtbot, make_window):
+    import threading
+
+    window = make_window()
+    window.set_step_next(True)
+    replies: list[int] = []
+    client = threading.Thread(
+        target=lambda: replies.append(http_request(window.url, path="/never", timeout=20)
+                                      .status), daemon=True)
+    client.start()
+    qtbot.waitUntil(lambda: window.current_id is not None
+                    and window.stepper.can_answer(window.current_id), timeout=10000)
+    window.abort_current("502")
+    qtbot.waitUntil(lambda: not client.is_alive(), timeout=10000)
+    wait_rows(qtbot, window, 1)
+    qtbot.waitUntil(lambda: window.overview.text("State").startswith("aborted"))
+    assert replies == [502]
+    assert window.overview.text("State") == \
+        "aborted by you at received (the app was never called)"
+    assert window.overview.text("Calls") == \
+        "start_response called by WSGI Inspector, in the app's place"
+    x = window.store.get(window.current_id)
+    assert "app_called" not in [p.name for p in x.phases]
