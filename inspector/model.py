@@ -48,6 +48,7 @@ SEVERITIES = ("error", "warning", "info")
 ST_ACTIVE = "active"
 ST_COMPLETE = "complete"
 ST_FAILED = "failed"
+ST_ABORTED = "aborted"  # the user aborted it while stepping (see ``Exchange.aborted``)
 
 
 @dataclass
@@ -134,6 +135,8 @@ class Exchange:
     duration: float | None = None  # seconds, when ended
     edits: list[Edit] = field(default_factory=list)
     paused: str = ""  # the phase it waits at while stepping, else ""
+    aborted: str = ""  # the phase at which the user aborted it while stepping, else ""
+    paused_time: float = 0.0  # seconds it waited on the user while stepping, in ``duration``
     pause: dict[str, Any] | None = field(default=None, compare=False)  # the paused event
     # What went out on the wire (the server's side; see docs/protocol.md). wire_size
     # None: not recorded (an older session, an import without it).
@@ -239,6 +242,13 @@ class Exchange:
     def response_truncated(self) -> bool:
         return len(self.response_body) < self.response_size
 
+    @property
+    def app_duration(self) -> float | None:
+        """``duration`` without the time spent paused: what the app and server took."""
+        if self.duration is None:
+            return None
+        return max(self.duration - self.paused_time, 0.0)
+
     def phase_time(self, name: str) -> float | None:
         for phase in self.phases:
             if phase.name == name:
@@ -280,6 +290,8 @@ class Exchange:
             "duration": self.duration,
             "edits": [vars(e).copy() for e in self.edits],
             "paused": self.paused,
+            "aborted": self.aborted,
+            "paused_time": self.paused_time,
         }
         if self.wire_size is not None or self.server_only:
             data.update(wire_to_plain(self))
@@ -312,6 +324,8 @@ class Exchange:
             duration=data["duration"],
             edits=[Edit(**e) for e in data.get("edits", [])],
             paused=data.get("paused", ""),
+            aborted=data.get("aborted", ""),
+            paused_time=data.get("paused_time", 0.0),
             **wire_from_plain(data),
         )
 
@@ -431,6 +445,8 @@ def _apply_phase(x: Exchange, ev: dict[str, Any]) -> None:
     if ev["name"] == PH_START_RESPONSE:
         _apply_start_response(x, (ev["t"], ev["status"], ev["headers"], ev.get("exc_info")))
         return
+    if ev.get("aborted"):  # aborted before the call: the app was never called
+        return
     x.phases.append(Phase(ev["name"], ev["t"]))
     if ev["name"] == "file_wrapper":
         x.file_wrapper = True
@@ -503,7 +519,8 @@ def _apply_end(x: Exchange, ev: dict[str, Any]) -> None:
             _apply_finding(x, finding.event(x.id, t))
     x.response_body = bytes(x.response_body)
     x.duration = ev["t"]
-    x.state = ST_FAILED if x.error is not None and not x.error.handled else ST_COMPLETE
+    failed = x.error is not None and not x.error.handled
+    x.state = ST_ABORTED if x.aborted else ST_FAILED if failed else ST_COMPLETE
     if ev.get("closed"):
         x.phases.append(Phase(PH_CLOSED, ev.get("closed_t", ev["t"])))
 
@@ -530,6 +547,10 @@ def _apply_paused(x: Exchange, ev: dict[str, Any]) -> None:
 
 
 def _apply_resumed(x: Exchange, ev: dict[str, Any]) -> None:
+    if x.pause is not None:  # both times count from the exchange's start
+        x.paused_time += max(ev["t"] - x.pause.get("t", ev["t"]), 0.0)
+    if ev.get("how") == "abort":
+        x.aborted = ev.get("phase") or x.paused
     x.paused = ""
     x.pause = None
 

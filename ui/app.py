@@ -68,20 +68,22 @@ def run(args: argparse.Namespace) -> int:
     app.setApplicationDisplayName("WSGI Inspector")
     theme.apply_scheme(app)
     launch = launch_from(args)
+    saved = None
     if args.open and not is_har(args.open):
         try:
-            store = Store.open(args.open)  # view (and extend) a saved session
+            saved = Store.open(args.open)  # read-only: shown, never changed
         except SessionError as exc:
             raise UsageError(str(exc)) from None
-        window = MainWindow(store, launch, autostart=False)
-    else:
-        window = MainWindow(open_store(args.session), launch, autostart=not args.open)
-        if args.open:
-            try:
-                window.open_file(args.open)
-            except (ValueError, OSError) as exc:
-                window.shutdown()
-                raise UsageError(f"{args.open} cannot be imported as HAR: {exc}") from None
+    # The window records into a session of its own, whatever it shows.
+    window = MainWindow(open_store(args.session), launch, autostart=not args.open)
+    if saved is not None:
+        window.show_saved(saved)
+    elif args.open:
+        try:
+            window.open_file(args.open)
+        except (ValueError, OSError) as exc:
+            window.shutdown()
+            raise UsageError(f"{args.open} cannot be imported as HAR: {exc}") from None
     window.show()
 
     heartbeat = QTimer()

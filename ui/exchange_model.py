@@ -96,7 +96,9 @@ def badge(s: Summary, paused_at: str = "") -> str:
     parts = []
     if s.state == "paused":
         parts.append(f"{theme.pause_glyph()} {paused_at or 'paused'}")
-    if s.error:
+    if s.state == "aborted":  # its error, if any, is the cut the user asked for
+        parts.append("⊘ aborted by you")
+    elif s.error:
         parts.append("✖ error")
     if s.findings:
         parts.append(f"⚠ {s.findings}")
@@ -161,6 +163,9 @@ def tooltip(s: Summary, col: int, paused_at: str = "") -> str | None:
         return (f"Paused{' at ' + paused_at if paused_at else ''}: the client is waiting. "
                 "Select it to see and edit this phase's data; F10 steps, F8 "
                 "continues, Shift+F8 continues every paused request.")
+    if s.state == "aborted" and col in (COL_STATUS, COL_BADGE):
+        return ("You aborted this request while stepping. A 502 here is WSGI Inspector's "
+                "answer, not the app's; otherwise the connection was cut.")
     if col == COL_PATH:
         return path_text(s)
     if col == COL_TYPE:
@@ -205,6 +210,8 @@ class Counts:
 
 
 def is_error(s: Summary) -> bool:
+    if s.state == "aborted":  # the user's doing: its 502 or cut is not the app's error
+        return False
     return bool(s.error) or (s.status is not None and s.status >= 500)
 
 

@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable
+from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QEvent, QItemSelectionModel, QModelIndex, QSettings, Qt, QUrl
+from PySide6.QtCore import (
+    QByteArray,
+    QEvent,
+    QItemSelectionModel,
+    QModelIndex,
+    QSettings,
+    QStandardPaths,
+    Qt,
+    QUrl,
+)
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -30,7 +40,7 @@ from PySide6.QtWidgets import (
 )
 
 from inspector.host.process import Status
-from inspector.host.store import SUFFIX, SessionError, Store, Summary
+from inspector.host.store import SUFFIX, SessionError, Store, Summary, sessions_dir
 from inspector.model import Exchange
 
 from . import desktop, theme
@@ -60,12 +70,14 @@ from .panes import (
     RequestPane,
     ResponsePane,
 )
+from .session_banner import SessionBanner
 from .settings import RECENT_APPS, make_settings, read_list, remember_recent
 from .step_panel import StepPanel
 from .stepping import StepController, phase_label
 from .store_bridge import StoreBridge
 
 GROUP = "MainWindow"
+LAST_DIR = "files/last_dir"  # where the last session or HAR was opened, saved or exported
 EXAMPLES = (  # (menu text, spec, what it teaches)
     ("Hello, World! (the lesson's app)", "inspector.examples.hello:app",
      "A WSGI app is just a function"),
@@ -87,7 +99,8 @@ class MainWindow(QMainWindow):
     def __init__(self, store: Store, launch: Launch | None = None, *,
                  settings: QSettings | None = None, autostart: bool = True) -> None:
         super().__init__()
-        self.store = store
+        self.store = store  # the session shown: the live one, or a saved one (read-only)
+        self.recording = store  # the live session: the app's requests are recorded here
         self.settings = settings if settings is not None else make_settings()
         self.recorder = Recorder(store)
         self.controller = AppController(self.recorder, self)
@@ -101,13 +114,13 @@ class MainWindow(QMainWindow):
         self.follow = True
         self._closed = False
         self.actions_by_name: dict[str, QAction] = {}
-        self.stepper = StepController(lambda: self.store, self.controller, self.settings, self)
+        self.stepper = StepController(lambda: self.recording, self.controller, self.settings,
+                                      self)
         self.recorder.step_listener = self.stepper.on_event
         self.recorder.wants_begin = self.stepper.wants_begin
         self._select_when_listed: int | None = None
         self._seen_paused: set[int] = set()
 
-        self.setWindowTitle("WSGI Inspector")
         self._build_actions()
         self._build_toolbar()
         self._build_central()
@@ -127,6 +140,7 @@ class MainWindow(QMainWindow):
         self.model.reset(store.summaries())
         self._update_counts()
         self._show_status(Status("stopped"))
+        self._update_title()
         self.restore_settings()
         if launch is not None and autostart:
             self.start_app(launch)
@@ -156,7 +170,12 @@ class MainWindow(QMainWindow):
         a("save_session", "&Save Session As…", self.choose_save_session,
           [QKeySequence("Ctrl+S")], tip="Copy this session to a file")
         a("export_har", "&Export HAR…", self.choose_export_har, [QKeySequence("Ctrl+E")],
-          tip="Export the exchanges as a HAR file (browser devtools format)")
+          tip="Export the exchanges as a HAR file (browser devtools format), with "
+              "cookies, credentials, passwords and tokens hidden")
+        a("export_har_secrets", "Export HAR with Secrets…",
+          lambda: self.choose_export_har(include_secrets=True),
+          tip="Export the exchanges as a HAR file as they were, cookies, credentials, "
+              "passwords and tokens included: share it with care")
         a("quit", "&Quit", self.close, [QKeySequence("Ctrl+Q")])
         a("start", "Start", self.start_app, tip="Start serving the app")
         a("stop", "Stop", self.stop_app, tip="Stop the app")
@@ -316,7 +335,10 @@ class MainWindow(QMainWindow):
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(4, 4, 4, 4)
+        self.session_banner = SessionBanner()
+        self.session_banner.back.connect(self.show_live_session)
         layout.addWidget(self.banner)
+        layout.addWidget(self.session_banner)
         layout.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
         self._style_banner()
@@ -339,7 +361,7 @@ class MainWindow(QMainWindow):
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         self._fill_recent()
         file_menu.addSeparator()
-        for name in ("open_session", "save_session", "export_har"):
+        for name in ("open_session", "save_session", "export_har", "export_har_secrets"):
             file_menu.addAction(acts[name])
         file_menu.addSeparator()
         file_menu.addAction(acts["quit"])
@@ -438,7 +460,7 @@ class MainWindow(QMainWindow):
         text = STATE_TEXT.get(state, state)
         if spec:
             text = f"{text} — {spec}"
-            self.setWindowTitle(f"{spec} — WSGI Inspector")
+        self._update_title()
         if status.message and state not in PROBLEM_STATES:
             text = f"{text} — {status.message}"
         self.state_label.setText(text)
@@ -528,11 +550,13 @@ class MainWindow(QMainWindow):
 
     def delete_selected(self) -> None:
         ids = self.selected_ids()
-        if ids:
+        if ids and not self.store.read_only:
             self.stepper.release(ids)  # a deleted row's request must not wait for nothing
             self.store.delete(ids)
 
     def clear(self) -> None:
+        if self.store.read_only:
+            return
         if self.stepper.pauses:
             self.stepper.continue_all()
         self.store.clear()
@@ -595,6 +619,11 @@ class MainWindow(QMainWindow):
             except KeyError:
                 exchange = None
         self._show_exchange(exchange)
+        why = self.store.unreadable(self.current_id) if self.current_id is not None else None
+        if why is not None:
+            self.overview.show_note(f"This exchange cannot be shown: row {self.current_id} of "
+                                    f"the session file is unreadable ({why}).")
+            self._show_session_banner()
 
     def _show_exchange(self, x: Exchange | None) -> None:
         for pane, _title in self._pane_titles:
@@ -663,6 +692,8 @@ class MainWindow(QMainWindow):
         self.step_panel.prune(set(pauses))
         fresh = [row for row in rows if row in pauses and row not in self._seen_paused]
         self._seen_paused = set(pauses)
+        if fresh and self.store is not self.recording:  # a request waits: show it
+            self.show_live_session()
         if fresh:
             self.step_dock.show()
             if not self.stepper.is_paused(self.current_id):
@@ -700,33 +731,81 @@ class MainWindow(QMainWindow):
 
     # -- files --------------------------------------------------------------------------
     def open_file(self, path: str) -> None:
-        """Open a session (switching to it) or import a HAR file into this session."""
+        """Show a saved session, read-only (new requests keep going to the live session),
+        or import a HAR file into the live session and show that."""
         with open(path, "rb") as f:
             head = f.read(16).lstrip()
         if head[:1] in (b"{", b"["):
             from inspector.host.export import read_har
 
-            self.store.add(read_har(path))
+            exchanges = read_har(path)
+            self.show_live_session()
+            self.recording.add(exchanges)
             return
-        new = Store.open(path)
-        old = self.store
-        if self.stepper.pauses:  # their rows go with the old session: let them finish
+        if Path(path).resolve() == self.recording.path.resolve():
+            self.show_live_session()  # it is the live session already
+            return
+        self.show_saved(Store.open(path))  # read-only: the file is never changed
+
+    def show_saved(self, store: Store) -> None:
+        """Show a saved session opened read-only (the window closes it when done)."""
+        if self.stepper.pauses:  # the list is about to hide them: let them finish
             self.stepper.continue_all()
-        self.stepper.forget()
-        self.bridge.attach(new)
-        self.recorder.set_store(new)
-        self.store = new
-        self.model.reset(new.summaries())
+        self._show_store(store)
+
+    def show_live_session(self) -> None:
+        """Back from a saved session to the one the app's requests are recorded in."""
+        if self.store is not self.recording:
+            self._show_store(self.recording)
+
+    def _show_store(self, store: Store) -> None:
+        old = self.store
+        self.bridge.attach(store)
+        self.store = store
+        self.model.reset(store.summaries())
         self.current_id = None
         self._show_exchange(None)
         self._update_counts()
-        old.close()
+        if old is not self.recording:
+            old.close()  # a saved session, viewed: nothing was written to it
+        self._show_session_banner()
+        self._update_title()
+        viewing = store is not self.recording
+        for name in ("clear", "delete"):
+            self.actions_by_name[name].setEnabled(not viewing)
+
+    def _show_session_banner(self) -> None:
+        if self.store is self.recording:
+            self.session_banner.leave()
+        else:
+            self.session_banner.show_viewing(self.store.path, self.recording,
+                                             list(self.store.notes))
+
+    def _update_title(self) -> None:
+        """The app and the session file shown, so two windows can be told apart."""
+        launch = self.controller.launch
+        parts = [launch.spec] if launch is not None else []
+        name = self.store.path.name
+        parts.append(f"{name} (read-only)" if self.store.read_only else name)
+        self.setWindowTitle(" — ".join([*parts, "WSGI Inspector"]))
+
+    def _start_dir(self, fallback: str) -> str:
+        """Where a file dialog opens: the folder last used, else ``fallback``."""
+        last = self.settings.value(LAST_DIR, "", str)
+        if last and Path(last).is_dir():
+            return last
+        return fallback if Path(fallback).is_dir() else str(Path.home())
+
+    def _remember_dir(self, path: str) -> None:
+        self.settings.setValue(LAST_DIR, str(Path(path).resolve().parent))
 
     def choose_session(self) -> None:
+        # Sessions are recorded in the data folder: the first place to look for one.
         path, _ = QFileDialog.getOpenFileName(
-            self, "Open Session or HAR", "",
+            self, "Open Session or HAR", self._start_dir(str(sessions_dir())),
             f"Sessions and HAR files (*{SUFFIX} *.har *.json);;All files (*)")
         if path:
+            self._remember_dir(path)
             try:
                 self.open_file(path)
             except (SessionError, ValueError, OSError) as exc:
@@ -736,30 +815,47 @@ class MainWindow(QMainWindow):
         self.store.save_as(path)
 
     def choose_save_session(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save Session As", f"session{SUFFIX}",
+        folder = self._start_dir(_documents())
+        path, _ = QFileDialog.getSaveFileName(self, "Save Session As",
+                                              str(Path(folder) / f"session{SUFFIX}"),
                                               f"Sessions (*{SUFFIX})")
         if path:
             if not path.endswith(SUFFIX):
                 path += SUFFIX
+            self._remember_dir(path)
             try:
                 self.save_session(path)
             except (OSError, ValueError) as exc:
                 QMessageBox.warning(self, "Cannot save the session", str(exc))
 
-    def export_har(self, path: str) -> None:
+    def export_har(self, path: str, include_secrets: bool = False) -> int:
+        """Write the shown session as HAR; secrets hidden unless ``include_secrets``.
+        Returns how many exchanges were written (rows that cannot be read are not)."""
         from inspector.host.export import write_har
 
         self.store.flush()
-        write_har(path, list(self.store.exchanges()))
+        exchanges = list(self.store.exchanges())
+        write_har(path, exchanges, redact=not include_secrets)
+        return len(exchanges)
 
-    def choose_export_har(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export HAR", "exchanges.har",
+    def choose_export_har(self, include_secrets: bool = False) -> None:
+        title = "Export HAR with Secrets" if include_secrets else "Export HAR"
+        folder = self._start_dir(_documents())
+        path, _ = QFileDialog.getSaveFileName(self, title, str(Path(folder) / "exchanges.har"),
                                               "HAR files (*.har)")
         if path:
+            self._remember_dir(path)
             try:
-                self.export_har(path)
+                count = self.export_har(path, include_secrets)
             except OSError as exc:
                 QMessageBox.warning(self, "Cannot export", str(exc))
+                return
+            left_out = len(self.store) - count
+            self.statusBar().showMessage(
+                f"Exported {count} exchange{'s' * (count != 1)} to {path}"
+                + (f"; {left_out} unreadable row{'s' * (left_out != 1)} left out"
+                   if left_out > 0 else ""), 10000)
+            self._show_session_banner()
 
     # -- settings and closing ------------------------------------------------------------
     def restore_settings(self) -> None:
@@ -804,7 +900,9 @@ class MainWindow(QMainWindow):
         self.stepper.close()
         self.controller.shutdown()
         self.bridge.detach()
-        self.store.close()
+        if self.store is not self.recording:
+            self.store.close()
+        self.recording.close()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.shutdown()
@@ -814,5 +912,12 @@ class MainWindow(QMainWindow):
         # The list caches its colours per palette: a light <-> dark switch remakes them.
         if event.type() == QEvent.Type.PaletteChange:
             self.model.refresh_colors()
+            self.session_banner.restyle()
         super().changeEvent(event)
 
+
+
+def _documents() -> str:
+    """The user's documents folder (home where there is none)."""
+    folder = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+    return folder or str(Path.home())

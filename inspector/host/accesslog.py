@@ -14,7 +14,7 @@ def access_line(s: Summary) -> str:
     status = str(s.status) if s.status is not None else "---"
     duration = f"{s.duration * 1000:.1f} ms" if s.duration is not None else "-"
     findings = f"{s.findings} finding{'s' if s.findings != 1 else ''}" if s.findings else ""
-    error = "error" if s.error else ""
+    error = "aborted by you" if s.state == "aborted" else "error" if s.error else ""
     parts = [clock, s.method, target, status, human_size(s.response_size), duration,
              findings, error]
     return " ".join(p for p in parts if p)

@@ -146,7 +146,10 @@ def load_exchanges(path: str) -> list:
                              "its tool.") from None
     try:
         with Store.open(source) as store:
-            return list(store.exchanges())
+            exchanges = list(store.exchanges())
+            for note in store.notes:  # rows left out: one line each, the rest goes on
+                print(f"wsgi-inspector: {path}: {note}", file=sys.stderr)
+            return exchanges
     except SessionError as exc:
         raise UsageError(str(exc)) from None
 

@@ -32,6 +32,13 @@ across the whole session. ``Exchange.id`` as read back is that row id. Events
 of an exchange the store does not know (already ended, deleted or cleared)
 are dropped; a new ``begin`` with a key still in flight starts a new row.
 
+Opening. :meth:`Store.open` opens a saved session read-only (nothing is
+written to it, and a folder without write access is fine); ``writable=True``
+appends. A file may come from anywhere: a row whose columns do not have the
+types the store writes is not listed, and a record is decoded as data only
+and checked field by field (:mod:`inspector.host.records`) before it becomes
+an Exchange. Each row left out is named in :attr:`Store.notes`.
+
 Reading. Only a compact :class:`Summary` per exchange is held in memory;
 :meth:`Store.get` loads a full exchange from SQLite (in-flight ones come from
 memory). Observers (``on_add``, ``on_update``, ``on_remove``, ``on_clear``)
@@ -44,7 +51,6 @@ from __future__ import annotations
 import bisect
 import collections
 import copy
-import json
 import logging
 import os
 import queue
@@ -67,7 +73,8 @@ from ..model import (
     OutputLine,
     from_jsonable,
 )
-from ..wire import ProtocolError, dumps_plain, loads_plain
+from ..wire import dumps_plain
+from .records import UnreadableRecord, exchange_from_row
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +117,17 @@ CREATE TABLE process_output (
 
 _SUMMARY_COLUMNS = ("id, start, method, path, query, status, content_type, response_size, "
                     "duration, findings, error, state")
+# A row is listed only if each column has the type the store writes (a crafted file may
+# hold anything: SQLite keeps any value in any column). Checked by SQLite, which reads
+# only each value's type for typeof(), not the value itself.
+_COLUMN_TYPES = (
+    ("id", ("integer",)), ("start", ("real", "integer")), ("method", ("text",)),
+    ("path", ("text",)), ("query", ("text",)), ("status", ("integer", "null")),
+    ("content_type", ("text",)), ("response_size", ("integer",)),
+    ("duration", ("real", "integer", "null")), ("findings", ("integer",)),
+    ("error", ("integer",)), ("state", ("text",)))  # data and bodies: checked when loaded
+_ROW_FITS = " AND ".join(
+    f"typeof({name}) IN ({', '.join(repr(t) for t in types)})" for name, types in _COLUMN_TYPES)
 _UPSERT = ("INSERT OR REPLACE INTO exchanges (" + _SUMMARY_COLUMNS
            + ", data, request_body, response_body) VALUES (" + ", ".join("?" * 15) + ")")
 
@@ -153,8 +171,9 @@ class Summary(NamedTuple):
 
 def summarize(x: Exchange) -> Summary:
     # Interning the few repeated strings keeps 100k summaries small.
+    # The duration listed is the app's: time paused while stepping is left out.
     return Summary(x.id, x.start, sys.intern(x.method), x.path, x.query, x.status_code,
-                   sys.intern(x.header("Content-Type") or ""), x.sent_size, x.duration,
+                   sys.intern(x.header("Content-Type") or ""), x.sent_size, x.app_duration,
                    len(x.findings), x.error is not None,
                    sys.intern("paused" if x.paused else x.state))
 
@@ -269,13 +288,57 @@ def _sniff(path: Path) -> None:
         raise _not_a_session(path, _describe(head))
 
 
-def _open_error(path: Path, exc: Exception) -> SessionError:
+def _open_error(path: Path, exc: Exception, *, writable: bool) -> SessionError:
     if isinstance(exc, SessionError):
         return exc
-    if isinstance(exc, sqlite3.OperationalError):  # locked, read-only, I/O error
-        return SessionError(f"{path} cannot be opened ({exc}); check that the file and its "
-                            "folder are writable and not in use, then try again.")
-    return _damaged(path, str(exc))
+    text = str(exc)
+    if "no such table" in text or "no such column" in text:
+        return _not_a_session(path, "a database of another application")
+    if isinstance(exc, sqlite3.OperationalError) and "locked" in text:
+        return SessionError(f"{path} is locked by another program; close it there, or copy "
+                            "the file and open the copy.")
+    if isinstance(exc, sqlite3.OperationalError) and writable:  # read-only, I/O error
+        return SessionError(f"{path} cannot be opened for writing ({text}); check that the "
+                            "file and its folder are writable, then try again.")
+    if isinstance(exc, sqlite3.OperationalError) and "unable to open" in text:
+        return SessionError(f"{path} cannot be read; check its permissions and try again.")
+    return _damaged(path, text)
+
+
+def _connect_existing(path: Path, writable: bool) -> tuple[sqlite3.Connection, bool]:
+    """A connection to the session at ``path``; never creates a file.
+
+    Read-only, nothing is written to the file. A session no process has open has
+    no ``-wal`` file: then ``immutable=1``, which also leaves the folder as it was
+    (no ``-shm`` file) and works in a read-only folder. One with a ``-wal`` file is
+    being recorded (or was not closed): ``mode=ro`` reads what is in the WAL too,
+    unless the folder is read-only and has no ``-shm`` file: then the WAL cannot be
+    read, and the second value is True.
+    """
+    uri = path.resolve().as_uri()
+    if writable:
+        query = "mode=rw"
+    elif Path(f"{path}-wal").exists():
+        query = "mode=ro"
+    else:
+        query = "mode=ro&immutable=1"
+    conn = sqlite3.connect(f"{uri}?{query}", uri=True, isolation_level=None,
+                           check_same_thread=False)
+    if query == "mode=ro":
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError:  # no -shm and cannot make one: a read-only folder
+            conn.close()
+            conn = sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True,
+                                   isolation_level=None, check_same_thread=False)
+            return conn, True
+    return conn, False
+
+
+def _wal_unread(path: Path, what: str) -> SessionError:
+    return SessionError(f"{path} was not closed, and {what} can only be read with its -wal "
+                        "file in a folder you can write to; copy the session and its -wal "
+                        "file to such a folder and open the copy.")
 
 
 def _check(path: Path, conn: sqlite3.Connection) -> int:
@@ -348,38 +411,57 @@ class Store:
                     busy_interval or interval)
 
     @classmethod
-    def open(cls, path: StrPath, *, interval: float = 0.05, batch_events: int = 1000) -> Store:
-        """Open an existing session for viewing, exporting or appending."""
+    def open(cls, path: StrPath, *, writable: bool = False, interval: float = 0.05,
+             batch_events: int = 1000) -> Store:
+        """Open an existing session: read-only (viewing, exporting), so the file stays
+        as it was, or ``writable`` to append to it.
+
+        Rows whose columns do not have the types the store writes are left out of
+        the list; :attr:`notes` says which and why.
+        """
         target = Path(path)
         _sniff(target)
         conn: sqlite3.Connection | None = None
+        wal_unread = False
         try:
-            # mode=rw: never create a file here, only open what is there.
-            conn = sqlite3.connect(f"{target.resolve().as_uri()}?mode=rw", uri=True,
-                                   isolation_level=None, check_same_thread=False)
+            conn, wal_unread = _connect_existing(target, writable)
             version = _check(target, conn)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            rows = conn.execute(f"SELECT {_SUMMARY_COLUMNS} FROM exchanges ORDER BY id")
-            summaries = [_row_summary(row) for row in rows]
+            if writable:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+            summaries, notes = _read_summaries(conn)
         except (sqlite3.DatabaseError, SessionError) as exc:
             if conn is not None:
                 conn.close()
-            raise _open_error(target, exc) from None
+            if wal_unread:
+                raise _wal_unread(target, "it") from None
+            raise _open_error(target, exc, writable=writable) from None
+        if wal_unread:
+            notes.insert(0, str(_wal_unread(target, "its latest exchanges")))
         store = cls.__new__(cls)
-        store._setup(target, conn, version, summaries, interval, batch_events, interval)
+        store._setup(target, conn, version, summaries, interval, batch_events, interval,
+                     read_only=not writable, strict=True)
+        store.notes.extend(notes)
         return store
 
     def _setup(self, path: Path, conn: sqlite3.Connection, version: int,
                summaries: list[Summary], interval: float, batch_events: int,
-               busy_interval: float) -> None:
+               busy_interval: float, *, read_only: bool = False, strict: bool = False
+               ) -> None:
         self.path = path
+        self.read_only = read_only  # opened to view: nothing is ever written to the file
+        # "row N is unreadable (why)", for each row left out or that failed to load.
+        self.notes: list[str] = []
+        self._unreadable: dict[int, str] = {}  # row id -> why it cannot be loaded
+        # Rows of a file opened from disk may have been crafted: decoded data-only.
+        self._strict = strict
         self._version = version  # of the file; raised to SCHEMA_VERSION by the first write
         self._interval = interval
         self._busy_interval = busy_interval  # see BUSY_EVENTS
         self._batch_events = batch_events
         self._write_conn = conn
-        self._read_conn = _connect(path)  # its own connection: reads never wait on a batch
+        # Its own connection: reads never wait on a batch.
+        self._read_conn = conn if read_only else _connect(path)
         self._read_lock = threading.Lock()
         self._lock = threading.Lock()  # guards the summary lists and the live exchanges
         self._summaries = summaries
@@ -396,17 +478,19 @@ class Store:
         self._pending: collections.deque[dict[str, Any]] = collections.deque()
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="session-writer", daemon=True)
-        self._thread.start()
+        if not read_only:
+            self._thread.start()
 
     # -- writing (any thread) --------------------------------------------------------
     def put(self, event: dict[str, Any]) -> None:
         """Queue one agent event (kept, not copied: do not change it afterwards);
-        thread-safe and never blocks on disk."""
-        if not self._closed:
+        thread-safe and never blocks on disk. A read-only session ignores it."""
+        if not self._closed and not self.read_only:
             self._pending.append(event)
 
     def add(self, exchanges: Iterable[Exchange]) -> None:
         """Queue finished exchanges (a HAR import, say); they get new row ids."""
+        self._check_writable()
         self._queue.put(_Command("add", [copy.deepcopy(x) for x in exchanges]))
 
     def flush(self, timeout: float | None = None) -> bool:
@@ -415,10 +499,12 @@ class Store:
 
     def delete(self, ids: Iterable[int]) -> None:
         """Delete these exchanges (after what is queued before); observers get on_remove."""
+        self._check_writable()
         self._call("delete", set(ids))
 
     def clear(self) -> None:
         """Delete every exchange, in flight ones included; observers get on_clear."""
+        self._check_writable()
         self._call("clear")
 
     def close(self) -> None:
@@ -427,9 +513,15 @@ class Store:
             return
         self._call("close")
         self._closed = True
-        self._thread.join()
+        if self._thread.is_alive():
+            self._thread.join()
         with self._read_lock:
             self._read_conn.close()
+
+    def _check_writable(self) -> None:
+        if self.read_only:
+            raise SessionError(f"{self.path} is open read-only; new exchanges go to a new "
+                               "session.")
 
     def __enter__(self) -> Store:
         return self
@@ -478,18 +570,33 @@ class Store:
             live = self._builder.exchanges.get(xid)
             if live is not None:
                 return copy.deepcopy(live)  # the writer keeps changing the live one
-        with self._read_lock:
-            row = self._read_conn.execute(
-                "SELECT data, request_body, response_body FROM exchanges WHERE id = ?",
-                (xid,)).fetchone()
-        if row is None:
-            raise KeyError(xid)
         try:
-            return _row_exchange(*row)
-        except (ProtocolError, ValueError, TypeError, KeyError) as exc:
-            log.warning("session store: exchange %d of %s cannot be read: %s",
-                        xid, self.path, exc)
+            with self._read_lock:
+                row = self._read_conn.execute(
+                    "SELECT data, request_body, response_body FROM exchanges WHERE id = ?",
+                    (xid,)).fetchone()
+            if row is None:
+                raise KeyError(xid)
+            return exchange_from_row(*row, strict=self._strict)
+        except sqlite3.DatabaseError as exc:  # a damaged page that quick_check missed
+            self._note_unreadable(xid, f"the file is damaged there: {exc}")
             raise KeyError(xid) from exc
+        except UnreadableRecord as exc:
+            self._note_unreadable(xid, str(exc))
+            raise KeyError(xid) from exc
+
+    def _note_unreadable(self, xid: int, why: str) -> None:
+        with self._lock:
+            if xid in self._unreadable:
+                return
+            self._unreadable[xid] = why
+            self.notes.append(f"row {xid} is unreadable ({why})")
+        # Told through ``notes`` (the command line prints them, the window shows them).
+        log.info("session store: row %d of %s is unreadable: %s", xid, self.path, why)
+
+    def unreadable(self, xid: int) -> str | None:
+        """Why exchange ``xid`` could not be loaded, if it could not."""
+        return self._unreadable.get(xid)
 
     def exchanges(self) -> Iterator[Exchange]:
         """Every exchange in list order, loaded one at a time (for exporting)."""
@@ -796,18 +903,39 @@ def _row(x: Exchange, summary: Summary) -> tuple[Any, ...]:
 
 
 def _row_summary(row: tuple[Any, ...]) -> Summary:
+    # Only rows whose columns passed _ROW_FITS come here (its verdict is the last value).
     (xid, start, method, path, query, status, content_type, response_size, duration,
-     findings, error, state) = row
+     findings, error, state, _fits) = row
     return Summary(xid, start, sys.intern(method), path, query, status,
                    sys.intern(content_type), response_size, duration, findings, bool(error),
                    sys.intern(state))
 
 
-def _row_exchange(data: str | bytes, request_body: bytes, response_body: bytes) -> Exchange:
-    # Format 1 wrote JSON text; format 2 a pickle, read without ever building a class.
-    plain = json.loads(data) if isinstance(data, str) else loads_plain(data)
-    plain["request_body"] = plain["response_body"] = ""
-    x = Exchange.from_dict(plain)
-    x.request_body = bytes(request_body)
-    x.response_body = bytes(response_body)
-    return x
+def _read_summaries(conn: sqlite3.Connection) -> tuple[list[Summary], list[str]]:
+    """The summaries of the rows that have the store's column types, and a note for
+    each row that has not."""
+    # One scan: each row comes with SQLite's verdict on its column types.
+    rows = conn.execute(f"SELECT {_SUMMARY_COLUMNS}, {_ROW_FITS} FROM exchanges ORDER BY id")
+    summaries = []
+    bad = 0
+    for row in rows:
+        if row[-1]:
+            summaries.append(_row_summary(row))
+        else:
+            bad += 1
+    return summaries, (_why_unfit(conn) if bad else [])
+
+
+def _why_unfit(conn: sqlite3.Connection) -> list[str]:
+    """A note for each row (the first thousand) whose columns have other types."""
+    notes = []
+    rows = conn.execute(
+        f"SELECT {', '.join(f'typeof({name})' for name, _ in _COLUMN_TYPES)}, id "
+        f"FROM exchanges WHERE NOT ({_ROW_FITS}) ORDER BY id LIMIT 1000")
+    for *types, xid in rows:
+        name, kind = next((name, kind) for (name, allowed), kind in zip(_COLUMN_TYPES, types)
+                          if kind not in allowed)
+        what = {"null": "NULL", "integer": "a number", "real": "a number", "text": "a text",
+                "blob": "bytes"}.get(kind, kind)
+        notes.append(f"row {xid!r} is unreadable (its {name.replace('_', ' ')} is {what})")
+    return notes

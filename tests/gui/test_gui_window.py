@@ -358,8 +358,9 @@ def test_save_open_session_and_export_har(qtbot, make_window, tmp_path):
     assert json.loads(har.read_text())["log"]["entries"][0]["request"]["url"].endswith("/saved")
 
     other = make_window(start=False)
-    other.open_file(str(saved))
+    other.open_file(str(saved))  # shown read-only
     assert [s.path for s in other.model.summaries()] == ["/saved"]
-    other.open_file(str(har))  # HAR: imported into the open session
-    wait_rows(qtbot, other, 2)
-    assert [s.path for s in other.model.summaries()] == ["/saved", "/saved"]
+    other.open_file(str(har))  # HAR: imported into the live session, which is shown again
+    wait_rows(qtbot, other, 1)
+    assert other.store is other.recording
+    assert [s.path for s in other.model.summaries()] == ["/saved"]

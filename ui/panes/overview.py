@@ -8,7 +8,7 @@ from http import HTTPStatus
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFormLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
-from inspector.model import Exchange
+from inspector.model import PH_RECEIVED, ST_ABORTED, Exchange
 
 from .. import theme
 from ..edits import edits_html
@@ -76,6 +76,7 @@ class OverviewPane(QWidget):
 
     def show_exchange(self, x: Exchange | None) -> None:
         self.timeline.set_exchange(x)
+        self.labels["Request"].setFont(theme.mono_font())
         if x is None:
             for label in self.labels.values():
                 label.setText("")
@@ -86,7 +87,7 @@ class OverviewPane(QWidget):
             "Request": request_line(x),
             "Status": x.status or ("(start_response not called yet)" if x.state == "active"
                                    else "(start_response was never called)"),
-            "Meaning": status_meaning(x.status_code),
+            "Meaning": meaning_text(x),
             "Client": x.client,
             "Started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(x.start))
             + f".{int(x.start % 1 * 1000):03d}",
@@ -94,11 +95,10 @@ class OverviewPane(QWidget):
             "Response body": _size_text(len(x.response_body), x.response_size)
             + (" (wsgi.file_wrapper)" if x.file_wrapper else "")
             + (f", in {len(x.chunks)} chunk{'s' * (len(x.chunks) != 1)}" if x.chunks else ""),
-            "Duration": human_duration(x.duration) if x.duration is not None else "running…",
-            "State": f"paused at {x.paused}" if x.paused else x.state,
+            "Duration": duration_text(x),
+            "State": state_text(x),
             "Thread": x.thread,
-            "Calls": f"start_response called {len(x.start_response)} time"
-            + ("s" if len(x.start_response) != 1 else ""),
+            "Calls": calls_text(x),
         }
         for name, value in values.items():
             self.labels[name].setText(value)
@@ -106,6 +106,50 @@ class OverviewPane(QWidget):
         self.form.setRowVisible(self.labels["Edits"], bool(x.edits))
         colour = theme.status_color(x.status_code)
         self.labels["Status"].setStyleSheet(f"color: {colour.name()}" if colour else "")
+
+
+    def show_note(self, text: str) -> None:
+        """Nothing to show but why (an exchange that cannot be read, say)."""
+        self.show_exchange(None)
+        self.labels["Request"].setFont(self.font())  # a sentence, not a request line
+        self.labels["Request"].setText(text)
+
+
+def state_text(x: Exchange) -> str:
+    if x.paused:
+        return f"paused at {x.paused}"
+    if x.state == ST_ABORTED or x.aborted:
+        return f"aborted by you at {x.aborted}" + (
+            " (the app was never called)" if x.aborted == PH_RECEIVED else "")
+    return x.state
+
+
+def meaning_text(x: Exchange) -> str:
+    meaning = status_meaning(x.status_code)
+    if x.aborted and x.status_code == 502:
+        return "WSGI Inspector's answer, not the app's: you aborted the request"
+    if x.aborted and meaning:
+        return f"{meaning} (the app's status; you then aborted and the connection was cut)"
+    return meaning
+
+
+def duration_text(x: Exchange) -> str:
+    """The app's time; time spent paused while stepping is shown apart."""
+    if x.duration is None:
+        return "running…"
+    if not x.paused_time:
+        return human_duration(x.duration)
+    return f"{human_duration(x.app_duration)} in the app, {human_duration(x.paused_time)} paused"
+
+
+def calls_text(x: Exchange) -> str:
+    n = len(x.start_response)
+    if x.aborted == PH_RECEIVED:
+        return "start_response called by WSGI Inspector, in the app's place"
+    text = f"start_response called {n} time{'s' * (n != 1)}"
+    if x.aborted and x.status_code == 502:
+        text += " (the last call's status is WSGI Inspector's 502)"
+    return text
 
 
 def _size_text(captured: int, total: int) -> str:
