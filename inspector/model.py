@@ -131,6 +131,7 @@ class Exchange:
     duration: float | None = None  # seconds, when ended
     edits: list[Edit] = field(default_factory=list)
     paused: str = ""  # the phase it waits at while stepping, else ""
+    client_dropped: bool = False  # the app's process died: the client got no reply from it
     pause: dict[str, Any] | None = field(default=None, compare=False)  # the paused event
 
     # -- convenience views over the environ ---------------------------------
@@ -220,6 +221,7 @@ class Exchange:
             "duration": self.duration,
             "edits": [vars(e).copy() for e in self.edits],
             "paused": self.paused,
+            "client_dropped": self.client_dropped,
         }
         return data
 
@@ -250,6 +252,7 @@ class Exchange:
             duration=data["duration"],
             edits=[Edit(**e) for e in data.get("edits", [])],
             paused=data.get("paused", ""),
+            client_dropped=data.get("client_dropped", False),
         )
 
 
@@ -400,6 +403,7 @@ def _apply_end(x: Exchange, ev: dict[str, Any]) -> None:
     x.response_body = bytes(x.response_body)
     x.duration = ev["t"]
     x.state = ST_FAILED if x.error is not None else ST_COMPLETE
+    x.client_dropped = bool(ev.get("dropped"))
     if ev.get("closed"):
         x.phases.append(Phase(PH_CLOSED, ev.get("closed_t", ev["t"])))
 

@@ -30,7 +30,8 @@ from inspector.host.process import (
     describe_exit,
     find_python,
 )
-from inspector.model import ST_COMPLETE, ST_FAILED
+from inspector.host.store import Store
+from inspector.model import ST_COMPLETE, ST_FAILED, Exchange
 from tests.appproc import (
     TIMEOUT,
     Gate,
@@ -40,6 +41,7 @@ from tests.appproc import (
     running,
     write_app,
 )
+from tests.factories import exchange_events
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="signals, /proc and venv layout")
 
@@ -268,6 +270,32 @@ def test_the_request_that_kills_the_app_keeps_its_row(
     assert fetch(url, "/hello")[:3:2] == (200, b"hello v1")
     assert app.generation == gen + 1
     assert recorder.wait_exchange(gen + 1, "/hello").state == ST_COMPLETE
+
+
+def test_a_dropped_exchange_is_listed_without_a_status(tmp_path: Path) -> None:
+    """What the host writes for an exchange its process took down: stored and reopened,
+    it says the client got no reply (not the 500 a raising app gets)."""
+    host = AppProcess.__new__(AppProcess)  # only the in-flight bookkeeping is used
+    events: list[dict[str, Any]] = []
+    host.on_event, host._in_flight = events.append, {}
+    begin = exchange_events(1, path="/killed", status=None, gen=1, end=False)
+    for event in begin:
+        host._track(event)
+    host._fail_in_flight(1, "was killed by SIGSEGV")
+    assert events[-1]["dropped"] is True
+    with Store(tmp_path / "s.wsgi-session") as store:
+        for event in [*begin, *events]:
+            store.put(event)
+        store.flush()
+    with Store.open(tmp_path / "s.wsgi-session") as store:
+        (summary,) = store.summaries()
+        assert (summary.status, summary.error, summary.state) == (None, True, "dropped")
+        x = store.get(summary.id)
+    assert x.client_dropped and x.status_code is None
+    assert x.error is not None and x.error.message == (
+        "The app's process was killed by SIGSEGV while serving this request.")
+    assert Exchange.from_dict(x.to_dict()).client_dropped
+    assert not Exchange.from_dict({**x.to_dict(), "client_dropped": False}).client_dropped
 
 
 def test_sigkill_from_outside_keeps_the_waiting_request(

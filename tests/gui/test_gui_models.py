@@ -82,6 +82,19 @@ def test_model_cells_and_sort_keys():
     assert (model.counts.errors, model.counts.findings) == (1, 0)
 
 
+def test_a_dropped_exchange_shows_no_reply_not_500():
+    """The app's process died while serving it: the client got no reply at all."""
+    model = ExchangeModel()
+    model.reset([summary(1, path="/boom", status=None, error=True, state="failed"),
+                 summary(2, path="/segv", status=None, error=True, state="dropped")])
+    assert model.index(0, COL_STATUS).data() == "(500)"
+    assert model.index(1, COL_STATUS).data() == "no reply"
+    assert model.index(1, COL_STATUS).data(Qt.ItemDataRole.ToolTipRole).startswith(
+        "No reply (connection dropped)")
+    assert model.index(1, COL_STATUS).data(SORT_ROLE) == 0
+    assert model.counts.errors == 2
+
+
 def test_quick_filter_terms():
     def ids(text: str) -> list[int]:
         accepts = summaryfilter.parse(text)

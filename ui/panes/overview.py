@@ -84,8 +84,7 @@ class OverviewPane(QWidget):
             return
         values = {
             "Request": request_line(x),
-            "Status": x.status or ("(start_response not called yet)" if x.state == "active"
-                                   else "(start_response was never called)"),
+            "Status": status_line(x),
             "Meaning": status_meaning(x.status_code),
             "Client": x.client,
             "Started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(x.start))
@@ -106,6 +105,14 @@ class OverviewPane(QWidget):
         self.form.setRowVisible(self.labels["Edits"], bool(x.edits))
         colour = theme.status_color(x.status_code)
         self.labels["Status"].setStyleSheet(f"color: {colour.name()}" if colour else "")
+
+
+def status_line(x: Exchange) -> str:
+    if x.client_dropped:  # the app's process died while serving: the connection closed
+        return f"{x.status} (then the connection dropped)" if x.status else \
+            "no reply (connection dropped)"
+    return x.status or ("(start_response not called yet)" if x.state == "active"
+                        else "(start_response was never called)")
 
 
 def _size_text(captured: int, total: int) -> str:
