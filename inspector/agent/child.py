@@ -157,7 +157,12 @@ def main(argv: list[str] | None = None) -> int:
     # when this process ends (it sends "stop" or closes the connection).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     demote_agent_path()
-    sock, mapping = link_from_env()
+    try:
+        sock, mapping = link_from_env()
+    except (KeyError, ValueError, OSError, ring.RingError) as exc:
+        print(f"wsgi-inspector: this process must be started by the inspector's host "
+              f"({exc}).", file=sys.stderr)
+        return 1
     uplink = Uplink(sock, mapping)
     uplink.emit_now({"type": "hello", "version": wire.VERSION, "pid": os.getpid(),
                      "python": sys.version.split()[0]})
