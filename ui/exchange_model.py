@@ -121,8 +121,8 @@ def status_text(s: Summary) -> str:
         return str(s.status)
     if s.state in IN_FLIGHT:
         return "…"
-    if s.state == DROPPED:
-        return "no reply"
+    if s.state == DROPPED:  # no status reached the client; the tooltip says why
+        return "—"
     return "(500)" if s.error else "—"
 
 

@@ -162,7 +162,7 @@ class AppProcess:
         self._pong = 0  # the highest ping seq the child has answered
         self._pong_changed = threading.Condition()
         self._link: threading.Thread | None = None
-        self._in_flight: dict[int, float] = {}
+        self._in_flight: dict[int, float] = {}  # id -> wall-clock start
         self._deaths: list[float] = []
         self._stopping = False
         self._ready = threading.Event()
@@ -389,8 +389,10 @@ class AppProcess:
 
     def _track(self, event: Message) -> None:
         kind = event.get("type")
-        if kind == "begin":
-            self._in_flight[event.get("id")] = time.perf_counter()  # type: ignore[index]
+        if kind == "begin":  # its wall-clock start: the begin may be read only after a death
+            start = event.get("start")
+            self._in_flight[event.get("id")] = (  # type: ignore[index]
+                start if type(start) is float else time.time())
         elif kind == "end":
             self._in_flight.pop(event.get("id"), None)  # type: ignore[arg-type]
 
@@ -426,7 +428,7 @@ class AppProcess:
         """End the exchanges the dead process had begun: their clients got no reply
         from it (the connection closed with the process)."""
         for xid, began in list(self._in_flight.items()):
-            t = time.perf_counter() - began
+            t = max(0.0, time.time() - began)
             message = f"The app's process {how} while serving this request."
             self.on_event({"type": "error", "id": xid, "gen": generation, "t": t,
                            "phase": "error", "exc_type": "ProcessDied", "message": message,

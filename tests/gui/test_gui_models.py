@@ -88,7 +88,7 @@ def test_a_dropped_exchange_shows_no_reply_not_500():
     model.reset([summary(1, path="/boom", status=None, error=True, state="failed"),
                  summary(2, path="/segv", status=None, error=True, state="dropped")])
     assert model.index(0, COL_STATUS).data() == "(500)"
-    assert model.index(1, COL_STATUS).data() == "no reply"
+    assert model.index(1, COL_STATUS).data() == "—"
     assert model.index(1, COL_STATUS).data(Qt.ItemDataRole.ToolTipRole).startswith(
         "No reply (connection dropped)")
     assert model.index(1, COL_STATUS).data(SORT_ROLE) == 0
