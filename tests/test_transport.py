@@ -234,3 +234,31 @@ def test_uplink_gives_up_waiting_for_room_once_the_host_is_gone() -> None:
         uplink.close()
         theirs.close()
         mapping.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork")
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+def test_a_process_the_app_forks_writes_nothing_to_the_ring() -> None:
+    """multiprocessing's fork: a second writer would corrupt the ring, and its copy of the
+    socket would hide this process's end from the host."""
+    fd, mapping = ring.create(ring.MIN_CAPACITY)
+    os.close(fd)
+    ours, theirs = socket.socketpair()
+    uplink = Uplink(theirs, mapping)
+    try:
+        uplink.emit({"type": "begin", "id": 1})
+        before = ring.RingReader(mapping).published
+        pid = os.fork()
+        if pid == 0:  # the forked process: emits, prints nothing of ours, exits
+            uplink.emit({"type": "output", "id": 1, "text": "from the fork"})
+            os._exit(0 if theirs.fileno() == -1 else 1)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0  # its copy of the socket was closed
+        assert ring.RingReader(mapping).published == before
+        uplink.emit({"type": "end", "id": 1})
+        assert ring.RingReader(mapping).published > before  # the app's process goes on
+    finally:
+        uplink.close()
+        ours.close()
+        theirs.close()
+        mapping.close()

@@ -68,6 +68,19 @@ class Uplink:
         self._thread = threading.Thread(target=self._run, name="wsgi-inspector-uplink",
                                         daemon=True)
         self._thread.start()
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=self._forked)
+
+    def _forked(self) -> None:
+        """In a process the app forked (multiprocessing): record nothing, hold nothing.
+
+        A second writer would corrupt the ring (its lock and offset are this
+        process's), and its copy of the socket would keep the host from seeing
+        this process end. Its events were lost before the ring too.
+        """
+        self.ring = _Nowhere()  # type: ignore[assignment]
+        self._send_lock = threading.Lock()
+        self.sock.close()
 
     def emit(self, message: dict[str, Any]) -> None:
         """Record ``message`` (any thread); the host hears of it within ~10 ms."""
@@ -111,6 +124,18 @@ class Uplink:
         """Wake the host for what is left, then stop the writer."""
         self._closing.set()
         self._thread.join(timeout)
+
+
+class _Nowhere:
+    """The ring as a forked process sees it: appends go nowhere."""
+
+    published = 0
+
+    def append(self, payload: bytes) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
 
 
 def link_from_env() -> tuple[socket.socket, mmap.mmap]:
