@@ -382,9 +382,11 @@ ring = mmap.mmap(ring_fd, 0)
 struct.pack_into("<I", ring, 128, {length})  # the first record's length word
 ring[132:132 + len({payload!r})] = {payload!r}
 struct.pack_into("<Q", ring, 16, {published})  # the published write offset
-sock = socket.socket(fileno=link_fd)
-sock.sendall(struct.pack(">Q", {published}))
-sock.recv(1)  # until the host ends it
+if {wake}:
+    sock = socket.socket(fileno=link_fd)
+    sock.sendall(struct.pack(">Q", {published}))
+    sock.recv(1)  # until the host ends it
+os._exit(1)
 """
 
 
@@ -400,7 +402,7 @@ def test_an_unreadable_ring_ends_the_link_with_one_sentence(
     write_app(tmp_path)
     fake = tmp_path / "python"
     fake.write_text(HOSTILE.format(python=sys.executable, length=length, payload=payload,
-                                   published=published))
+                                   published=published, wake=True))
     fake.chmod(0o755)
     app = run_app(Options("web:app", str(tmp_path), python=str(fake)))
     status = app.status
@@ -409,6 +411,21 @@ def test_an_unreadable_ring_ends_the_link_with_one_sentence(
     assert why in status.message and status.message.endswith("; it was stopped.")
     assert "\n" not in status.message and "Traceback" not in status.message
     assert recorder.states() == ["starting", "crashed"] and app.pid is None
+
+
+def test_a_crash_that_leaves_the_ring_unreadable_is_still_a_crash(
+        tmp_path: Path, recorder: Recorder, run_app: Callable[..., Any]) -> None:
+    """A process that scribbled over the ring and died: what can be read is read, and
+    it is restarted like any crash (the link is gone anyway)."""
+    write_app(tmp_path)
+    fake = tmp_path / "python"
+    fake.write_text(HOSTILE.format(python=sys.executable, length=4000, payload=b"",
+                                   published=16, wake=False))
+    fake.chmod(0o755)
+    app = run_app(Options("web:app", str(tmp_path), python=str(fake)))
+    assert app.status.state == "crashed", app.status
+    assert app.status.message == (f"The app's process died {CRASH_LIMIT} times in a row "
+                                  "(last: exited with code 1); fix the app and reload.")
 
 
 def test_crash_at_import_is_retried_then_given_up(tmp_path: Path, recorder: Recorder,

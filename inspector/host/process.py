@@ -303,7 +303,9 @@ class AppProcess:
             child.proc.kill()
         code = child.proc.wait()
         if not error:  # everything it recorded before it died, the killing request too
-            error = self._drain(child, child.reader.published)
+            # (a crash that scribbled over the ring ends the reading there; the process
+            # is gone either way, so it is handled as the crash it was)
+            self._drain(child, child.reader.published)
         child.reader.close()
         child.sock.close()
         with self._pong_changed:
