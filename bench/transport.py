@@ -52,18 +52,24 @@ STREAM_CHUNKS, STREAM_CHUNK = 8, 2048
 
 # -- the stream ------------------------------------------------------------------------------
 
+HEADERS = {"HOST": "127.0.0.1:8000", "USER_AGENT": "python-requests/2.32.3", "ACCEPT": "*/*",
+           "ACCEPT_ENCODING": "gzip, deflate", "CONNECTION": "keep-alive"}
+
+
 def environ(n: int) -> dict[str, Any]:
-    """A fresh environ as waitress builds it for a small GET (20 keys)."""
-    return {
-        "REQUEST_METHOD": "GET", "SCRIPT_NAME": "", "PATH_INFO": f"/items/{n}",
+    """A fresh environ as waitress builds it for a small GET (20 keys): CGI names as
+    literals, header keys made per request ("HTTP_" + name), values parsed (new strings)."""
+    env: dict[str, Any] = {
+        "REQUEST_METHOD": "".join("GET"), "SCRIPT_NAME": "", "PATH_INFO": f"/items/{n}",
         "QUERY_STRING": "page=2&sort=name", "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8000",
         "SERVER_PROTOCOL": "HTTP/1.1", "SERVER_SOFTWARE": "waitress",
         "REMOTE_ADDR": "127.0.0.1", "REMOTE_HOST": "127.0.0.1", "REMOTE_PORT": str(40000 + n),
-        "HTTP_HOST": "127.0.0.1:8000", "HTTP_USER_AGENT": "python-requests/2.32.3",
-        "HTTP_ACCEPT": "*/*", "HTTP_ACCEPT_ENCODING": "gzip, deflate",
-        "HTTP_CONNECTION": "keep-alive", "wsgi.url_scheme": "http", "wsgi.version": (1, 0),
-        "wsgi.input": io.BytesIO(), "wsgi.multithread": True,
+        "wsgi.url_scheme": "http", "wsgi.version": (1, 0), "wsgi.input": io.BytesIO(),
+        "wsgi.multithread": True,
     }
+    for name, value in HEADERS.items():
+        env["HTTP_" + name] = "".join(value)
+    return env
 
 
 def plain_app(env: dict[str, Any], start_response: Any) -> Any:

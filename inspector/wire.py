@@ -73,6 +73,37 @@ def dumps_plain(value: Any) -> bytes:
     return buffer.getvalue()
 
 
+# Words nearly every message carries (keys, event types, CGI names). A ring record
+# names one by its memo index instead of spelling it out, and the host decodes each to
+# one shared string: decoding a record of fresh strings cost twice as much. A record
+# names a word only when its string is this very object (interned literals: the agent's
+# keys and waitress's CGI names are). Both sides hold this list: it is part of VERSION.
+VOCABULARY = (
+    "type", "id", "t", "start", "thread", "environ", "body", "body_size", "t_app", "name",
+    "status", "headers", "exc_info", "size", "data", "via", "start_response", "closed",
+    "closed_t", "chunks", "lint", "len", "exhausted", "stream", "text", "level", "logger",
+    "code", "severity", "phase", "message", "pep", "edited", "traceback", "exc_type",
+    "timeout", "how", "what", "original", "index", "seq", "begin", "chunk", "output",
+    "finding", "error", "end", "paused", "resumed", "edit", "pong", "iter", "write",
+    "stdout", "stderr", "log", "app_called", "file_wrapper", "received", "str", "bool",
+    "int", "tuple", "REQUEST_METHOD", "SCRIPT_NAME", "PATH_INFO", "QUERY_STRING",
+    "CONTENT_TYPE", "CONTENT_LENGTH", "SERVER_NAME", "SERVER_PORT", "SERVER_PROTOCOL",
+    "SERVER_SOFTWARE", "REMOTE_ADDR", "REMOTE_HOST", "REMOTE_PORT", "REQUEST_URI",
+    "RAW_URI", "GET", "POST", "HEAD", "waitress",
+)
+_VOCABULARY_MEMO = {id(word): (index, word) for index, word in enumerate(VOCABULARY)}
+
+
+def _primed_unpickler() -> _PlainUnpickler:
+    """An unpickler whose memo holds VOCABULARY at indices 0, 1, ...: it read a pickle
+    that memoizes each word (the memo cannot be set from a dict on every Python)."""
+    words = b"".join(b"\x8c" + bytes([len(w)]) + w.encode() + b"\x94" + b"0"  # str, MEMOIZE,
+                     for w in VOCABULARY)                                    # POP
+    unpickler = _PlainUnpickler(io.BytesIO(b"\x80\x04" + words + b"N."))
+    unpickler.load()
+    return unpickler
+
+
 class Encoder:
     """Pickles one message at a time like :func:`dumps_plain`, reusing its pickler.
 
@@ -84,8 +115,13 @@ class Encoder:
 
     def __init__(self) -> None:
         self._buffer = io.BytesIO()
-        self._pickler = _pickler(self._buffer, memo=False)
+        self._pickler = self._new_pickler()
         self._busy = False
+
+    def _new_pickler(self) -> _PlainPickler:
+        pickler = _pickler(self._buffer, memo=False)
+        pickler.memo = _VOCABULARY_MEMO  # copied; fast mode adds nothing to it
+        return pickler
 
     def encode(self, message: Any) -> bytes:
         if self._busy:
@@ -96,7 +132,7 @@ class Encoder:
             self._pickler.dump(message)
             return buffer.getvalue()
         except _NotPlain:  # a foreign type somewhere: the slow, careful way
-            self._pickler = _pickler(buffer, memo=False)
+            self._pickler = self._new_pickler()
             return dumps_plain(message)
         finally:
             buffer.seek(0)
@@ -161,13 +197,15 @@ def loads_plain(data: bytes | bytearray | memoryview) -> Any:
 
 
 def loads_each(data: bytes, spans: list[tuple[int, int]]) -> Iterator[Any]:
-    """What :func:`loads_plain` reads from each ``data[start:end]``, in order.
+    """What :func:`loads_plain` reads from each ``data[start:end]``, in order; a record
+    may name the words of VOCABULARY by memo index (as :class:`Encoder` writes them).
 
     One unpickler for all of them, reading where they lie: for many small
     records (the event ring's) that costs a fraction of one loads_plain each.
     """
     stream = io.BytesIO(data)
     unpickler = _PlainUnpickler(stream)
+    unpickler.memo = _PRIMED.memo  # a copy: what one call's records add stays there
     for start, end in spans:
         stream.seek(start)
         try:
@@ -179,8 +217,10 @@ def loads_each(data: bytes, spans: list[tuple[int, int]]) -> Iterator[Any]:
                                 ) from None
         if stream.tell() != end:
             raise ProtocolError("a record's pickle does not end where its length says")
-        unpickler.memo.clear()  # each record stands alone
         yield value
+
+
+_PRIMED = _primed_unpickler()
 
 
 def decode(payload: bytes | bytearray | memoryview) -> list[Message]:

@@ -164,7 +164,7 @@ def test_the_capacity_is_aligned_and_at_least_the_minimum() -> None:
 # -- decoding what the ring holds ------------------------------------------------------------
 
 def test_loads_each_reads_plain_records_where_they_lie() -> None:
-    values = [{"type": "begin", "id": 1}, [1, 2.5, None, True], b"\x00\xff", "text"]
+    values = [{"type": "begin", "id": 1}, [1, 2.5, None, True], b"\x00\xff", "text", "type"]
     encoder = wire.Encoder()
     blob, spans = b"", []
     for value in values:
@@ -185,12 +185,30 @@ class Header(str):
     """A str subclass, as a framework may put in a header."""
 
 
+def decode_one(data: bytes) -> object:
+    return next(wire.loads_each(data, [(0, len(data))]))
+
+
 def test_the_encoder_makes_foreign_values_plain_and_stays_usable() -> None:
     encoder = wire.Encoder()
-    assert wire.loads_plain(encoder.encode({"h": Header("x"), "o": object})) == {
+    assert decode_one(encoder.encode({"h": Header("x"), "o": object})) == {
         "h": "x", "o": repr(object)}
-    assert wire.loads_plain(encoder.encode({"type": "end", "id": 2})) == {"type": "end",
-                                                                          "id": 2}
+    assert decode_one(encoder.encode({"type": "end", "id": 2})) == {"type": "end", "id": 2}
+
+
+def test_records_name_the_vocabulary_and_decode_to_shared_words() -> None:
+    """The keys every event has are not spelled out in each record, and the host gets one
+    string per word, not one per record."""
+    encoder = wire.Encoder()
+    first, second = (encoder.encode({"type": "chunk", "id": n, "via": "iter"}) for n in (1, 2))
+    assert b"type" not in first and b"via" not in first and b"iter" not in first
+    spelled = wire.dumps_plain({"type": "chunk", "id": 1, "via": "iter"})
+    assert len(first) < len(spelled) and wire.loads_plain(spelled) == decode_one(first)
+    a, b = wire.loads_each(first + second, [(0, len(first)), (len(first), len(first) * 2)])
+    assert [next(iter(a)), a["type"]] == ["type", "chunk"]
+    assert next(iter(a)) is next(iter(b)) and a["via"] is b["via"]
+    made = "".join(["ty", "pe"])  # equal to a word, but another object: spelled out
+    assert made.encode() in encoder.encode({made: 1}) and decode_one(encoder.encode({made: 1}))
 
 
 # -- the uplink --------------------------------------------------------------------------------
@@ -211,7 +229,7 @@ def test_uplink_records_at_once_and_wakes_the_host() -> None:
         offset = 0
         while offset < reader.published:
             (offset,) = WAKE.unpack(ours.recv(WAKE.size, socket.MSG_WAITALL))
-        assert [wire.loads_plain(r) for r in reader.records(offset)] == [
+        assert list(wire.loads_each(*reader.read_to(offset))) == [
             {"type": "begin", "id": 1}, {"type": "pong", "seq": 7}]
     finally:
         uplink.close()
