@@ -428,6 +428,17 @@ def test_a_crash_that_leaves_the_ring_unreadable_is_still_a_crash(
                                   "(last: exited with code 1); fix the app and reload.")
 
 
+def test_without_posix_the_isolated_mode_says_what_to_do(tmp_path: Path, recorder: Recorder,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    app = AppProcess(Options("web:app", str(tmp_path)), recorder.on_event, recorder.on_status)
+    monkeypatch.setattr(os, "name", "nt")
+    status = app.start()
+    assert (status.state, status.message) == (
+        "crashed", "The app's own process needs a POSIX system (Linux, macOS); here, start "
+        "with --in-process.")
+    assert app.pid is None and recorder.states() == ["crashed"]
+
+
 def test_crash_at_import_is_retried_then_given_up(tmp_path: Path, recorder: Recorder,
                                                   run_app: Callable[..., Any]) -> None:
     (tmp_path / "web.py").write_text("import os\nos._exit(1)\n")

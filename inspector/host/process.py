@@ -171,6 +171,10 @@ class AppProcess:
     # -- control -------------------------------------------------------------------
     def start(self, timeout: float = CONNECT_TIMEOUT) -> Status:
         """Start the child and wait until it serves or fails to load."""
+        if os.name != "posix":  # the link is inherited with pass_fds
+            self._set_status(Status("crashed", "The app's own process needs a POSIX system "
+                                    "(Linux, macOS); here, start with --in-process."))
+            return self.status
         self._stopping = False
         self._spawn()
         self._ready.wait(timeout)
