@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from inspector.host import process
 from inspector.host.inprocess import InProcessApp
 from inspector.host.process import (
     CRASH_LIMIT,
@@ -386,7 +387,7 @@ if {wake}:
     sock = socket.socket(fileno=link_fd)
     sock.sendall(struct.pack(">Q", {published}))
     sock.recv(1)  # until the host ends it
-os._exit(1)
+os._exit(5)  # having written to the ring
 """
 
 
@@ -425,13 +426,13 @@ def test_a_crash_that_leaves_the_ring_unreadable_is_still_a_crash(
     app = run_app(Options("web:app", str(tmp_path), python=str(fake)))
     assert app.status.state == "crashed", app.status
     assert app.status.message == (f"The app's process died {CRASH_LIMIT} times in a row "
-                                  "(last: exited with code 1); fix the app and reload.")
+                                  "(last: exited with code 5); fix the app and reload.")
 
 
 def test_without_posix_the_isolated_mode_says_what_to_do(tmp_path: Path, recorder: Recorder,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     app = AppProcess(Options("web:app", str(tmp_path)), recorder.on_event, recorder.on_status)
-    monkeypatch.setattr(os, "name", "nt")
+    monkeypatch.setattr(process, "POSIX", False)
     status = app.start()
     assert (status.state, status.message) == (
         "crashed", "The app's own process needs a POSIX system (Linux, macOS); here, start "

@@ -40,6 +40,7 @@ Message = dict[str, Any]
 CRASH_LIMIT = 3  # deaths within CRASH_WINDOW seconds before we stop restarting
 CRASH_WINDOW = 10.0
 CONNECT_TIMEOUT = 30.0  # the app's import can be slow (Django, big projects)
+POSIX = os.name == "posix"  # the child inherits its link with pass_fds
 RING_CAPACITY = 8 << 20  # pages are committed as they are first written
 SYNC_TIMEOUT = 5.0  # how long an "arm" waits for the child to confirm it (a ping round trip)
 
@@ -171,7 +172,7 @@ class AppProcess:
     # -- control -------------------------------------------------------------------
     def start(self, timeout: float = CONNECT_TIMEOUT) -> Status:
         """Start the child and wait until it serves or fails to load."""
-        if os.name != "posix":  # the link is inherited with pass_fds
+        if not POSIX:  # the link is inherited with pass_fds
             self._set_status(Status("crashed", "The app's own process needs a POSIX system "
                                     "(Linux, macOS); here, start with --in-process."))
             return self.status
