@@ -9,7 +9,8 @@ as they are. The reading side refuses anything that would name a class or a
 function (the unpickler's ``find_class`` always raises), so a frame can only
 ever build plain data, never run code. Pickle rather than JSON: it encodes
 about seven times faster, and the agent pays for it in the app's own process.
-Many messages share one frame: the sender batches whatever is queued.
+Frames carry the host's commands. The agent's messages go one pickle each into
+the event ring (inspector/ring.py: :class:`Encoder`, :func:`loads_each`).
 The session store keeps each exchange's record the same way (:func:`dumps_plain`,
 :func:`loads_plain`).
 """
