@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import pickle
 import signal
 import socket
 import subprocess
@@ -20,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from inspector import wire
 from inspector.host import process
 from inspector.host.inprocess import InProcessApp
 from inspector.host.process import (
@@ -396,6 +398,10 @@ os._exit(5)  # having written to the ring
     (4000, b"", 16, "a record of 4000 bytes runs past the written end"),
     (14, b"\x80\x04cos\nsystem\n.", 24, "only plain data is read"),
     (8, b"", 1 << 40, "outside what it can hold"),
+    (51, pickle.dumps({"type": "hello", "version": 3, "pid": 1}, 5), 56,
+     f"it speaks protocol version 3 and this host version {wire.VERSION}; run both from one "
+     "installation"),
+    (30, pickle.dumps({"type": "ready"}, 5), 40, "its first record is not a hello"),
 ])
 def test_an_unreadable_ring_ends_the_link_with_one_sentence(
         tmp_path: Path, recorder: Recorder, run_app: Callable[..., Any], length: int,
