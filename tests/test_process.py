@@ -193,6 +193,17 @@ def test_venv_next_to_the_app_is_found(venv_app: Path, recorder: Recorder,
     assert os.path.realpath(body.decode()) == os.path.realpath(venv_app / ".venv")
 
 
+def test_the_agent_s_own_files_are_not_the_project_s(recorder: Recorder,
+                                                    run_app: Callable[..., Any]) -> None:
+    """Serving a built-in example from this checkout: the agent's modules (the ring
+    among them) are not the app's, so a reload never watches them."""
+    root = Path(__file__).resolve().parents[1]
+    app = run_app(Options("inspector.examples.hello:app", str(root)))
+    assert app.status.state == "serving", app.status
+    examples = root / "inspector" / "examples"
+    assert app.status.files == [str(examples / "__init__.py"), str(examples / "hello.py")]
+
+
 # -- supervision ---------------------------------------------------------------------------
 
 def expect_dropped(url: str, path: str, outcome: list[object]) -> None:

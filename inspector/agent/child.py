@@ -169,7 +169,8 @@ def app_files(app_dir: str) -> list[str]:
     """The project's imported files, less the agent's own (when the app dir holds it)."""
     ours = os.path.dirname(os.path.realpath(__file__))
     engine = os.path.dirname(ours)
-    own = {os.path.join(engine, name) for name in ("__init__.py", "lint.py", "model.py", "wire.py")}
+    own = {os.path.join(engine, name)
+           for name in ("__init__.py", "lint.py", "model.py", "ring.py", "wire.py")}
     return [f for f in project_files(app_dir)
             if not f.startswith(ours + os.sep) and f not in own]
 
