@@ -137,6 +137,7 @@ class Exchange:
     paused: str = ""  # the phase it waits at while stepping, else ""
     aborted: str = ""  # the phase at which the user aborted it while stepping, else ""
     paused_time: float = 0.0  # seconds it waited on the user while stepping, in ``duration``
+    client_dropped: bool = False  # the app's process died: the client got no reply from it
     pause: dict[str, Any] | None = field(default=None, compare=False)  # the paused event
     # What went out on the wire (the server's side; see docs/protocol.md). wire_size
     # None: not recorded (an older session, an import without it).
@@ -292,6 +293,7 @@ class Exchange:
             "paused": self.paused,
             "aborted": self.aborted,
             "paused_time": self.paused_time,
+            "client_dropped": self.client_dropped,
         }
         if self.wire_size is not None or self.server_only:
             data.update(wire_to_plain(self))
@@ -327,6 +329,7 @@ class Exchange:
             aborted=data.get("aborted", ""),
             paused_time=data.get("paused_time", 0.0),
             **wire_from_plain(data),
+            client_dropped=data.get("client_dropped", False),
         )
 
 
@@ -521,6 +524,7 @@ def _apply_end(x: Exchange, ev: dict[str, Any]) -> None:
     x.duration = ev["t"]
     failed = x.error is not None and not x.error.handled
     x.state = ST_ABORTED if x.aborted else ST_FAILED if failed else ST_COMPLETE
+    x.client_dropped = bool(ev.get("dropped"))
     if ev.get("closed"):
         x.phases.append(Phase(PH_CLOSED, ev.get("closed_t", ev["t"])))
 

@@ -9,7 +9,8 @@ as they are. The reading side refuses anything that would name a class or a
 function (the unpickler's ``find_class`` always raises), so a frame can only
 ever build plain data, never run code. Pickle rather than JSON: it encodes
 about seven times faster, and the agent pays for it in the app's own process.
-Many messages share one frame: the sender batches whatever is queued.
+Frames carry the host's commands. The agent's messages go one pickle each into
+the event ring (inspector/ring.py: :class:`Encoder`, :func:`loads_each`).
 The session store keeps each exchange's record the same way (:func:`dumps_plain`,
 :func:`loads_plain`); records read from a file are also checked to be a tree of
 exactly the types written, not too deep, with no value shared (``strict``).
@@ -24,7 +25,7 @@ import struct
 from collections.abc import Iterator
 from typing import Any, NoReturn
 
-VERSION = 3
+VERSION = 4  # 4: a socket pair and a shared-memory event ring, no listener
 MAX_FRAME = 256 << 20  # a sanity bound: a corrupt length must not allocate gigabytes
 PROTOCOL = 5
 
@@ -72,6 +73,73 @@ def dumps_plain(value: Any) -> bytes:
     buffer = io.BytesIO()
     _dump_plain(buffer, value, memo=False)
     return buffer.getvalue()
+
+
+# Words nearly every message carries (keys, event types, CGI names). A ring record
+# names one by its memo index instead of spelling it out, and the host decodes each to
+# one shared string: decoding a record of fresh strings cost twice as much. A record
+# names a word only when its string is this very object (interned literals: the agent's
+# keys and waitress's CGI names are). Both sides hold this list: it is part of VERSION.
+VOCABULARY = (
+    "type", "id", "t", "start", "thread", "environ", "body", "body_size", "t_app", "name",
+    "status", "headers", "exc_info", "size", "data", "via", "start_response", "closed",
+    "closed_t", "chunks", "lint", "len", "exhausted", "stream", "text", "level", "logger",
+    "code", "severity", "phase", "message", "pep", "edited", "traceback", "exc_type",
+    "timeout", "how", "what", "original", "index", "seq", "begin", "chunk", "output",
+    "finding", "error", "end", "paused", "resumed", "edit", "pong", "iter", "write",
+    "stdout", "stderr", "log", "app_called", "file_wrapper", "received", "str", "bool",
+    "int", "tuple", "REQUEST_METHOD", "SCRIPT_NAME", "PATH_INFO", "QUERY_STRING",
+    "CONTENT_TYPE", "CONTENT_LENGTH", "SERVER_NAME", "SERVER_PORT", "SERVER_PROTOCOL",
+    "SERVER_SOFTWARE", "REMOTE_ADDR", "REMOTE_HOST", "REMOTE_PORT", "REQUEST_URI",
+    "RAW_URI", "GET", "POST", "HEAD", "waitress",
+)
+_VOCABULARY_MEMO = {id(word): (index, word) for index, word in enumerate(VOCABULARY)}
+
+
+def _primed_unpickler() -> _PlainUnpickler:
+    """An unpickler whose memo holds VOCABULARY at indices 0, 1, ...: it read a pickle
+    that memoizes each word (the memo cannot be set from a dict on every Python)."""
+    words = b"".join(b"\x8c" + bytes([len(w)]) + w.encode() + b"\x94" + b"0"  # str, MEMOIZE,
+                     for w in VOCABULARY)                                    # POP
+    unpickler = _PlainUnpickler(io.BytesIO(b"\x80\x04" + words + b"N."))
+    unpickler.load()
+    return unpickler
+
+
+class Encoder:
+    """Pickles one message at a time like :func:`dumps_plain`, reusing its pickler.
+
+    For a sender that encodes each message on its own (the agent's event ring):
+    making a pickler per message cost more than the pickling. One per thread;
+    a message met while the encoder is busy (a finalizer that logs, mid-dump)
+    gets a pickler of its own.
+    """
+
+    def __init__(self) -> None:
+        self._buffer = io.BytesIO()
+        self._pickler = self._new_pickler()
+        self._busy = False
+
+    def _new_pickler(self) -> _PlainPickler:
+        pickler = _pickler(self._buffer, memo=False)
+        pickler.memo = _VOCABULARY_MEMO  # copied; fast mode adds nothing to it
+        return pickler
+
+    def encode(self, message: Any) -> bytes:
+        if self._busy:
+            return dumps_plain(message)
+        buffer = self._buffer
+        self._busy = True
+        try:
+            self._pickler.dump(message)
+            return buffer.getvalue()
+        except _NotPlain:  # a foreign type somewhere: the slow, careful way
+            self._pickler = self._new_pickler()
+            return dumps_plain(message)
+        finally:
+            buffer.seek(0)
+            buffer.truncate()
+            self._busy = False
 
 
 def _dump_plain(buffer: io.BytesIO, value: Any, *, memo: bool) -> None:
@@ -258,6 +326,33 @@ def check_plain(value: Any, budget: int) -> None:
 def _check_scalar(item: Any) -> None:
     if type(item) not in _NUMBERS and type(item) is not str and type(item) is not bytes:
         raise ProtocolError(f"holds a {type(item).__name__}, which a record never holds")
+
+
+def loads_each(data: bytes, spans: list[tuple[int, int]]) -> Iterator[Any]:
+    """What :func:`loads_plain` reads from each ``data[start:end]``, in order; a record
+    may name the words of VOCABULARY by memo index (as :class:`Encoder` writes them).
+
+    One unpickler for all of them, reading where they lie: for many small
+    records (the event ring's) that costs a fraction of one loads_plain each.
+    """
+    stream = io.BytesIO(data)
+    unpickler = _PlainUnpickler(stream)
+    unpickler.memo = _PRIMED.memo  # a copy: what one call's records add stays there
+    for start, end in spans:
+        stream.seek(start)
+        try:
+            value = unpickler.load()
+        except ProtocolError:
+            raise
+        except Exception as exc:  # pickle reports bad input with many exception types
+            raise ProtocolError(f"not a pickle of plain data: {type(exc).__name__}: {exc}"
+                                ) from None
+        if stream.tell() != end:
+            raise ProtocolError("a record's pickle does not end where its length says")
+        yield value
+
+
+_PRIMED = _primed_unpickler()
 
 
 def decode(payload: bytes | bytearray | memoryview) -> list[Message]:

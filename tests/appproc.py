@@ -51,6 +51,15 @@ def app(environ, start_response):
         body = sys.prefix.encode()
     elif path == "/token":
         body = os.environ.get("WSGI_INSPECTOR_TOKEN", "absent").encode()
+    elif path == "/ours":  # what of the host's variables the app can see
+        body = " ".join(k for k in os.environ if k.startswith("WSGI_INSPECTOR")).encode()
+    elif path.startswith("/die/"):  # die at once, the begin event just emitted
+        how = path[len("/die/"):]
+        print("dying by", how)
+        if how == "segv":
+            import ctypes
+            ctypes.string_at(0)
+        os._exit(int(how))
     elif path in ("/segv", "/exit", "/gate"):
         print("waiting at the gate")
         wait_at_gate()

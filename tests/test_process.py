@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import http.client
 import os
-import re
+import pickle
 import signal
 import socket
 import subprocess
@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from inspector import wire
-from inspector.agent.child import ENV_ADDRESS, ENV_TOKEN
+from inspector.host import process
 from inspector.host.inprocess import InProcessApp
 from inspector.host.process import (
     CRASH_LIMIT,
@@ -33,7 +33,8 @@ from inspector.host.process import (
     describe_exit,
     find_python,
 )
-from inspector.model import ST_COMPLETE, ST_FAILED
+from inspector.host.store import Store
+from inspector.model import ST_COMPLETE, ST_FAILED, Exchange
 from tests.appproc import (
     TIMEOUT,
     Gate,
@@ -43,6 +44,7 @@ from tests.appproc import (
     running,
     write_app,
 )
+from tests.factories import exchange_events
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="signals, /proc and venv layout")
 
@@ -191,6 +193,17 @@ def test_venv_next_to_the_app_is_found(venv_app: Path, recorder: Recorder,
     assert os.path.realpath(body.decode()) == os.path.realpath(venv_app / ".venv")
 
 
+def test_the_agent_s_own_files_are_not_the_project_s(recorder: Recorder,
+                                                    run_app: Callable[..., Any]) -> None:
+    """Serving a built-in example from this checkout: the agent's modules (the ring
+    among them) are not the app's, so a reload never watches them."""
+    root = Path(__file__).resolve().parents[1]
+    app = run_app(Options("inspector.examples.hello:app", str(root)))
+    assert app.status.state == "serving", app.status
+    examples = root / "inspector" / "examples"
+    assert app.status.files == [str(examples / "__init__.py"), str(examples / "hello.py")]
+
+
 # -- supervision ---------------------------------------------------------------------------
 
 def expect_dropped(url: str, path: str, outcome: list[object]) -> None:
@@ -200,7 +213,7 @@ def expect_dropped(url: str, path: str, outcome: list[object]) -> None:
         outcome.append(exc)
 
 
-@pytest.mark.parametrize(("route", "how"), [("/segv", "killed by SIGSEGV"),
+@pytest.mark.parametrize(("route", "how"), [("/segv", "was killed by SIGSEGV"),
                                             ("/exit", "exited with code 7")])
 def test_death_fails_in_flight_exchange_and_child_restarts(
         tmp_path: Path, recorder: Recorder, run_app: Callable[..., Any], gate: Gate,
@@ -221,7 +234,7 @@ def test_death_fails_in_flight_exchange_and_child_restarts(
     assert isinstance(outcome[0], DROPPED), outcome
 
     x = recorder.wait_exchange(gen, route)
-    assert x.state == ST_FAILED
+    assert x.state == ST_FAILED and x.client_dropped
     assert x.error is not None and x.error.type == "ProcessDied"
     assert how in x.error.message
     assert [o.text for o in x.output] == ["waiting at the gate"]
@@ -236,6 +249,212 @@ def test_death_fails_in_flight_exchange_and_child_restarts(
     assert headers["X-Pid"] == str(app.pid) != str(old_pid)
     assert app.generation == gen + 1
     assert recorder.wait_exchange(gen + 1, "/hello").state == ST_COMPLETE
+
+
+@pytest.mark.parametrize(("route", "how"), [("/die/segv", "was killed by SIGSEGV"),
+                                            ("/die/7", "exited with code 7"),
+                                            ("/die/3", "exited with code 3"),
+                                            ("/die/4", "exited with code 4"),
+                                            ("/die/0", "exited with code 0")])
+def test_the_request_that_kills_the_app_keeps_its_row(
+        tmp_path: Path, recorder: Recorder, run_app: Callable[..., Any], route: str,
+        how: str) -> None:
+    """The handler dies microseconds after its begin event: nothing waited for the host
+    to hear of it, and the row is there all the same. Exit codes are the app's: 3 and 4
+    are crashes like any other, restarted."""
+    write_app(tmp_path)
+    app = run_app(Options("web:app", str(tmp_path)))
+    url, gen = app.status.url, app.generation
+    assert app.status.state == "serving", app.status
+    mark = recorder.mark()
+    outcome: list[object] = []
+    expect_dropped(url, route, outcome)
+    assert isinstance(outcome[0], DROPPED), outcome
+
+    x = recorder.wait_exchange(gen, route)
+    assert (x.method, x.path, x.state, x.client_dropped) == ("GET", route, ST_FAILED, True)
+    assert x.error is not None and x.error.type == "ProcessDied"
+    assert x.error.message == f"The app's process {how} while serving this request."
+    assert [o.text for o in x.output] == [f"dying by {route.rsplit('/', 1)[1]}"]
+    assert x.status == "" and x.to_dict()["client_dropped"] is True
+    died_at, died = recorder.wait_status("died", after=mark)
+    assert died.message == f"The app's process {how}; restarting it."
+    _, serving = recorder.wait_status("serving", after=died_at)
+    assert serving.url == url
+    assert fetch(url, "/hello")[:3:2] == (200, b"hello v1")
+    assert app.generation == gen + 1
+    assert recorder.wait_exchange(gen + 1, "/hello").state == ST_COMPLETE
+
+
+def test_a_dropped_exchange_is_listed_without_a_status(tmp_path: Path) -> None:
+    """What the host writes for an exchange its process took down: stored and reopened,
+    it says the client got no reply (not the 500 a raising app gets)."""
+    host = AppProcess.__new__(AppProcess)  # only the in-flight bookkeeping is used
+    events: list[dict[str, Any]] = []
+    host.on_event, host._in_flight = events.append, {}
+    begin = exchange_events(1, path="/killed", status=None, gen=1, end=False)
+    for event in begin:
+        host._track(event)
+    host._fail_in_flight(1, "was killed by SIGSEGV")
+    assert events[-1]["dropped"] is True
+    with Store(tmp_path / "s.wsgi-session") as store:
+        for event in [*begin, *events]:
+            store.put(event)
+        store.flush()
+    with Store.open(tmp_path / "s.wsgi-session") as store:
+        (summary,) = store.summaries()
+        assert (summary.status, summary.error, summary.state) == (None, True, "dropped")
+        x = store.get(summary.id)
+    assert x.client_dropped and x.status_code is None
+    assert x.error is not None and x.error.message == (
+        "The app's process was killed by SIGSEGV while serving this request.")
+    assert Exchange.from_dict(x.to_dict()).client_dropped
+    assert not Exchange.from_dict({**x.to_dict(), "client_dropped": False}).client_dropped
+
+
+def test_sigkill_from_outside_keeps_the_waiting_request(
+        tmp_path: Path, recorder: Recorder, run_app: Callable[..., Any], gate: Gate) -> None:
+    write_app(tmp_path, gate=gate.port)
+    app = run_app(Options("web:app", str(tmp_path)))
+    url, gen, pid = app.status.url, app.generation, app.pid
+    outcome: list[object] = []
+    client = threading.Thread(target=expect_dropped, args=(url, "/gate", outcome))
+    client.start()
+    with gate.accept():  # the handler waits at the gate: kill it there, from outside
+        os.kill(pid, signal.SIGKILL)
+        join(client)
+    assert isinstance(outcome[0], DROPPED), outcome
+    x = recorder.wait_exchange(gen, "/gate")
+    assert x.client_dropped and x.error is not None
+    assert x.error.message == ("The app's process was killed by SIGKILL while serving "
+                               "this request.")
+    assert [o.text for o in x.output] == ["waiting at the gate"]
+    recorder.wait_status("serving", after=recorder.wait_status("died")[0])
+    assert fetch(url, "/hello")[0] == 200
+
+
+def test_port_in_use_is_a_serve_error_not_restarted(tmp_path: Path, recorder: Recorder,
+                                                    run_app: Callable[..., Any]) -> None:
+    write_app(tmp_path)
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        app = run_app(Options("web:app", str(tmp_path), port=port))
+        status = app.status
+        assert status.state == "serve_error", status
+        assert str(port) in status.message
+        app.stop()
+    assert recorder.states() == ["starting", "serve_error", "stopped"]
+    assert app.generation == 1 and app.pid is None
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads /proc/PID")
+def test_the_control_link_is_inherited_not_listened_for(
+        tmp_path: Path, recorder: Recorder, run_app: Callable[..., Any]) -> None:
+    write_app(tmp_path)
+    before = listening_sockets()
+    app = run_app(Options("web:app", str(tmp_path)))
+    assert app.status.state == "serving", app.status
+    assert listening_sockets() == before  # the host listens for nothing
+    with open(f"/proc/{app.pid}/environ", "rb") as environ:
+        given = dict(item.split(b"=", 1) for item in environ.read().split(b"\0") if item)
+    assert b"WSGI_INSPECTOR_HOST" not in given and b"WSGI_INSPECTOR_TOKEN" not in given
+    # The child started with its end of a socket pair and the ring's memory as fds...
+    link = os.readlink(f"/proc/{app.pid}/fd/{int(given[b'WSGI_INSPECTOR_LINK'])}")
+    assert link.startswith("socket:")
+    assert int(given[b"WSGI_INSPECTOR_RING"]) >= 3
+    # ...and took both names out of its environment before the app ran.
+    assert fetch(app.status.url, "/ours")[2] == b""
+
+
+def listening_sockets() -> set[str]:
+    """The inodes of this process's sockets that listen (IPv4 and IPv6 TCP)."""
+    ours = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            ours.add(target[len("socket:["):-1])
+    listening = set()
+    for table in ("/proc/self/net/tcp", "/proc/self/net/tcp6"):
+        if os.path.exists(table):
+            with open(table) as lines:
+                for line in list(lines)[1:]:
+                    fields = line.split()
+                    if fields[3] == "0A" and fields[9] in ours:  # 0A: LISTEN
+                        listening.add(fields[9])
+    return listening
+
+
+HOSTILE = """\
+#!{python}
+# Stands in for the project's python: writes a record no agent would into the ring.
+import mmap, os, socket, struct
+ring_fd, link_fd = int(os.environ["WSGI_INSPECTOR_RING"]), int(os.environ["WSGI_INSPECTOR_LINK"])
+ring = mmap.mmap(ring_fd, 0)
+struct.pack_into("<I", ring, 128, {length})  # the first record's length word
+ring[132:132 + len({payload!r})] = {payload!r}
+struct.pack_into("<Q", ring, 16, {published})  # the published write offset
+if {wake}:
+    sock = socket.socket(fileno=link_fd)
+    sock.sendall(struct.pack(">Q", {published}))
+    sock.recv(1)  # until the host ends it
+os._exit(5)  # having written to the ring
+"""
+
+
+@pytest.mark.parametrize(("length", "payload", "published", "why"), [
+    (5, b"\x80\x05N.\x00", 16, "a record's pickle does not end where its length says"),
+    (4000, b"", 16, "a record of 4000 bytes runs past the written end"),
+    (14, b"\x80\x04cos\nsystem\n.", 24, "only plain data is read"),
+    (8, b"", 1 << 40, "outside what it can hold"),
+    (51, pickle.dumps({"type": "hello", "version": 3, "pid": 1}, 5), 56,
+     f"it speaks protocol version 3 and this host version {wire.VERSION}; run both from one "
+     "installation"),
+    (30, pickle.dumps({"type": "ready"}, 5), 40, "its first record is not a hello"),
+])
+def test_an_unreadable_ring_ends_the_link_with_one_sentence(
+        tmp_path: Path, recorder: Recorder, run_app: Callable[..., Any], length: int,
+        payload: bytes, published: int, why: str) -> None:
+    write_app(tmp_path)
+    fake = tmp_path / "python"
+    fake.write_text(HOSTILE.format(python=sys.executable, length=length, payload=payload,
+                                   published=published, wake=True))
+    fake.chmod(0o755)
+    app = run_app(Options("web:app", str(tmp_path), python=str(fake)))
+    status = app.status
+    assert status.state == "crashed", status
+    assert status.message.startswith("The app's process sent what this host cannot read (")
+    assert why in status.message and status.message.endswith("; it was stopped.")
+    assert "\n" not in status.message and "Traceback" not in status.message
+    assert recorder.states() == ["starting", "crashed"] and app.pid is None
+
+
+def test_a_crash_that_leaves_the_ring_unreadable_is_still_a_crash(
+        tmp_path: Path, recorder: Recorder, run_app: Callable[..., Any]) -> None:
+    """A process that scribbled over the ring and died: what can be read is read, and
+    it is restarted like any crash (the link is gone anyway)."""
+    write_app(tmp_path)
+    fake = tmp_path / "python"
+    fake.write_text(HOSTILE.format(python=sys.executable, length=4000, payload=b"",
+                                   published=16, wake=False))
+    fake.chmod(0o755)
+    app = run_app(Options("web:app", str(tmp_path), python=str(fake)))
+    assert app.status.state == "crashed", app.status
+    assert app.status.message == (f"The app's process died {CRASH_LIMIT} times in a row "
+                                  "(last: exited with code 5); fix the app and reload.")
+
+
+def test_without_posix_the_isolated_mode_says_what_to_do(tmp_path: Path, recorder: Recorder,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    app = AppProcess(Options("web:app", str(tmp_path)), recorder.on_event, recorder.on_status)
+    monkeypatch.setattr(process, "POSIX", False)
+    status = app.start()
+    assert (status.state, status.message) == (
+        "crashed", "The app's own process needs a POSIX system (Linux, macOS); here, start "
+        "with --in-process.")
+    assert app.pid is None and recorder.states() == ["crashed"]
 
 
 def test_crash_at_import_is_retried_then_given_up(tmp_path: Path, recorder: Recorder,
@@ -357,80 +576,6 @@ def test_child_exits_when_its_host_is_killed(tmp_path: Path) -> None:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         probe.bind(("127.0.0.1", port))
         probe.listen()
-
-
-# -- the control connection's token --------------------------------------------------------
-
-WRAPPER = """\
-#!{python}
-# Stands in for the project's python: tells the test where the host listens,
-# waits for its go, then becomes the real interpreter.
-import os, socket, sys
-with socket.create_connection(("127.0.0.1", {gate})) as sock:
-    sock.sendall(os.environ["{address}"].encode() + b"\\n")
-    sock.recv(1)
-os.execv(sys.executable, [sys.executable, *sys.argv[1:]])
-"""
-
-
-def refused(address: tuple[str, int], data: bytes) -> bytes:
-    """Connect to the host's listener as a stranger, send ``data``; what comes back
-    before the host closes the connection."""
-    with socket.create_connection(address, timeout=TIMEOUT) as sock:
-        sock.sendall(data)
-        received = b""
-        while chunk := sock.recv(4096):
-            received += chunk
-    return received
-
-
-@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads /proc/PID/cmdline")
-def test_strangers_are_refused_and_token_stays_out_of_argv(
-        tmp_path: Path, recorder: Recorder, gate: Gate) -> None:
-    app_dir = tmp_path / "app"
-    app_dir.mkdir()
-    write_app(app_dir)
-    wrapper = tmp_path / "python"
-    wrapper.write_text(WRAPPER.format(python=sys.executable, gate=gate.port,
-                                      address=ENV_ADDRESS))
-    wrapper.chmod(0o755)
-    app = AppProcess(Options("web:app", str(app_dir), python=str(wrapper)),
-                     recorder.on_event, recorder.on_status)
-    starter = threading.Thread(target=app.start)
-    starter.start()
-    try:
-        with gate.accept() as child:
-            with child.makefile("rb") as stream:
-                host, port = stream.readline().decode().strip().rsplit(":", 1)
-            address = (host, int(port))
-            # Strangers come first: garbage, a wrong token, a valid frame without hello.
-            assert refused(address, b"GET / HTTP/1.0\r\n\r\n") == b""
-            assert refused(address, wire.encode([{"type": "hello", "token": "0" * 32,
-                                                  "version": wire.VERSION}])) == b""
-            assert refused(address, wire.encode([{"type": "ready", "url": "http://evil/",
-                                                  "port": 1, "files": []}])) == b""
-            assert refused(address, b"\x00\x00\x00\x05\x00\x00\x00\x01[") == b""
-            assert refused(address, b"\x00\x00\x00\x07\x00\x00\x00\x03[1]") == b""
-            child.sendall(b"go")
-        join(starter)
-        assert app.status.state == "serving", app.status
-        assert recorder.states() == ["starting", "serving"]  # nothing from the strangers
-
-        with open(f"/proc/{app.pid}/environ", "rb") as environ:
-            # The token was passed in the environment the child started with...
-            tokens = re.findall(rb"(?:^|\0)" + ENV_TOKEN.encode() + rb"=([0-9a-f]+)",
-                                environ.read())
-        assert len(tokens) == 1 and len(tokens[0]) == 32
-        with open(f"/proc/{app.pid}/cmdline", "rb") as cmdline:
-            argv = cmdline.read()
-        assert b"inspector.agent.child" in argv
-        assert tokens[0] not in argv  # ...never in argv, which any user can read
-        # ...and the child removed it before running the app.
-        assert fetch(app.status.url, "/token")[2] == b"absent"
-        assert recorder.wait_exchange(app.generation, "/token").state == ST_COMPLETE
-    finally:
-        join(starter)
-        app.stop()
 
 
 # -- stop and restart ----------------------------------------------------------------------

@@ -57,6 +57,7 @@ _FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 ALIGNMENTS = tuple(_RIGHT if col in NUMERIC else None for col in range(COLUMNS))
 IN_FLIGHT = frozenset({"active", "paused"})  # such rows are shown in italics
+DROPPED = "dropped"  # the app's process died while serving: the client got no reply
 
 AnyIndex = Union[QModelIndex, QPersistentModelIndex]
 # (the column's raw key, a tie-break, the exchange id): unique and totally ordered. The
@@ -110,10 +111,11 @@ def path_text(s: Summary) -> str:
 
 
 def status_code(s: Summary) -> int | None:
-    """The status the client got: the app's, or 500 when it raised before choosing one."""
+    """The status the client got: the app's, or 500 when it raised before choosing one
+    (none when the app's process died: the connection closed without a reply)."""
     if s.status is not None:
         return s.status
-    return 500 if s.error else None
+    return 500 if s.error and s.state != DROPPED else None
 
 
 def status_text(s: Summary) -> str:
@@ -121,6 +123,8 @@ def status_text(s: Summary) -> str:
         return str(s.status)
     if s.state in IN_FLIGHT:
         return "…"
+    if s.state == DROPPED:  # no status reached the client; the tooltip says why
+        return "—"
     return "(500)" if s.error else "—"
 
 
@@ -177,6 +181,9 @@ def tooltip(s: Summary, col: int, paused_at: str = "") -> str | None:
         if s.findings:
             what.append(f"{s.findings} PEP 3333 finding(s)")
         return "; ".join(what)
+    if col == COL_STATUS and s.status is None and s.state == DROPPED:
+        return ("No reply (connection dropped): the app's process died while serving "
+                "this request, and the client's connection closed with it.")
     if col == COL_STATUS and s.status is None and s.error:
         return ("The app raised before calling start_response: no status was set, "
                 "so the server answered 500 Internal Server Error on its behalf.")

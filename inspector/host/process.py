@@ -1,21 +1,21 @@
 """The isolated app process: start, supervise, restart, stop.
 
 The app runs in a child process started with the project's own interpreter.
-The host listens on loopback, the child connects back and proves itself with a
-random per-run token; events stream in, commands go out (docs/protocol.md).
-If the child dies, the exchanges it had in flight end with an error saying how,
-and a new child is started; a crash loop stops after a few tries.
+It inherits two things only the host shares with it: one end of a socket pair
+(commands in, wake-ups out) and a shared-memory ring its events go into
+(docs/protocol.md). Nothing listens, so no other process can get in between.
+If the child dies, the host reads what the ring still holds, then ends the
+exchanges it had in flight with an error saying how, and starts a new child;
+a crash loop stops after a few tries.
 """
 
 from __future__ import annotations
 
 import atexit
 import functools
-import hmac
 import itertools
 import json
 import os
-import secrets
 import shutil
 import signal
 import socket
@@ -24,7 +24,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,14 +33,15 @@ import waitress
 
 import inspector
 
-from .. import wire
-from ..agent.child import ENV_ADDRESS, ENV_TOKEN, EXIT_LOAD_ERROR, EXIT_SERVE_ERROR
+from .. import ring, wire
+from ..agent.child import ENV_LINK, ENV_RING, WAKE
 
 Message = dict[str, Any]
 CRASH_LIMIT = 3  # deaths within CRASH_WINDOW seconds before we stop restarting
 CRASH_WINDOW = 10.0
 CONNECT_TIMEOUT = 30.0  # the app's import can be slow (Django, big projects)
-ACCEPT_POLL = 0.1  # how often the wait for the child's connection checks it is alive
+POSIX = os.name == "posix"  # the child inherits its link with pass_fds
+RING_CAPACITY = 8 << 20  # pages are committed as they are first written
 SYNC_TIMEOUT = 5.0  # how long an "arm" waits for the child to confirm it (a ping round trip)
 
 
@@ -112,6 +113,28 @@ def describe_exit(code: int) -> str:
     return f"exited with code {code}"
 
 
+def ended_how(code: int) -> str:
+    """``describe_exit`` as a predicate: "was killed by SIGSEGV", "exited with code 7"."""
+    return f"was {describe_exit(code)}" if code < 0 else describe_exit(code)
+
+
+class LinkError(Exception):
+    """What the child put in the ring cannot be from our agent; one sentence."""
+
+
+@dataclass
+class _Child:
+    """One generation's process and link, as its supervising thread sees them."""
+
+    generation: int
+    proc: subprocess.Popen[bytes]
+    sock: socket.socket
+    reader: ring.RingReader
+    arm: Message | None  # the arm the child was started with
+    greeted: bool = False  # its hello arrived
+    outcome: str = ""  # "ready", "load_error" or "serve_error": what the agent said
+
+
 # What the child says about the link itself; everything else is an exchange's event.
 _LINK_MESSAGES = frozenset({"hello", "ready", "load_error", "serve_error", "pong"})
 
@@ -140,7 +163,7 @@ class AppProcess:
         self._pong = 0  # the highest ping seq the child has answered
         self._pong_changed = threading.Condition()
         self._link: threading.Thread | None = None
-        self._in_flight: dict[int, float] = {}
+        self._in_flight: dict[int, float] = {}  # id -> wall-clock start
         self._deaths: list[float] = []
         self._stopping = False
         self._ready = threading.Event()
@@ -149,6 +172,10 @@ class AppProcess:
     # -- control -------------------------------------------------------------------
     def start(self, timeout: float = CONNECT_TIMEOUT) -> Status:
         """Start the child and wait until it serves or fails to load."""
+        if not POSIX:  # the link is inherited with pass_fds
+            self._set_status(Status("crashed", "The app's own process needs a POSIX system "
+                                    "(Linux, macOS); here, start with --in-process."))
+            return self.status
         self._stopping = False
         self._spawn()
         self._ready.wait(timeout)
@@ -167,7 +194,7 @@ class AppProcess:
         if proc is not None:
             if sock is not None:
                 self._send(sock, {"type": "stop", "grace": grace})
-            else:  # not connected yet, so nothing in flight
+            else:  # no hello yet: still importing, so nothing in flight
                 proc.terminate()
             try:
                 proc.wait(grace + 3)
@@ -223,33 +250,45 @@ class AppProcess:
 
     # -- the child's life ------------------------------------------------------------
     def _spawn(self, respawn: bool = False) -> None:
-        token = secrets.token_hex(16)
-        listener = socket.create_server(("127.0.0.1", 0))
         env = dict(os.environ)
-        env[ENV_ADDRESS] = f"127.0.0.1:{listener.getsockname()[1]}"
-        env[ENV_TOKEN] = token
         env["PYTHONPATH"] = os.pathsep.join(
             p for p in (self._pythonpath, os.environ.get("PYTHONPATH")) if p)
         env["PYTHONUNBUFFERED"] = "1"
         with self._lock:
             if respawn and self._stopping:  # stop() came while the last child died
-                listener.close()
                 self._ready.set()
                 return
             self.generation += 1
             self._ready.clear()
             self._in_flight.clear()
             arm = self._arm  # given on the command line: armed before the first request
-            self._proc = subprocess.Popen(
-                [self._python, "-m", "inspector.agent.child", self.options.spec,
-                 *self._child_args(arm)],
-                cwd=self.options.app_dir, env=env, stdin=subprocess.DEVNULL)
-            generation, proc = self.generation, self._proc
+            child = self._start_child(env, arm)
+            self._proc = child.proc
             self._link = link = threading.Thread(
-                target=self._serve_connection, args=(listener, token, generation, proc, arm),
-                name="wsgi-inspector-link", daemon=True)
+                target=self._supervise, args=(child,), name="wsgi-inspector-link",
+                daemon=True)
         self._set_status(Status("starting", url=self.status.url))
         link.start()
+
+    def _start_child(self, env: dict[str, str], arm: Message | None) -> _Child:
+        """Popen with our end of a socket pair and the ring inherited, nothing listening."""
+        ours, theirs = socket.socketpair()
+        ring_fd, mapping = ring.create(RING_CAPACITY)
+        try:
+            env[ENV_LINK], env[ENV_RING] = str(theirs.fileno()), str(ring_fd)
+            proc = subprocess.Popen(
+                [self._python, "-m", "inspector.agent.child", self.options.spec,
+                 *self._child_args(arm)],
+                cwd=self.options.app_dir, env=env, stdin=subprocess.DEVNULL,
+                pass_fds=(theirs.fileno(), ring_fd))
+        except BaseException:
+            ours.close()
+            mapping.close()
+            raise
+        finally:  # only the child holds its end now: EOF on ours means it is gone
+            theirs.close()
+            os.close(ring_fd)
+        return _Child(self.generation, proc, ours, ring.RingReader(mapping), arm)
 
     def _child_args(self, arm: Message | None = None) -> list[str]:
         o = self.options
@@ -261,113 +300,131 @@ class AppProcess:
             args += ["--arm", json.dumps(arm)]
         return [*args, "--debug-logs"] if o.debug_logs else args
 
-    def _serve_connection(self, listener: socket.socket, token: str, generation: int,
-                          proc: subprocess.Popen[bytes], arm: Message | None = None) -> None:
-        try:
-            link = self._accept(listener, token, generation, proc)
-        finally:
-            listener.close()
-        if link is not None:
-            sock, frames = link
-            with self._lock:
-                self._sock = sock
-            if self._arm is not arm:  # armed again while the child was starting
-                self._send(sock, self._arm)  # type: ignore[arg-type]
-            self._read(frames, generation)
-            sock.close()
-            with self._pong_changed:
-                self._pong_changed.notify_all()
-        code = proc.wait()
-        self._child_ended(generation, code)
+    def _supervise(self, child: _Child) -> None:
+        """Read the link until the child is gone, read what the ring still holds, then
+        decide: a stop, an outcome the agent reported, or a crash."""
+        error = self._follow(child)
+        if error:  # not our agent's doing: end that process
+            child.proc.kill()
+        code = child.proc.wait()
+        if not error:  # everything it recorded before it died, the killing request too
+            # (a crash that scribbled over the ring ends the reading there; the process
+            # is gone either way, so it is handled as the crash it was)
+            self._drain(child, child.reader.published)
+        child.reader.close()
+        child.sock.close()
+        with self._pong_changed:
+            self._pong_changed.notify_all()
+        self._child_ended(child, code, error)
 
-    def _accept(self, listener: socket.socket, token: str, generation: int,
-                proc: subprocess.Popen[bytes]) -> tuple[socket.socket,
-                                                        Iterator[list[Message]]] | None:
-        """The first connection that says hello with our token, and its frames.
-
-        None when the child exits first (e.g. ``os._exit`` while importing the
-        app, before its hello went out) or never connects.
-        """
-        deadline = time.monotonic() + CONNECT_TIMEOUT
-        listener.settimeout(ACCEPT_POLL)
-        while time.monotonic() < deadline:
+    def _follow(self, child: _Child) -> str:
+        """Drain the ring on each wake-up until EOF; a sentence if the link broke."""
+        pending = b""
+        while True:
             try:
-                sock, _ = listener.accept()
-            except socket.timeout:
-                if proc.poll() is not None:
-                    return None
-                continue
+                data = child.sock.recv(1 << 12)
             except OSError:
-                return None
-            sock.settimeout(CONNECT_TIMEOUT)
-            frames = wire.read_frames(sock)
-            try:
-                first = next(frames, [])
-            except wire.ProtocolError:
-                first = []
-            hello = first[0] if first else {}
-            if (hello.get("type") == "hello" and hello.get("version") == wire.VERSION
-                    and hmac.compare_digest(str(hello.get("token", "")), token)):
-                sock.settimeout(None)
-                # What came with the hello (often "ready") is handled once the
-                # link is set up, so a caller woken by it can already send commands.
-                return sock, itertools.chain([first[1:]], frames)
-            sock.close()  # someone else on loopback: not our child
-        return None
+                return ""
+            if not data:
+                return ""
+            pending += data
+            whole = len(pending) - len(pending) % WAKE.size
+            if not whole:
+                continue
+            (offset,) = WAKE.unpack_from(pending, whole - WAKE.size)  # the latest counts
+            pending = pending[whole:]
+            error = self._drain(child, offset)
+            if error:
+                return error
 
-    def _read(self, frames: Iterator[list[Message]], generation: int) -> None:
+    def _drain(self, child: _Child, upto: int) -> str:
+        """Hand on every record up to ``upto``; a sentence if one is not ours to read."""
         try:
-            for messages in frames:
-                for message in messages:
-                    self._handle(message, generation)
-        except wire.ProtocolError:
-            pass
+            for message in wire.loads_each(*child.reader.read_to(upto)):
+                if type(message) is not dict:
+                    raise LinkError("a record is not a message")
+                self._handle(message, child)
+        except (ring.RingError, wire.ProtocolError, LinkError) as exc:
+            return f"The app's process sent what this host cannot read ({exc}); it was stopped."
+        return ""
 
-    def _handle(self, message: Message, generation: int) -> None:
+    def _handle(self, message: Message, child: _Child) -> None:
         kind = message.get("type")
-        if kind not in _LINK_MESSAGES:  # an exchange's event: nearly every message
+        if not child.greeted:
+            self._greet(message, child)
+        elif kind not in _LINK_MESSAGES:  # an exchange's event: nearly every message
             self._track(message)
-            message["gen"] = generation
+            message["gen"] = child.generation
             self.on_event(message)
-        elif kind == "ready":
-            self._deaths.clear()
-            self._port = message["port"]
-            self._set_status(Status("serving", url=message["url"], files=message["files"]))
-            self._ready.set()
-        elif kind == "load_error":
-            self._set_status(Status("load_error", message["message"], message.get("traceback"),
-                                    files=message.get("files", [])))
-            self._ready.set()
-        elif kind == "serve_error":
-            self._set_status(Status("serve_error", message["message"]))
-            self._ready.set()
+        elif kind in ("ready", "load_error", "serve_error"):
+            child.outcome = kind
+            self._outcome(message, kind)
         elif kind == "pong":
             with self._pong_changed:
-                self._pong = max(self._pong, int(message.get("seq") or 0))
+                self._pong = max(self._pong, _int(message.get("seq")))
                 self._pong_changed.notify_all()
 
-    def _track(self, event: Message) -> None:
-        if event["type"] == "begin":
-            self._in_flight[event["id"]] = time.perf_counter()
-        elif event["type"] == "end":
-            self._in_flight.pop(event["id"], None)
-
-    def _child_ended(self, generation: int, code: int) -> None:
+    def _greet(self, hello: Message, child: _Child) -> None:
+        """The first record is the agent's hello; once it is in, commands may go."""
+        if hello.get("type") != "hello":
+            raise LinkError("its first record is not a hello")
+        if hello.get("version") != wire.VERSION:
+            raise LinkError(f"it speaks protocol version {hello.get('version')!r} and this "
+                            f"host version {wire.VERSION}; run both from one installation")
+        child.greeted = True
         with self._lock:
-            if generation != self.generation:
+            if child.generation == self.generation:
+                self._sock = child.sock
+        if self._arm is not child.arm:  # armed again while the child was starting
+            self._send(child.sock, self._arm)  # type: ignore[arg-type]
+
+    def _outcome(self, message: Message, kind: str) -> None:
+        try:
+            if kind == "ready":
+                self._deaths.clear()
+                self._port = int(message["port"])
+                status = Status("serving", url=str(message["url"]), files=message["files"])
+            elif kind == "load_error":
+                status = Status("load_error", str(message["message"]), message.get("traceback"),
+                                files=message.get("files", []))
+            else:
+                status = Status("serve_error", str(message["message"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise LinkError(f"its {kind} message is malformed ({exc!r})") from None
+        self._set_status(status)
+        self._ready.set()
+
+    def _track(self, event: Message) -> None:
+        kind = event.get("type")
+        if kind == "begin":  # its wall-clock start: the begin may be read only after a death
+            start = event.get("start")
+            self._in_flight[event.get("id")] = (  # type: ignore[index]
+                start if type(start) is float else time.time())
+        elif kind == "end":
+            self._in_flight.pop(event.get("id"), None)  # type: ignore[arg-type]
+
+    def _child_ended(self, child: _Child, code: int, error: str) -> None:
+        with self._lock:
+            if child.generation != self.generation:
                 return
             self._proc = self._sock = None
             stopping = self._stopping
-        if stopping or code in (EXIT_LOAD_ERROR, EXIT_SERVE_ERROR):
+        if error or stopping or child.outcome in ("load_error", "serve_error"):
+            self._fail_in_flight(child.generation,
+                                 "was stopped" if stopping else ended_how(code))
+            if error:
+                self._set_status(Status("crashed", error))
             self._ready.set()
             return
-        how = describe_exit(code)
-        self._fail_in_flight(generation, how)
+        # Any other exit, code 0 included, was not the agent's doing: a crash.
+        how = ended_how(code)
+        self._fail_in_flight(child.generation, how)
         now = time.monotonic()
         self._deaths = [t for t in self._deaths if now - t < CRASH_WINDOW] + [now]
         if len(self._deaths) >= CRASH_LIMIT:
             self._set_status(Status("crashed", f"The app's process died {len(self._deaths)} "
-                                    f"times in a row (last: {how}); fix the app and reload."))
+                                    f"times in a row (last: {describe_exit(code)}); fix the "
+                                    "app and reload."))
             self._ready.set()
             return
         self._set_status(Status("died", f"The app's process {how}; restarting it.",
@@ -375,17 +432,22 @@ class AppProcess:
         self._spawn(respawn=True)
 
     def _fail_in_flight(self, generation: int, how: str) -> None:
+        """End the exchanges the dead process had begun: their clients got no reply
+        from it (the connection closed with the process)."""
         for xid, began in list(self._in_flight.items()):
-            t = time.perf_counter() - began
+            t = max(0.0, time.time() - began)
             message = f"The app's process {how} while serving this request."
             self.on_event({"type": "error", "id": xid, "gen": generation, "t": t,
                            "phase": "error", "exc_type": "ProcessDied", "message": message,
                            "traceback": message})
             self.on_event({"type": "end", "id": xid, "gen": generation, "t": t,
-                           "closed": False, "size": 0})
+                           "closed": False, "size": 0, "dropped": True})
         self._in_flight.clear()
 
     def _set_status(self, status: Status) -> None:
         self.status = status
         self.on_status(status)
 
+
+def _int(value: Any) -> int:
+    return value if type(value) is int else 0

@@ -132,6 +132,7 @@ _FIELDS: dict[str, Check] = {
 }
 _OPTIONAL: dict[str, Check] = {
     "paused": _TEXT, "edits": _ANY, "aborted": _TEXT, "paused_time": _NUMBER,
+    "client_dropped": _BOOL,
     # the wire side (absent in older sessions)
     "wire_version": _TEXT, "wire_status": _TEXT, "wire_headers": _pairs,
     "wire_head_size": _INT, "wire_size": _is(int, type(None)), "wire_body": _OPT_TEXT,

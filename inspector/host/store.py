@@ -175,7 +175,8 @@ def summarize(x: Exchange) -> Summary:
     return Summary(x.id, x.start, sys.intern(x.method), x.path, x.query, x.status_code,
                    sys.intern(x.header("Content-Type") or ""), x.sent_size, x.app_duration,
                    len(x.findings), x.error is not None,
-                   sys.intern("paused" if x.paused else x.state))
+                   sys.intern("paused" if x.paused else "dropped" if x.client_dropped
+                              else x.state))
 
 
 # -- where sessions live ---------------------------------------------------------

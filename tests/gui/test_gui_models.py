@@ -9,7 +9,7 @@ from PySide6.QtCore import QPersistentModelIndex, Qt
 
 from inspector.host import summaryfilter
 from inspector.host.store import Store, Summary
-from tests.factories import exchange_events
+from tests.factories import exchange_events, make_exchange
 from ui.exchange_model import (
     COL_BADGE,
     COL_DURATION,
@@ -24,6 +24,7 @@ from ui.exchange_model import (
     ExchangeModel,
     sort_key,
 )
+from ui.panes.overview import status_line
 from ui.store_bridge import StoreBridge
 
 
@@ -80,6 +81,30 @@ def test_model_cells_and_sort_keys():
     assert (c.exchanges, c.errors, c.findings) == (6, 2, 2)
     model.update([summary(6, path="/lint", status=200)])
     assert (model.counts.errors, model.counts.findings) == (1, 0)
+
+
+def test_a_dropped_exchange_shows_no_reply_not_500():
+    """The app's process died while serving it: the client got no reply at all."""
+    model = ExchangeModel()
+    model.reset([summary(1, path="/boom", status=None, error=True, state="failed"),
+                 summary(2, path="/segv", status=None, error=True, state="dropped")])
+    assert model.index(0, COL_STATUS).data() == "(500)"
+    assert model.index(1, COL_STATUS).data() == "—"
+    assert model.index(1, COL_STATUS).data(Qt.ItemDataRole.ToolTipRole).startswith(
+        "No reply (connection dropped)")
+    assert model.index(1, COL_STATUS).data(SORT_ROLE) == 0
+    assert model.counts.errors == 2
+
+
+def test_the_overview_says_the_client_got_no_reply():
+    dropped = make_exchange(1, status=None, end=False)
+    dropped.apply({"type": "end", "id": 1, "t": 0.1, "closed": False, "size": 0,
+                   "dropped": True})
+    assert status_line(dropped) == "no reply (connection dropped)"
+    streaming = make_exchange(2, end=False)
+    streaming.apply({"type": "end", "id": 2, "t": 0.1, "dropped": True})
+    assert status_line(streaming) == "200 OK (then the connection dropped)"
+    assert status_line(make_exchange(3, status=None)) == "(start_response was never called)"
 
 
 def test_quick_filter_terms():

@@ -85,8 +85,7 @@ class OverviewPane(QWidget):
             return
         values = {
             "Request": request_line(x),
-            "Status": x.status or ("(start_response not called yet)" if x.state == "active"
-                                   else "(start_response was never called)"),
+            "Status": status_line(x),
             "Meaning": meaning_text(x),
             "Client": x.client,
             "Started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(x.start))
@@ -150,6 +149,14 @@ def calls_text(x: Exchange) -> str:
     if x.aborted and x.status_code == 502:
         text += " (the last call's status is WSGI Inspector's 502)"
     return text
+
+
+def status_line(x: Exchange) -> str:
+    if x.client_dropped:  # the app's process died while serving: the connection closed
+        return f"{x.status} (then the connection dropped)" if x.status else \
+            "no reply (connection dropped)"
+    return x.status or ("(start_response not called yet)" if x.state == "active"
+                        else "(start_response was never called)")
 
 
 def _size_text(captured: int, total: int) -> str:
