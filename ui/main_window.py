@@ -701,12 +701,10 @@ class MainWindow(QMainWindow):
     # -- files --------------------------------------------------------------------------
     def open_file(self, path: str) -> None:
         """Open a session (switching to it) or import a HAR file into this session."""
-        with open(path, "rb") as f:
-            head = f.read(16).lstrip()
-        if head[:1] in (b"{", b"["):
-            from inspector.host.export import read_har
+        from inspector.host.export import add_har, is_json_file
 
-            self.store.add(read_har(path))
+        if is_json_file(path):
+            add_har(self.store, path)  # entry by entry: flat memory for any size
             return
         new = Store.open(path)
         old = self.store
@@ -750,7 +748,7 @@ class MainWindow(QMainWindow):
         from inspector.host.export import write_har
 
         self.store.flush()
-        write_har(path, list(self.store.exchanges()))
+        write_har(path, self.store.exchanges())  # one at a time; secrets left out
 
     def choose_export_har(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export HAR", "exchanges.har",
