@@ -104,7 +104,8 @@ def measure(cmd: list[str]) -> dict[str, Any]:
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        return {"seconds": seconds, "rss": usage.ru_maxrss * 1024 / 1e6,  # KiB on Linux
+        return {"seconds": seconds, "cpu": usage.ru_utime + usage.ru_stime,
+                "rss": usage.ru_maxrss * 1024 / 1e6,  # KiB on Linux
                 "code": proc.returncode, "out": out.read().decode(errors="replace"),
                 "err": err.read().decode(errors="replace")}
 
@@ -134,21 +135,23 @@ def verdict(seconds: float, rss: float) -> str:
 def report(count: int, setup: float, sizes: dict[str, int], rows: list[tuple[str, dict, dict]],
            backend: str) -> str:
     head = (f"{'figure':34} {'baseline':>18} {'measured':>18} {'time ratio':>10} "
-            f"{'goal':>16}  verdict")
+            f"{'goal':>16}  verdict  {'CPU s':>11}")
     out = [f"HAR scale: {count:,} exchanges, each step in a fresh process", "", head,
            "-" * len(head)]
     for name, base, got in rows:
         ratio = got["seconds"] / base["seconds"] if base["seconds"] else 0.0
         out.append(f"{name:34} {base['seconds']:7.1f} s {base['rss']:6.0f} MB "
                    f"{got['seconds']:7.1f} s {got['rss']:6.0f} MB {ratio:10.2f} "
-                   f"{'< 15 s, < 200 MB':>16}  {verdict(got['seconds'], got['rss'])}")
+                   f"{'< 15 s, < 200 MB':>16}  {verdict(got['seconds'], got['rss']):7}"
+                   f"  {base['cpu']:4.1f} {got['cpu']:5.1f}")
     out += [
         "",
         f"setup: session written through Store.put in {setup:.1f} s "
         f"({sizes['session'] / 1e6:.0f} MB on disk); HAR {sizes['har'] / 1e6:.0f} MB",
         "baselines: export = reading every exchange of the session; import and convert = "
         f"parsing every HAR entry with ijson ({backend}), nothing built",
-        "peak RSS = ru_maxrss of each child (os.wait4); MB = 10^6 bytes",
+        "peak RSS = ru_maxrss of each child (os.wait4); MB = 10^6 bytes; CPU s = its user +"
+        " system time (baseline, measured): steadier than wall time on a busy machine",
         f"machine: {os.cpu_count()} cores, {platform.system()} {platform.machine()}; "
         f"Python {platform.python_version()}",
     ]

@@ -22,6 +22,10 @@ import ijson
 MAX_DEPTH = 64  # a HAR needs about 10; browsers' async stack traces nest a few dozen
 _QUOTES_AND_BRACKETS = b'"[]{}'
 _OTHER_BYTES = bytes(sorted(set(range(256)) - set(_QUOTES_AND_BRACKETS)))
+# What may follow a backslash in JSON is kept with it, so every escape stays whole
+# while the bulk of the text goes (hex digits after \u may stay: they are harmless).
+_ESCAPE_BYTES = b'\\"/bfnrtu'
+_NOT_ESCAPES = bytes(sorted(set(range(256)) - set(_QUOTES_AND_BRACKETS + _ESCAPE_BYTES)))
 _DELTA = [0] * 256
 for _open, _close in (b"[]", b"{}"):
     _DELTA[_open], _DELTA[_close] = 1, -1
@@ -36,7 +40,7 @@ class DepthGuard:
     """A binary file whose reads raise BadJson once the JSON nests too deep.
 
     Each read is reduced with C-speed bytes methods: escapes dropped (``\\\\``
-    first, then ``\\"``), everything but quotes and brackets deleted, empty
+    first, then ``\\"``), then everything but quotes and brackets, then empty
     strings (``""``) dropped; what is left between quotes is inside strings and
     is skipped, the rest is brackets, whose running sum is the depth.
     """
@@ -59,7 +63,8 @@ class DepthGuard:
         text = self._backslashes + data
         kept = text.rstrip(b"\\") if data else text
         self._backslashes = text[len(kept):]
-        text = kept.replace(b"\\\\", b"").replace(b'\\"', b"")
+        text = kept.translate(None, _NOT_ESCAPES)  # C speed, and a quarter of the size
+        text = text.replace(b"\\\\", b"").replace(b'\\"', b"")
         text = text.translate(None, _OTHER_BYTES).replace(b'""', b"")
         pieces = text.split(b'"')  # outside, inside, outside, ... (or inside first)
         outside = b"".join(pieces[1::2] if self._in_string else pieces[0::2])
