@@ -269,3 +269,22 @@ def test_stepping_prompt_shows_request_data_inert() -> None:
     assert not any(c in shown for c in "\x1b\x07\r\x9b")
     assert "GET /a\\x1b]0;owned\\x07 HTTP/1.1" in shown
     assert "X-Note: one\\r\\nforged: line\\x9b2J" in shown
+
+
+def test_a_har_that_cannot_be_written_at_the_end_is_one_sentence(project: Path) -> None:
+    """The folder was fine at the start and is gone at Ctrl+C: the session stays."""
+    folder, session = project / "exports", project / "s.wsgi-session"
+    folder.mkdir()
+    options = ["--session", str(session), "--har", str(folder / "out.har")]
+    with headless(project, *options) as (proc, port):
+        post_with_secrets(port)
+        read_until(proc, "POST /login")
+        folder.rmdir()
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    sentence = one_sentence(err)
+    assert str(folder / "out.har") in sentence and str(session) in sentence
+    assert "Traceback" not in err
+    with Store.open(session) as store:
+        assert len(store) == 1
