@@ -577,6 +577,7 @@ def from_har(har: dict[str, Any]) -> list[Exchange]:
 
 def _entry_exchange(entry: Any, index: int, source: str = "this HAR log") -> Exchange:
     try:
+        _expect(isinstance(entry, dict), "it is not an object")
         return _checked(_har_exchange(entry, index))
     except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
         raise HarError(f"Entry {index} of {source} is malformed ({_detail(exc)}); "
@@ -586,9 +587,9 @@ def _entry_exchange(entry: Any, index: int, source: str = "this HAR log") -> Exc
 def _detail(exc: Exception) -> str:
     if isinstance(exc, KeyError):
         return f"it has no {exc.args[0]!r}"
-    if isinstance(exc, (ValueError, RecursionError)) and str(exc):
-        return str(exc)
-    return repr(exc)
+    if isinstance(exc, (TypeError, AttributeError)):
+        return "a field holds the wrong kind of value"
+    return str(exc) or type(exc).__name__
 
 
 def _checked(x: Exchange) -> Exchange:

@@ -127,7 +127,7 @@ def _describe(exc: Exception, source: DepthGuard) -> str:
     if source.offset == 0:
         return "it is empty"
     if "premature eof" in text or "incomplete json" in text:
-        return "it is cut short (the JSON text ends too early)"
+        return "its JSON text ends too early: it was cut short"
     if "utf" in text or "codec" in text:
         return "it is not UTF-8 text"
     if "overflow" in text:
