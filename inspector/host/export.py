@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import codecs
+import functools
 import gc
 import json
 import math
@@ -403,6 +404,7 @@ def _post_data(x: Exchange) -> dict[str, Any]:
     return post
 
 
+@functools.lru_cache(maxsize=256)  # a few media types, met for every body
 def _charset(mime: str) -> str:
     """The charset named in a media type, if Python knows it; else UTF-8."""
     match = re.search(r";\s*charset\s*=\s*\"?([^\";\s]+)", mime, re.IGNORECASE)
