@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 import os
 import re
@@ -23,11 +24,14 @@ from inspector.host.export import (
     HarError,
     curl,
     from_har,
+    is_json_file,
+    iter_har,
     raw,
     read_har,
     to_har,
     write_har,
 )
+from inspector.host.jsonstream import BadJson, DepthGuard
 from inspector.model import Exchange, StartResponseCall
 from tests.factories import BINARY_SAMPLE, make_exchange
 
@@ -132,7 +136,7 @@ def test_har_entry_fields() -> None:
                       request_body=b"user=ada&password=s%C3%A9same", response_body=b"",
                       request_headers=[("Content-Type", "application/x-www-form-urlencoded"),
                                        ("Cookie", "a=1; b=2")])
-    entry = entry_of(x)
+    entry = entry_of(x, redact=False)
     request, response = entry["request"], entry["response"]
     assert request["method"] == "POST"
     assert request["url"] == "http://127.0.0.1:8000/login?next=%2Fhome&x="
@@ -237,11 +241,12 @@ def test_wsgi_extension() -> None:
 
 def test_redaction_removes_secrets_everywhere() -> None:
     exchanges = sample_exchanges()
-    plain = json.dumps(to_har(exchanges))
-    secrets = [*SECRETS.values(), "c00kie-secret", "dark-secret", "set-c00kie-secret"]
+    plain = json.dumps(to_har(exchanges, redact=False))
+    secrets = [*SECRETS.values(), "c00kie-secret", "dark-secret", "set-c00kie-secret",
+               "s%C3%A9same"]
     assert all(secret in plain for secret in secrets)  # the test can fail
 
-    har = to_har(exchanges, redact=True)
+    har = to_har(exchanges)  # redacted by default
     validate(har)
     text = json.dumps(har)
     leaked = [secret for secret in secrets if secret in text]
@@ -256,6 +261,8 @@ def test_redaction_removes_secrets_everywhere() -> None:
                                                "httpOnly": True, "secure": True}
     assert login["_wsgi"]["environ"]["HTTP_AUTHORIZATION"] == REDACTED
     assert login["_wsgi"]["environ"]["HTTP_USER_AGENT"] == "curl/8.5.0"  # the rest stays
+    assert login["request"]["postData"]["params"] == [
+        {"name": "user", "value": "ada"}, {"name": "password", "value": REDACTED}]
 
 
 # -- HAR in ----------------------------------------------------------------------------------
@@ -279,7 +286,7 @@ def assert_same(got: Any, want: Any, where: str = "exchange") -> None:
 @pytest.mark.parametrize("index", range(len(sample_exchanges())))
 def test_round_trip_through_har(index: int) -> None:
     original = sample_exchanges()[index]
-    text = json.dumps(to_har([original]))
+    text = json.dumps(to_har([original], redact=False))
     (back,) = from_har(json.loads(text))
     assert_same(back.to_dict(), original.to_dict())
     assert back.request_body == original.request_body
@@ -288,7 +295,7 @@ def test_round_trip_through_har(index: int) -> None:
 
 def test_round_trip_of_many_keeps_order_and_ids() -> None:
     originals = sample_exchanges()
-    back = from_har(json.loads(json.dumps(to_har(originals))))
+    back = from_har(json.loads(json.dumps(to_har(originals, redact=False))))
     assert [x.id for x in back] == [x.id for x in originals]
 
 
@@ -463,3 +470,174 @@ def test_exporters_registry() -> None:
     har = json.loads(EXPORTERS["har"](x))
     validate(har)
     assert len(har["log"]["entries"]) == 1
+
+
+# -- strict, streaming HAR files -----------------------------------------------------------------
+
+def refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} in a HAR file")
+
+
+def test_written_har_is_strict_json_without_nan_or_infinity(tmp_path: Path) -> None:
+    x = make_exchange(1)
+    x.duration = float("nan")
+    x.start_response[0].t = float("inf")
+    x.phases[-1].t = float("-inf")
+    x.response_size = float("nan")  # type: ignore[assignment]
+    path = tmp_path / "out.har"
+    assert write_har(path, iter([x])) == 1
+    har = json.loads(path.read_text(), parse_constant=refuse_constant)
+    validate(har)
+    entry = har["log"]["entries"][0]
+    assert entry["time"] == 0 and entry["response"]["content"]["size"] == -1
+    assert entry["_wsgi"]["duration"] is None
+    single = json.loads(EXPORTERS["har"](x), parse_constant=refuse_constant)
+    assert single["log"]["entries"][0]["time"] == 0
+
+
+def test_write_har_takes_exchanges_one_at_a_time(tmp_path: Path) -> None:
+    made: list[int] = []
+
+    def exchanges() -> Any:
+        for i in range(1, 4):
+            made.append(i)
+            yield make_exchange(i, path=f"/{i}")
+
+    path = tmp_path / "out.har"
+    assert write_har(path, exchanges(), redact=False) == 3
+    har = json.loads(path.read_text(), parse_constant=refuse_constant)
+    validate(har)
+    assert [e["_wsgi"]["id"] for e in har["log"]["entries"]] == made == [1, 2, 3]
+    assert write_har(tmp_path / "empty.har", iter(())) == 0
+    assert json.loads((tmp_path / "empty.har").read_text())["log"]["entries"] == []
+
+
+def test_iter_har_reads_entry_by_entry(tmp_path: Path) -> None:
+    """The first exchanges come before the rest of the file is even parsed."""
+    good = json.dumps(to_har([make_exchange(1, path="/a")], redact=False)["log"]["entries"][0])
+    path = tmp_path / "mixed.har"
+    path.write_text('{"log": {"entries": [' + good + ", " + good + ', {"request": 7}]}}')
+    exchanges = iter_har(path)
+    assert next(exchanges).path == "/a" and next(exchanges).path == "/a"
+    with pytest.raises(HarError, match=r"Entry 3 of .*mixed\.har is malformed"):
+        next(exchanges)
+
+
+def test_iter_har_accepts_a_bom_and_blanks(tmp_path: Path) -> None:
+    text = json.dumps(to_har(sample_exchanges()[:3], redact=False))
+    path = tmp_path / "bom.har"
+    path.write_bytes(b"\xef\xbb\xbf \n\t" + text.encode())
+    assert [x.id for x in iter_har(path)] == [1, 2, 3]
+    assert is_json_file(path)
+
+
+@pytest.mark.parametrize(("content", "problem"), [
+    (b"", "it is empty"),
+    (b"{\"log\": {\"entries\": [{\"re", "cut short"),
+    (b"[" * 100_000 + b"]" * 100_000, "nests more than 64 levels"),
+    (b"{\"log\": {\"entries\": []}} and more", "not valid JSON"),
+    (b"{\"log\": {\"entries\": [{\"a\": NaN}]}}", "not valid JSON"),
+    (b"{\"log\": {\"entries\": [{\"a\": 1e999}]}}", "too large"),
+    (b"\xff\xfe{\x00}\x00", "UTF-16"),
+    (b"{\"log\": {}}", "no log.entries list"),
+    (b"[1, 2]", "not an object"),
+    (b"{\"log\": {\"entries\": \"none\"}}", "log.entries is not a list"),
+])
+def test_iter_har_says_what_is_wrong(tmp_path: Path, content: bytes, problem: str) -> None:
+    path = tmp_path / "bad.har"
+    path.write_bytes(content)
+    with pytest.raises(HarError, match=re.escape(problem)) as caught:
+        list(iter_har(path))
+    message = str(caught.value)
+    assert message.startswith(str(path)) and message.endswith(".") and "\n" not in message
+
+
+@pytest.mark.parametrize(("value", "problem"), [
+    ({"environ": {"PATH_INFO": ["/a"]}}, "environ value is not text"),
+    ({"start": "yesterday"}, "not a number"),
+    ({"start_response": [{"status": "200 OK", "headers": [{"name": "A", "value": 1}]}]},
+     "header is not a name and a value"),
+    ({"chunks": [{"size": "big", "t_ms": 0}]}, "chunk"),
+    ({"output": [{"stream": "stdout", "text": {"deep": [[[]]]}}]}, "output line"),
+])
+def test_from_har_refuses_wrong_types(value: dict[str, Any], problem: str) -> None:
+    entry = to_har([make_exchange(1)], redact=False)["log"]["entries"][0]
+    entry["_wsgi"].update(value)
+    with pytest.raises(HarError, match=problem):
+        from_har({"log": {"entries": [entry]}})
+
+
+def json_depth(value: Any) -> int:
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list):
+        return 1 + max(map(json_depth, value), default=0)
+    return 0
+
+
+def test_depth_guard_counts_brackets_outside_strings_only() -> None:
+    """Brackets, quotes and backslashes inside strings, cut anywhere between reads."""
+    tricky = ['[[[[{{{{', '\\"[', '\\\\', '\\\\"', '"]]]}}}', "é\n\t\\"] * 50
+    value: Any = {"s": tricky}
+    while json_depth(value) < 64:
+        value = [value, "[{\\\"[", {"k]": "v{"}]
+    text = json.dumps(value).encode()
+    for size in (1, 2, 3, 7, 64, 4096):
+        guard = DepthGuard(io.BytesIO(text))
+        while guard.read(size):
+            pass
+    too_deep = json.dumps([value]).encode()  # one more level than allowed
+    for size in (1, 5, 4096):
+        guard = DepthGuard(io.BytesIO(too_deep))
+        with pytest.raises(BadJson, match="nests more than 64 levels"):
+            while guard.read(size):
+                pass
+
+
+# -- secrets left out ---------------------------------------------------------------------------
+
+def test_json_multipart_and_query_secrets_are_redacted() -> None:
+    body = json.dumps({"user": {"name": "ada", "Password": "pw-1", "tokens": ["t-2"],
+                                "profile": {"apiKey": "k-3", "client_secret": {"x": "s-4"}}},
+                       "items": [{"API_KEY": "k-5", "qty": 2}]}).encode()
+    x = make_exchange(1, method="POST", path="/api", query="q=1&access_token=t-6",
+                      request_body=body,
+                      request_headers=[("Content-Type", "application/json; charset=utf-8")])
+    multipart = (b"--XyZ\r\nContent-Disposition: form-data; name=\"user\"\r\n\r\nada\r\n"
+                 b"--XyZ\r\nContent-Disposition: form-data; name=\"passwd\"\r\n\r\npw-7\r\n"
+                 b"--XyZ\r\nContent-Disposition: form-data; name=\"secret_file\"; "
+                 b"filename=\"a.txt\"\r\nContent-Type: text/plain\r\n\r\nfile-8\r\n--XyZ--\r\n")
+    form = make_exchange(2, method="POST", path="/upload", request_body=multipart,
+                         request_headers=[("Content-Type",
+                                           "multipart/form-data; boundary=XyZ")])
+    texts = {"har": json.dumps(to_har([x, form])), "curl": curl(x) + curl(form),
+             "raw": (raw(x) + raw(form)).decode("latin-1")}
+    for name, text in texts.items():
+        leaked = [s for s in ("pw-1", "t-2", "k-3", "s-4", "k-5", "t-6", "pw-7") if s in text]
+        assert leaked == [], name
+        assert "ada" in text and "file-8" in text, name  # the rest stays
+    sent = json.loads(shlex.split(curl(x))[-1])
+    assert sent["user"]["tokens"] == REDACTED and sent["items"][0]["qty"] == 2
+    assert "q=1&access_token=[redacted]" in curl(x)
+    assert "pw-1" in curl(x, redact=False) and b"pw-7" in raw(form, redact=False)
+
+
+def test_a_truncated_json_body_is_redacted_by_pattern() -> None:
+    body = b'{"name": "ada", "password": "pw-1", "token": "t-2", "more": "cut sh'
+    x = make_exchange(1, method="POST", request_body=body, request_size=5000,
+                      request_headers=[("Content-Type", "application/json")])
+    text = curl(x)
+    assert "pw-1" not in text and "t-2" not in text and "ada" in text
+    assert "# Only" in text  # still says the body was cut
+
+
+def test_a_handled_error_stays_handled_through_har() -> None:
+    """A framework's logged 500 (caught by the app) is still told apart from an
+    exception that reached the server once the exchange went through a HAR."""
+    from inspector.model import ErrorInfo
+
+    x = make_exchange(status="500 Internal Server Error")
+    x.error = ErrorInfo("handled", "KeyError", "2", "Traceback...\nKeyError: 2",
+                        handled=True, logged="app: Exception on /orders/2 [GET]")
+    (back,) = from_har(to_har([x]))
+    assert back.error == x.error

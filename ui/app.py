@@ -37,11 +37,9 @@ def launch_from(args: argparse.Namespace) -> Launch:
 
 
 def is_har(path: str) -> bool:
-    try:
-        with open(path, "rb") as f:
-            return f.read(64).lstrip()[:1] in (b"{", b"[")
-    except OSError:
-        return False
+    from inspector.host.export import is_json_file  # a BOM or blanks may come first
+
+    return is_json_file(path)
 
 
 def install_signal_handlers(on_signal: Callable[[], None]) -> Callable[[], None]:

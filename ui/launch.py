@@ -2,6 +2,10 @@
 
 Kept free of Qt imports so ``--headless`` runs never load PySide6; the
 window's module is imported only when it is about to open.
+
+SIGINT and SIGTERM are taken over before anything else is imported: from
+then on a Ctrl+C asks the command line to stop instead of raising
+KeyboardInterrupt in the middle of whatever runs (``inspector.host.stopping``).
 """
 
 from __future__ import annotations
@@ -9,10 +13,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from inspector.host import cli
+from inspector.host.stopping import StopSignals
 
 
 def open_window(args: argparse.Namespace) -> int:
+    from inspector.host import cli
+
     try:
         from .app import run
     except ImportError as exc:  # PySide6 missing or broken in this environment
@@ -23,7 +29,10 @@ def open_window(args: argparse.Namespace) -> int:
 
 
 def main() -> int:
-    return cli.main(gui=open_window)
+    stop = StopSignals.install()
+    from inspector.host import cli  # after the handlers: it imports much of the engine
+
+    return cli.main(gui=open_window, stop=stop)
 
 
 if __name__ == "__main__":

@@ -733,14 +733,11 @@ class MainWindow(QMainWindow):
     def open_file(self, path: str) -> None:
         """Show a saved session, read-only (new requests keep going to the live session),
         or import a HAR file into the live session and show that."""
-        with open(path, "rb") as f:
-            head = f.read(16).lstrip()
-        if head[:1] in (b"{", b"["):
-            from inspector.host.export import read_har
+        from inspector.host.export import add_har, is_json_file
 
-            exchanges = read_har(path)
+        if is_json_file(path):
             self.show_live_session()
-            self.recording.add(exchanges)
+            add_har(self.recording, path)  # entry by entry: flat memory for any size
             return
         if Path(path).resolve() == self.recording.path.resolve():
             self.show_live_session()  # it is the live session already
@@ -834,9 +831,8 @@ class MainWindow(QMainWindow):
         from inspector.host.export import write_har
 
         self.store.flush()
-        exchanges = list(self.store.exchanges())
-        write_har(path, exchanges, redact=not include_secrets)
-        return len(exchanges)
+        # one at a time; secrets left out unless asked for
+        return write_har(path, self.store.exchanges(), redact=not include_secrets)
 
     def choose_export_har(self, include_secrets: bool = False) -> None:
         title = "Export HAR with Secrets" if include_secrets else "Export HAR"

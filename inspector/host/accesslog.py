@@ -5,19 +5,21 @@ from __future__ import annotations
 import time
 
 from .store import Summary
+from .terminal import inert, wsgi_text
 
 
 def access_line(s: Summary) -> str:
-    """``12:03:04 GET /path?q 200 14 B 0.4 ms 1 finding``"""
+    """``12:03:04 GET /path?q 200 14 B 0.4 ms 1 finding``, control characters
+    escaped: the path and method come from the network."""
     clock = _clock(s.start)
-    target = s.path + (f"?{s.query}" if s.query else "")
+    target = wsgi_text(s.path) + (f"?{s.query}" if s.query else "")
     status = str(s.status) if s.status is not None else "---"
     duration = f"{s.duration * 1000:.1f} ms" if s.duration is not None else "-"
     findings = f"{s.findings} finding{'s' if s.findings != 1 else ''}" if s.findings else ""
     error = "aborted by you" if s.state == "aborted" else "error" if s.error else ""
     parts = [clock, s.method, target, status, human_size(s.response_size), duration,
              findings, error]
-    return " ".join(p for p in parts if p)
+    return inert(" ".join(p for p in parts if p))
 
 
 _last_clock: tuple[int, str] = (-1, "")

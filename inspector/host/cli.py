@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import os
-import signal
 import sys
+import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -22,11 +21,15 @@ from .. import __version__
 from .accesslog import access_line
 from .process import Options, Status
 from .runner import Runner
-from .store import BUSY_INTERVAL, SessionError, Store, Summary
+from .stopping import StopSignals
+from .store import BUSY_INTERVAL, SessionError, Store, Summary, default_session_path
+from .terminal import inert, inert_lines
 
 DEFAULT_APP = "inspector.examples.hello:app"
 DEFAULT_PORT = 8000
 EXIT_USAGE = 2
+EXIT_FAILED = 1  # the recording is safe, but an output could not be written
+STOP_GRACE = 0.5  # s: how long requests in flight at Ctrl+C may take to finish
 
 
 class UsageError(Exception):
@@ -57,7 +60,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--session", default=None, help="session file to record to")
     p.add_argument("--headless", action="store_true",
                    help="no window: print one line per exchange; Ctrl+C stops")
-    p.add_argument("--har", default=None, help="write a HAR file of the session at the end")
+    p.add_argument("--har", default=None,
+                   help="write a HAR file of the session at the end (Authorization, cookies "
+                        "and password or token fields are replaced by [redacted])")
+    p.add_argument("--har-secrets", action="store_true",
+                   help="keep Authorization, cookies and passwords in the HAR")
     p.add_argument("--open", default=None, metavar="FILE",
                    help="a saved session or HAR file (with --har: convert and exit)")
     p.add_argument("--debug-logs", action="store_true", help="record DEBUG log records too")
@@ -94,72 +101,104 @@ def collect_young_less_often() -> None:
     gc.set_threshold(max(gen0, 20_000), gen1, gen2)
 
 
-def main(argv: Sequence[str] | None = None, gui: GuiRunner | None = None) -> int:
+def main(argv: Sequence[str] | None = None, gui: GuiRunner | None = None,
+         stop: StopSignals | None = None) -> int:
     """Run the command line; ``gui`` opens the desktop window (the ``ui``
-    package passes it in: the engine never imports the GUI)."""
+    package passes it in: the engine never imports the GUI). ``stop`` holds
+    SIGINT and SIGTERM from the process's start (installed here if not given)."""
+    if stop is None:
+        stop = StopSignals.install()
     args = parse_args(argv)
     try:
         if args.open and args.har:
-            return convert(args.open, args.har)
+            stop.restore()  # a conversion is stopped by KeyboardInterrupt, see below
+            return convert(args.open, args.har, redact=not args.har_secrets)
         if args.headless:
-            return headless(args)
+            return headless(args, stop)
         if gui is None:
-            return no_gui(args)
+            return no_gui(args, stop)
+        stop.restore()  # the window handles the signals its own way
+        if stop.requested:  # Ctrl+C before the window could open
+            return 0
         if args.breaks:
             print("wsgi-inspector: --break is for --headless; in the window, arm stepping "
                   "from the toolbar.", file=sys.stderr)
         return gui(args)
     except UsageError as exc:
         return fail(str(exc))
+    except KeyboardInterrupt:  # only while converting: the HAR file is left as it was
+        print("wsgi-inspector: stopped; nothing was written.", file=sys.stderr)
+        return 130
 
 
-def fail(message: str, user_traceback: str | None = None) -> int:
+def fail(message: str, user_traceback: str | None = None, code: int = EXIT_USAGE) -> int:
     if user_traceback:
-        print(user_traceback.rstrip("\n"), file=sys.stderr)
-    print(f"wsgi-inspector: {message}", file=sys.stderr)
-    return EXIT_USAGE
+        print(inert_lines(user_traceback.rstrip("\n")), file=sys.stderr)
+    print(f"wsgi-inspector: {inert_lines(message)}", file=sys.stderr)
+    return code
 
 
-def no_gui(args: argparse.Namespace) -> int:
+def no_gui(args: argparse.Namespace, stop: StopSignals | None = None) -> int:
     """Without the desktop window (not installed): record headless instead."""
     if args.open:
         raise UsageError("--open needs the desktop window; to export, add --har OUT.")
     print("wsgi-inspector: the desktop window is not available here; running headless "
           "(Ctrl+C stops).", file=sys.stderr)
-    return headless(args)
+    return headless(args, stop or StopSignals.install())
+
+
+# -- checking outputs before the work -----------------------------------------------------
+
+def check_output(path: str, option: str) -> None:
+    """UsageError unless a file can be created at ``path``: checked before the app
+    starts, so a long recording never ends in a file that cannot be written."""
+    target = os.path.abspath(path)
+    if os.path.isdir(target):
+        raise UsageError(f"{target} is a folder; give {option} a file path inside it, "
+                         f"such as {os.path.join(target, 'out' + _suffix(option))}.")
+    check_folder(os.path.dirname(target), f"choose another path for {option}")
+
+
+def check_folder(folder: str, remedy: str) -> None:
+    if not os.path.isdir(folder):
+        what = "is not a folder" if os.path.exists(folder) else "does not exist"
+        raise UsageError(f"The folder {folder} {what}; create it or {remedy}.")
+    try:  # a real file: permissions, read-only mounts and ACLs all answer
+        with tempfile.TemporaryFile(dir=folder, prefix=".wsgi-inspector-"):
+            pass
+    except OSError as exc:
+        raise UsageError(f"Cannot write in the folder {folder} ({exc.strerror}); "
+                         f"{remedy}.") from None
+
+
+def _suffix(option: str) -> str:
+    return ".har" if option == "--har" else ".wsgi-session"
 
 
 # -- converting saved files ---------------------------------------------------------
 
-def load_exchanges(path: str) -> list:
-    """Exchanges of a session file or a HAR file."""
-    from .export import from_har
+def convert(source: str, har: str, redact: bool = True) -> int:
+    """A session or HAR file to a HAR file, one exchange at a time."""
+    from .export import HarError, is_json_file, iter_har, write_har
 
-    source = Path(path)
-    if not source.is_file():
-        raise UsageError(f"{path} does not exist; give the path of a session or HAR file.")
-    if source.read_bytes()[:1] in (b"{", b"[", b" ", b"\n"):
-        try:
-            return from_har(json.loads(source.read_text(encoding="utf-8")))
-        except (ValueError, KeyError, TypeError) as exc:
-            raise UsageError(f"{path} is not a valid HAR file ({exc}); export it again from "
-                             "its tool.") from None
+    check_output(har, "--har")
+    path = Path(source)
+    if not path.is_file():
+        raise UsageError(f"{source} does not exist; give the path of a session or HAR file.")
     try:
-        with Store.open(source) as store:
-            exchanges = list(store.exchanges())
-            for note in store.notes:  # rows left out: one line each, the rest goes on
-                print(f"wsgi-inspector: {path}: {note}", file=sys.stderr)
-            return exchanges
-    except SessionError as exc:
+        if is_json_file(path):
+            count = write_har(har, iter_har(path), redact=redact)
+        else:
+            with Store.open(path) as store:
+                count = write_har(har, store.exchanges(), redact=redact)
+                for note in store.notes:  # rows left out: one line each, the rest goes on
+                    print(f"wsgi-inspector: {path}: {note}", file=sys.stderr)
+    except (HarError, SessionError) as exc:
         raise UsageError(str(exc)) from None
-
-
-def convert(source: str, har: str) -> int:
-    from .export import write_har
-
-    exchanges = load_exchanges(source)
-    write_har(har, exchanges)
-    print(f"Wrote {len(exchanges)} exchanges to {har}.", file=sys.stderr)
+    except OSError as exc:
+        raise UsageError(f"Cannot write the HAR file {os.path.abspath(har)} "
+                         f"({exc.strerror}); choose another path for --har.") from None
+    print(f"Wrote {count} exchanges to {har}.", file=sys.stderr)
     return 0
 
 
@@ -176,22 +215,30 @@ def options_from(args: argparse.Namespace, port: int) -> Options:
 
 
 def open_store(path: str | None, busy_interval: float | None = None) -> Store:
+    target = Path(path) if path is not None else default_session_path()
     try:
-        return Store(path, busy_interval=busy_interval)
+        return Store(target, busy_interval=busy_interval)
     except SessionError as exc:
         raise UsageError(str(exc)) from None
     except OSError as exc:
-        raise UsageError(f"Cannot create the session file {path}: {exc.strerror}; choose "
-                         "another place with --session.") from None
+        if path is None:  # the default place: name the folder, the file is ours
+            raise UsageError(f"Cannot create the session folder {target.parent} "
+                             f"({exc.strerror}); make it writable or choose a file with "
+                             "--session.") from None
+        raise UsageError(f"Cannot create the session file {os.path.abspath(target)} "
+                         f"({exc.strerror}); choose another place with --session.") from None
 
 
 def start_runner(args: argparse.Namespace, store: Store, out: TextIO,
-                 stepper: Stepper | None = None) -> Runner:
-    """Start serving; exit-code-2 errors for a broken app or a taken port.
+                 stepper: Stepper | None = None,
+                 stop: StopSignals | None = None) -> Runner | None:
+    """Start serving; exit-code-2 errors for a broken app or a taken port;
+    None if ``stop`` was requested meanwhile (nothing is left running then).
 
     With a ``stepper``, its breakpoints are armed before the first request and
     every event reaches it as well as the store.
     """
+    stop = stop or StopSignals()
     reporter = Reporter(out)
     on_event = store.put if stepper is None else tee(store.put, stepper.event)
 
@@ -204,18 +251,59 @@ def start_runner(args: argparse.Namespace, store: Store, out: TextIO,
         return runner
 
     runner = make(DEFAULT_PORT if args.port is None else args.port)
-    status = runner.start()
-    if status.state == "serve_error" and args.port is None:
+    status = start_unless_stopped(runner, stop, threaded=not args.in_process)
+    if status is not None and status.state == "serve_error" and args.port is None:
         runner.stop()
         print(f"Port {DEFAULT_PORT} is in use; serving on a free port instead.", file=out)
         runner = make(0)
-        status = runner.start()
+        status = start_unless_stopped(runner, stop, threaded=not args.in_process)
+    if status is None:
+        return None
     if status.state != "serving":
         runner.stop()
         raise StartError(status)
     print(f"Serving at {status.url}", file=out, flush=True)
     reporter.started = True
     return runner
+
+
+def start_unless_stopped(runner: Runner, stop: StopSignals, threaded: bool) -> Status | None:
+    """``runner.start()``, or None (with the runner stopped) if a stop is requested first.
+
+    The isolated app starts in a thread so a Ctrl+C during a slow import ends
+    it at once; an in-process app is imported in the main thread, where an
+    app may install signal handlers of its own, so a stop waits for it.
+    """
+    outcome = _start_in_thread(runner, stop) if threaded else runner.start()
+    if stop.requested:
+        runner.stop(grace=0)  # nothing was answered yet: nothing to wait for
+        return None
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome
+
+
+def _start_in_thread(runner: Runner, stop: StopSignals) -> Status | BaseException:
+    """Start the runner in a thread; return when it has started or a stop is requested
+    (then stop it, which also ends the start)."""
+    result: list[Status | BaseException] = []
+
+    def start() -> None:
+        try:
+            result.append(runner.start())
+        except BaseException as exc:  # raised again in the main thread
+            result.append(exc)
+        finally:
+            stop.wake()
+
+    thread = threading.Thread(target=start, name="wsgi-inspector-start", daemon=True)
+    thread.start()
+    while not result and not stop.wait(0.5):
+        pass
+    if not result:  # stopped while starting (a slow import, say): end the start now
+        runner.stop(grace=0)
+    thread.join()
+    return result[0]
 
 
 class StartError(Exception):
@@ -237,17 +325,23 @@ class Reporter:
             return
         if status.state == "load_error":
             if status.traceback:
-                print(status.traceback.rstrip("\n"), file=sys.stderr)
-            print(f"wsgi-inspector: {status.message} (waiting for a change to the source)",
-                  file=sys.stderr)
+                print(inert_lines(status.traceback.rstrip("\n")), file=sys.stderr)
+            print(f"wsgi-inspector: {inert_lines(status.message)} (waiting for a change to "
+                  "the source)", file=sys.stderr)
         elif status.state in ("died", "crashed"):
-            print(f"wsgi-inspector: {status.message}", file=sys.stderr)
+            print(f"wsgi-inspector: {inert_lines(status.message)}", file=sys.stderr)
         elif status.state == "serving":
             print(f"Reloaded; serving at {status.url}", file=self.out, flush=True)
 
 
-def headless(args: argparse.Namespace) -> int:
+def headless(args: argparse.Namespace, stop: StopSignals) -> int:
+    """Record until SIGINT or SIGTERM, whenever it comes: every answered exchange
+    ends up in the session and the HAR, and the exit code is 0."""
     out = sys.stdout
+    if args.har:
+        check_output(args.har, "--har")
+    if args.session:
+        check_output(args.session, "--session")
     collect_young_less_often()
     store = open_store(args.session, busy_interval=BUSY_INTERVAL)
     printer = AccessLog(out)
@@ -255,24 +349,37 @@ def headless(args: argparse.Namespace) -> int:
     store.on_update(printer.summaries)
     stepper = Stepper(out, args.breaks) if args.breaks else None
     try:
-        runner = start_runner(args, store, out, stepper)
+        runner = start_runner(args, store, out, stepper, stop)
     except StartError as exc:
         store.close()
         return fail(str(exc), exc.status.traceback)
-    print(f"Recording {args.app or DEFAULT_APP} to {store.path} (Ctrl+C to stop)", file=out,
-          flush=True)
-    if stepper is not None:
-        stepper.start(sys.stdin)
-    wait_for_signal()
-    runner.stop()
+    if runner is not None:
+        print(f"Recording {args.app or DEFAULT_APP} to {store.path} (Ctrl+C to stop)",
+              file=out, flush=True)
+        if stepper is not None:
+            stepper.start(sys.stdin)
+        stop.wait_for_stop()
+        runner.stop(grace=STOP_GRACE)
+    return finish(args, store, out)
+
+
+def finish(args: argparse.Namespace, store: Store, out: TextIO) -> int:
+    """Commit the session, write the HAR, close; signals from now on change nothing."""
     store.flush()
+    code = 0
     if args.har:
         from .export import write_har
 
-        write_har(args.har, list(store.exchanges()))
-        print(f"Wrote {len(store)} exchanges to {args.har}.", file=out)
+        try:
+            count = write_har(args.har, store.exchanges(), redact=not args.har_secrets)
+        except OSError as exc:
+            code = fail(f"Cannot write the HAR file {os.path.abspath(args.har)} "
+                        f"({exc.strerror}); the session is saved in {store.path}.",
+                        code=EXIT_FAILED)
+        else:
+            print(f"Wrote {count} exchanges to {args.har}.", file=out)
     store.close()
-    return 0
+    return code
 
 
 class AccessLog:
@@ -289,7 +396,7 @@ class AccessLog:
                 self._printed.add(s.id)
                 lines.append(access_line(s))
         if lines:
-            self.out.write("\n".join(lines) + "\n")
+            self.out.write("\n".join(lines) + "\n")  # each one inert: see access_line
             self.out.flush()
 
 
@@ -467,11 +574,17 @@ class Stepper:
 
     def _print(self, text: str) -> None:
         with self._lock:
-            self.out.write(text + "\n")
+            self.out.write(inert_lines(text) + "\n")
             self.out.flush()
 
 
 def _phase_data(event: Message, seen: list[Any] | None) -> list[str]:
+    """The paused phase's data, one inert line per item (a value's own line
+    breaks included: they come from the request or the app)."""
+    return [inert(line) for line in _phase_lines(event, seen)]
+
+
+def _phase_lines(event: Message, seen: list[Any] | None) -> list[str]:
     phase = event["phase"]
     if phase == "received":
         env = event.get("environ", {})
@@ -536,15 +649,6 @@ def _lines(stream: TextIO) -> Iterator[str]:
             yield line.decode("utf-8", errors="replace")
     if pending:
         yield pending.decode("utf-8", errors="replace")
-
-
-def wait_for_signal() -> None:
-    """Block until SIGINT or SIGTERM."""
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    while not stop.wait(0.5):  # wake now and then: Python runs handlers in the main thread
-        pass
 
 
 if __name__ == "__main__":

@@ -1,29 +1,39 @@
 """Exporters: pure functions from an exchange to text or bytes, and HAR in and out.
 
 ``EXPORTERS`` maps a name to ``exchange -> str | bytes``; the GUI lists them
-by name ("Copy as curl", "Save raw", ...). HAR 1.2 (:func:`to_har`,
-:func:`from_har`) is the interchange format with browsers and other tools.
+by name ("Copy as curl", "Save raw", ...). HAR 1.2 (:func:`write_har`,
+:func:`iter_har`) is the interchange format with browsers and other tools.
 Our own HAR entries carry an ``_wsgi`` object (HAR allows ``_``-prefixed
 custom fields) with what HTTP cannot say: the environ, phases, findings,
 output and error, so a HAR written here reads back into the same exchanges.
+
+Every exporter leaves secrets out unless told ``redact=False``
+(:mod:`inspector.host.sanitize`). HAR files are written and read one entry
+at a time, so their size does not matter; what is written is strict JSON (no
+NaN or Infinity), and what is read may come from anywhere: each way it can be
+wrong is one :class:`HarError` sentence.
 """
 
 from __future__ import annotations
 
 import base64
 import codecs
+import functools
+import gc
 import json
+import math
 import os
 import re
 import shlex
 import tempfile
-from collections.abc import Iterable
-from contextlib import suppress
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
+from itertools import chain
 from pathlib import Path
-from typing import Any, Callable, Union
+from typing import Any, Callable, Protocol, Union
 from urllib.parse import parse_qsl, quote, unquote_to_bytes, urlencode, urlsplit
 
 from .. import __version__
@@ -38,9 +48,9 @@ from ..model import (
     Phase,
     StartResponseCall,
 )
+from .jsonstream import BadJson, find_array, items, open_json
+from .sanitize import REDACTED, SECRET_HEADERS, sanitized
 
-REDACTED = "[redacted]"
-SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
 SECRET_ENVIRON = frozenset({"HTTP_AUTHORIZATION", "HTTP_PROXY_AUTHORIZATION", "HTTP_COOKIE"})
 _CONTENT_KEYS = {"CONTENT_TYPE": "Content-Type", "CONTENT_LENGTH": "Content-Length"}
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
@@ -108,8 +118,11 @@ def _header_bytes(name: str, value: str) -> bytes:
 
 # -- curl ----------------------------------------------------------------------------------
 
-def curl(x: Exchange) -> str:
-    """A POSIX shell command that sends the same request with curl."""
+def curl(x: Exchange, *, redact: bool = True) -> str:
+    """A POSIX shell command that sends the same request with curl (``redact``: with
+    credentials, cookie values and password-like fields replaced by a marker)."""
+    if redact:
+        x = sanitized(x)
     body = x.request_body
     args = ["curl", *_curl_method(x.method or "GET", bool(body))]
     if x.env("SERVER_PROTOCOL") == "HTTP/1.0":
@@ -191,9 +204,11 @@ def raw_response(x: Exchange) -> bytes:
     return head + b"\r\n" + x.response_body
 
 
-def raw(x: Exchange) -> bytes:
+def raw(x: Exchange, *, redact: bool = True) -> bytes:
     """Request and response, separated by a blank line; the request alone if
-    the app never called start_response."""
+    the app never called start_response (``redact``: as :func:`curl`)."""
+    if redact:
+        x = sanitized(x)
     if not x.start_response:
         return raw_request(x)
     return raw_request(x) + b"\r\n\r\n" + raw_response(x)
@@ -201,42 +216,90 @@ def raw(x: Exchange) -> bytes:
 
 # -- HAR out ----------------------------------------------------------------------------------
 
-def to_har(exchanges: Iterable[Exchange], *, redact: bool = False) -> dict[str, Any]:
-    """A HAR 1.2 log of these exchanges (``redact`` hides credentials and cookies)."""
-    return {"log": {
-        "version": "1.2",
-        "creator": {"name": "wsgi-inspector", "version": __version__},
-        "entries": [har_entry(x, redact=redact) for x in exchanges],
-    }}
+def to_har(exchanges: Iterable[Exchange], *, redact: bool = True) -> dict[str, Any]:
+    """A HAR 1.2 log of these exchanges, in memory (``redact``: leave secrets out).
+    For a file, :func:`write_har` writes the same one entry at a time."""
+    return {"log": {**_har_log_head(), "entries": [har_entry(x, redact=redact)
+                                                   for x in exchanges]}}
 
 
-def har(x: Exchange) -> str:
+def _har_log_head() -> dict[str, Any]:
+    return {"version": "1.2", "creator": {"name": "wsgi-inspector", "version": __version__}}
+
+
+def har(x: Exchange, *, redact: bool = True) -> str:
     """A HAR file (as text) holding this one exchange."""
-    return json.dumps(to_har([x]), indent=2)
+    return strict_json(to_har([x], redact=redact), indent=2)
 
 
 def write_har(path: str | os.PathLike[str], exchanges: Iterable[Exchange],
-              redact: bool = False) -> None:
-    """Write a HAR file with mode 0600 (bodies and headers may hold secrets).
+              redact: bool = True) -> int:
+    """Write a HAR file with mode 0600 (bodies and headers may hold secrets) and
+    return how many entries it holds.
 
-    It is written to a temporary file first and renamed, so an existing file
-    is never left half-written.
+    The exchanges are taken one at a time and each entry is written as it is
+    made, so memory does not grow with their number. It is written to a
+    temporary file first and renamed, so an existing file is never left
+    half-written.
     """
-    # ensure_ascii: a lone surrogate in some output line must not break the file.
-    text = json.dumps(to_har(exchanges, redact=redact), indent=2)
     target = Path(path)
     fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)  # mode 0600
+    count = 0
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        with os.fdopen(fd, "w", encoding="utf-8") as f, fewer_collections():
+            head = strict_json({"log": _har_log_head()})
+            f.write(head[:-2] + ', "entries": [')  # the log object stays open for the entries
+            for x in exchanges:
+                f.write(",\n" if count else "\n")
+                f.write(strict_json(har_entry(x, redact=redact)))
+                count += 1
+            f.write("\n]}}\n")
         os.chmod(temp, 0o600)
         os.replace(temp, target)
     except BaseException:
         os.unlink(temp)
         raise
+    return count
 
 
-def har_entry(x: Exchange, *, redact: bool = False) -> dict[str, Any]:
+def strict_json(value: Any, indent: int | None = None) -> str:
+    """JSON text that strict parsers accept: NaN and infinities become 0, -1 for a
+    size (HAR's "unknown") or null for a duration; other objects their repr.
+
+    ensure_ascii (the default) keeps a lone surrogate from some output line from
+    breaking the file. The encoders are made once: json.dumps with options makes
+    a new one per call, a third of the time of a small entry.
+    """
+    encoder = _STRICT if indent is None else _strict_encoder(indent)
+    try:
+        return encoder.encode(value)
+    except ValueError:  # rare: an imported file's or a broken clock's numbers
+        return encoder.encode(_finite(value))
+
+
+def _strict_encoder(indent: int | None = None) -> json.JSONEncoder:
+    return json.JSONEncoder(allow_nan=False, default=repr, indent=indent)
+
+
+_STRICT = _strict_encoder()
+
+
+_SIZES = frozenset({"size", "bodySize", "headersSize"})
+
+
+def _finite(value: Any, key: str = "") -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return -1 if key in _SIZES else None if key == "duration" else 0
+    if isinstance(value, dict):
+        return {k: _finite(v, k) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v, key) for v in value]
+    return value
+
+
+def har_entry(x: Exchange, *, redact: bool = True) -> dict[str, Any]:
+    if redact:
+        x = sanitized(x)  # the helpers below hide the headers' values again, harmlessly
     wait, receive = _har_timings(x)
     return {
         "startedDateTime": _iso_time(x.start),
@@ -251,8 +314,11 @@ def har_entry(x: Exchange, *, redact: bool = False) -> dict[str, Any]:
 
 
 def _iso_time(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, timezone.utc).astimezone().isoformat(
-        timespec="milliseconds")
+    try:
+        moment = datetime.fromtimestamp(epoch, timezone.utc)
+    except (OverflowError, ValueError, OSError):  # NaN, or no year of the calendar
+        moment = datetime.fromtimestamp(0, timezone.utc)
+    return moment.astimezone().isoformat(timespec="milliseconds")
 
 
 def _har_timings(x: Exchange) -> tuple[float, float]:
@@ -338,6 +404,7 @@ def _post_data(x: Exchange) -> dict[str, Any]:
     return post
 
 
+@functools.lru_cache(maxsize=256)  # a few media types, met for every body
 def _charset(mime: str) -> str:
     """The charset named in a media type, if Python knows it; else UTF-8."""
     match = re.search(r";\s*charset\s*=\s*\"?([^\";\s]+)", mime, re.IGNORECASE)
@@ -428,7 +495,8 @@ def _har_wsgi(x: Exchange, redact: bool) -> dict[str, Any]:
                       "phase": f.phase, "pep": f.pep} for f in x.findings],
         "error": x.error.traceback if x.error else None,
         "error_info": ({"phase": x.error.phase, "type": x.error.type,
-                        "message": x.error.message} if x.error else None),
+                        "message": x.error.message, "handled": x.error.handled,
+                        "logged": x.error.logged} if x.error else None),
         "output": [{"stream": o.stream, "level": o.level, "text": o.text,
                     "logger": o.logger, "t_ms": _ms(o.t)} for o in x.output],
         # The rest lets a HAR written here read back into the same exchange.
@@ -448,32 +516,163 @@ def _har_wsgi(x: Exchange, redact: bool) -> dict[str, Any]:
 
 # -- HAR in -------------------------------------------------------------------------------
 
-def read_har(path: str | os.PathLike[str]) -> list[Exchange]:
-    """The exchanges of a HAR file; HarError if it is not one."""
+def is_json_file(path: str | os.PathLike[str]) -> bool:
+    """Whether the file's text starts like JSON (``{`` or ``[`` after a BOM and blanks),
+    which a session (SQLite) never does."""
     try:
-        with open(path, encoding="utf-8-sig") as f:  # some tools write a BOM
-            data = json.load(f)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise HarError(f"{path} is not a HAR file (it is not JSON text); "
-                       "open a .har or .wsgi-session file.") from None
-    return from_har(data)
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return False
+    return head.lstrip(b"\xef\xbb\xbf").lstrip()[:1] in (b"{", b"[")
+
+
+def read_har(path: str | os.PathLike[str]) -> list[Exchange]:
+    """The exchanges of a HAR file; HarError if it is not one. See :func:`iter_har`."""
+    return list(iter_har(path))
+
+
+def iter_har(path: str | os.PathLike[str]) -> Iterator[Exchange]:
+    """The exchanges of a HAR file, read one entry at a time (memory stays flat
+    whatever the file's size); HarError, one sentence, when it is not one."""
+    name = os.fspath(path)
+    count = 0
+    try:
+        source = open_json(path)
+        with source.raw:
+            for count, entry in enumerate(items(source, "log.entries.item"), 1):
+                yield _entry_exchange(entry, count, name)
+        if count == 0:  # no entries, or no log.entries at all?
+            source = open_json(path)
+            with source.raw:
+                problem = find_array(source, "log.entries")
+            if problem:
+                raise HarError(f"{name} is not a HAR log ({problem}); export a HAR file "
+                               "from the browser and try again.")
+    except BadJson as exc:
+        raise HarError(f"{name} is not a HAR file ({exc}); open a .har or .wsgi-session "
+                       "file.") from None
+    except OSError as exc:
+        raise HarError(f"{name} cannot be read ({exc.strerror}); check that it exists and "
+                       "is readable.") from None
+
+
+class _Adds(Protocol):
+    def add(self, exchanges: Iterable[Exchange], *, owned: bool = False) -> None: ...
+    def flush(self, timeout: float | None = None) -> bool: ...
+
+
+def add_har(store: _Adds, path: str | os.PathLike[str], batch: int = 500) -> int:
+    """Import a HAR file into a session store; returns how many exchanges it held.
+
+    Read ``batch`` entries at a time; the store writes one batch while the next
+    is read, and is waited for before it gets another, so at most two batches
+    are in memory whatever the file's size.
+    """
+    count, pending = 0, []
+    with fewer_collections():
+        for x in iter_har(path):
+            pending.append(x)
+            if len(pending) == batch:
+                store.flush()  # the previous batch is written: memory stays flat
+                store.add(pending, owned=True)  # made here, used by nobody else
+                count, pending = count + len(pending), []
+        store.add(pending, owned=True)
+        store.flush()
+    return count + len(pending)
+
+
+@contextmanager
+def fewer_collections(young: int = 20_000) -> Iterator[None]:
+    """Young garbage collections every ``young`` allocations instead of 700 meanwhile:
+    an entry allocates hundreds of objects and makes no reference cycles, and
+    each collection also walks what is already kept (a store's summaries)."""
+    threshold = gc.get_threshold()
+    gc.set_threshold(max(threshold[0], young), *threshold[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
 
 
 def from_har(har: dict[str, Any]) -> list[Exchange]:
-    """Exchanges from a HAR log, ours (with ``_wsgi``) or a browser's."""
+    """Exchanges from a HAR log already in memory, ours (with ``_wsgi``) or a browser's."""
     try:
         entries = har["log"]["entries"]
     except (KeyError, TypeError):
-        raise HarError("This JSON is not a HAR log (it has no log.entries); "
-                       "export a HAR file from the browser and try again.") from None
-    exchanges = []
-    for index, entry in enumerate(entries, 1):
-        try:
-            exchanges.append(_har_exchange(entry, index))
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise HarError(f"Entry {index} of this HAR log is malformed ({exc!r}); "
-                           "the file may be damaged or from an incompatible tool.") from None
-    return exchanges
+        entries = None
+    if not isinstance(entries, list):
+        raise HarError("This JSON is not a HAR log (it has no log.entries list); "
+                       "export a HAR file from the browser and try again.")
+    return [_entry_exchange(entry, index) for index, entry in enumerate(entries, 1)]
+
+
+def _entry_exchange(entry: Any, index: int, source: str = "this HAR log") -> Exchange:
+    try:
+        _expect(isinstance(entry, dict), "it is not an object")
+        return _checked(_har_exchange(entry, index))
+    except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
+        raise HarError(f"Entry {index} of {source} is malformed ({_detail(exc)}); "
+                       "the file may be damaged or from an incompatible tool.") from None
+
+
+def _detail(exc: Exception) -> str:
+    if isinstance(exc, KeyError):
+        return f"it has no {exc.args[0]!r}"
+    if isinstance(exc, (TypeError, AttributeError)):
+        return "a field holds the wrong kind of value"
+    return str(exc) or type(exc).__name__
+
+
+def _checked(x: Exchange) -> Exchange:
+    """``x`` if every field has the type an exchange's field has, else ValueError:
+    whatever a file holds, only plain, flat values reach the session.
+
+    Written for speed (it runs once per imported entry): the environ, most of an
+    entry, by C-level set operations; the environ's pairs are built here, so only
+    what is in them needs checking.
+    """
+    env = x.environ
+    _expect(set(map(type, chain(env, chain.from_iterable(env.values())))) <= _STR,
+            "an environ value is not text")
+    _expect(type(x.id) is int and isinstance(x.start, _NUMBER)
+            and (x.duration is None or isinstance(x.duration, _NUMBER)),
+            "the id or a time is not a number")
+    _expect({type(x.client), type(x.thread), type(x.state)} <= _STR,
+            "client, thread or state is not text")
+    _expect(type(x.file_wrapper) is bool, "file_wrapper is not true or false")
+    _expect(all([type(p.name) is str and isinstance(p.t, _NUMBER) for p in x.phases]),
+            "a phase is not a name and a time")
+    _expect(all([{type(f.code), type(f.severity), type(f.phase), type(f.message),
+                  type(f.pep)} <= _STR for f in x.findings]), "a finding's field is not text")
+    _expect(all([{type(o.stream), type(o.text), type(o.level), type(o.logger)} <= _STR
+                 and isinstance(o.t, _NUMBER) for o in x.output]),
+            "an output line is not text")
+    _expect(x.error is None or ({type(x.error.phase), type(x.error.type),
+                                 type(x.error.message), type(x.error.traceback),
+                                 type(x.error.logged)} <= _STR),
+            "the error is not text")
+    for call in x.start_response:
+        _expect(call.status is None or isinstance(call.status, (str, int, float)),
+                "a status is not text")
+        _expect(set(map(type, chain.from_iterable(call.headers))) <= _STR,
+                "a header is not a name and a value")
+        _expect((call.exc_info is None or type(call.exc_info) is str)
+                and isinstance(call.t, _NUMBER), "a start_response call is malformed")
+    _expect(all([type(c.size) is int and isinstance(c.t, _NUMBER) and type(c.via) is str
+                 for c in x.chunks]), "a chunk is not a size and a time")
+    _expect(type(x.request_size) is int and type(x.response_size) is int,
+            "a body size is not a whole number")
+    return x
+
+
+_STR = frozenset({str})
+_NUMBER = (int, float)
+
+
+def _expect(ok: bool, problem: str) -> None:
+    if not ok:
+        raise ValueError(problem)
 
 
 def _har_exchange(entry: dict[str, Any], index: int) -> Exchange:
@@ -592,7 +791,8 @@ def _restore_error(ours: dict[str, Any]) -> ErrorInfo | None:
     # Without the details, the traceback's last line is "Type: message".
     last_type, _, last_message = text.rstrip().rpartition("\n")[2].partition(": ")
     return ErrorInfo(info.get("phase", "app_called"), info.get("type", last_type),
-                     info.get("message", last_message), text)
+                     info.get("message", last_message), text,
+                     handled=info.get("handled") is True, logged=info.get("logged", ""))
 
 
 def _rebuild(x: Exchange, entry: dict[str, Any]) -> None:

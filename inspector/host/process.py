@@ -192,10 +192,10 @@ class AppProcess:
             self._stopping = True
             proc, sock, link = self._proc, self._sock, self._link
         if proc is not None:
-            if sock is not None:
+            if sock is not None and self.status.state == "serving":
                 self._send(sock, {"type": "stop", "grace": grace})
-            else:  # no hello yet: still importing, so nothing in flight
-                proc.terminate()
+            else:  # not serving yet, so nothing in flight (and "stop" would be read
+                proc.terminate()  # only after the app's import)
             try:
                 proc.wait(grace + 3)
             except subprocess.TimeoutExpired:

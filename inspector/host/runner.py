@@ -51,10 +51,11 @@ class Runner:
         """A stepping command for the app (arm, step, continue, abort, continue_all)."""
         return self.app.command(message)
 
-    def stop(self) -> None:
+    def stop(self, grace: float = 2.0) -> None:
+        """Stop the app; requests in flight get ``grace`` seconds to finish."""
         if self.watcher is not None:
             self.watcher.stop()
-        self.app.stop()
+        self.app.stop(grace)
 
     def _status_changed(self, status: Status) -> None:
         if self.watcher is not None and status.state in ("serving", "load_error"):

@@ -489,10 +489,15 @@ class Store:
         if not self._closed and not self.read_only:
             self._pending.append(event)
 
-    def add(self, exchanges: Iterable[Exchange]) -> None:
-        """Queue finished exchanges (a HAR import, say); they get new row ids."""
+    def add(self, exchanges: Iterable[Exchange], *, owned: bool = False) -> None:
+        """Queue finished exchanges (a HAR import, say); they get new row ids.
+
+        ``owned``: the caller hands them over and never touches them again, so they
+        are not copied (a copy costs more than reading them from a HAR file).
+        """
         self._check_writable()
-        self._queue.put(_Command("add", [copy.deepcopy(x) for x in exchanges]))
+        taken = list(exchanges) if owned else [copy.deepcopy(x) for x in exchanges]
+        self._queue.put(_Command("add", taken))
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until everything queued so far is committed (and observers told)."""
