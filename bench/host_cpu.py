@@ -9,13 +9,16 @@ another process on the same cores changes it little; instruction counts
 (``valgrind --tool=callgrind``) are steadier still.
 
     python bench/host_cpu.py                 # 2000 requests to hello, 5 replays
-    python bench/host_cpu.py --app flask --requests 5000 --replays 3
+    python bench/host_cpu.py --app json --requests 5000 --replays 3
+    python bench/host_cpu.py --save B.pickle     # record once, then replay that same
+    python bench/host_cpu.py --load B.pickle --replays 1   # load (under callgrind, say)
 """
 
 from __future__ import annotations
 
 import argparse
 import http.client
+import pickle
 import statistics
 import sys
 import tempfile
@@ -98,9 +101,16 @@ def main() -> int:
     parser.add_argument("--app", choices=sorted(APPS), default="hello")
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--replays", type=int, default=5)
+    parser.add_argument("--save", type=Path, help="keep the recorded batches in this file")
+    parser.add_argument("--load", type=Path, help="replay batches saved with --save")
     args = parser.parse_args()
     spec, path = APPS[args.app]
-    batches = record(spec, path, args.requests)
+    if args.load:
+        args.requests, batches = pickle.loads(args.load.read_bytes())
+    else:
+        batches = record(spec, path, args.requests)
+    if args.save:
+        args.save.write_bytes(pickle.dumps((args.requests, batches)))
     records = sum(len(spans) for _, spans in batches)
     with tempfile.TemporaryDirectory() as tmp:
         per = [1e6 * replay(batches, Path(tmp), n) / args.requests for n in range(args.replays)]

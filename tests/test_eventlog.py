@@ -219,3 +219,19 @@ def test_the_tally_counts_what_the_fold_finds(session: Path) -> None:
 @pytest.fixture
 def session(tmp_path: Path) -> Path:
     return tmp_path / "test.wsgi-session"
+
+
+@pytest.mark.parametrize("head", [
+    b"",
+    b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Type: text/plain\r\n\r\n",
+    b"HTTP/1.1 404 Not Found\r\ncontent-type:x\r\nCONTENT-TYPE: text/html\r\n\r\n",
+    b"HTTP/1.0 500 Oops\r\nX: \xe9\r\nContent-Type: caf\xe9\r\n\r\n",
+    b"HTTP/1.1 204 No Content\r\nContent-Type: ",
+])
+def test_the_tally_reads_the_head_as_sent_as_the_fold_does(head: bytes) -> None:
+    events = exchange_events(1, path="/wire")
+    events[-1].update(wire_head=head, wire_size=3)
+    tally = eventlog.Tally()
+    for event in events:
+        tally.apply(event)
+    assert tally.summary(1) == summarize(eventlog.fold(1, events))

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from ..lint import check_record
@@ -38,7 +38,6 @@ from ..model import (
     ST_COMPLETE,
     ST_FAILED,
     Exchange,
-    StartResponseCall,
     environ_from_event,
     from_jsonable,
 )
@@ -75,8 +74,17 @@ class _Error(NamedTuple):
     handled: bool
 
 
+class _Call(NamedTuple):
+    """A start_response call: what check_record and the summary read of one."""
+
+    status: Any
+    headers: list[tuple[str, str]]
+    t: float
+
+
 _ITER = _Via("iter")
-_EMPTY: Mapping[str, tuple[str, str]] = {}
+_NO_TEXTS: dict[str, str] = {}
+_NO_OTHERS: dict[str, tuple[str, str]] = {}
 
 
 class Tally:
@@ -87,14 +95,17 @@ class Tally:
     """
 
     __slots__ = ("aborted", "chunks", "client_dropped", "duration", "environ", "error",
-                 "file_wrapper", "findings", "pause_t", "paused", "paused_time", "pausing",
-                 "response_size", "start", "start_response", "state", "wire_head",
-                 "wire_size")
+                 "file_wrapper", "findings", "others", "pause_t", "paused", "paused_time",
+                 "pausing", "response_size", "start", "start_response", "state", "texts",
+                 "wire_head", "wire_size")
 
     def __init__(self) -> None:
         self.start = 0.0
-        self.environ = _EMPTY
-        self.start_response: list[StartResponseCall] = []
+        # The begin event's environ as the agent sends it (see environ_from_event):
+        # read where it lies, a view would cost more than the few values looked up.
+        self.texts = _NO_TEXTS
+        self.others = _NO_OTHERS
+        self.start_response: list[_Call] = []
         self.chunks: list[_Via] = []
         self.response_size = 0
         self.file_wrapper = False
@@ -113,7 +124,10 @@ class Tally:
 
     # -- the fields check_record reads -------------------------------------------
     def env(self, key: str, default: str = "") -> str:
-        value = self.environ.get(key)
+        text = self.texts.get(key)
+        if text is not None:
+            return text
+        value = self.others.get(key)
         return value[0] if value else default
 
     @property
@@ -132,7 +146,7 @@ class Tally:
             self._phase(ev)
         elif kind == EV_BEGIN:
             self.start = ev["start"]
-            self.environ = environ_from_event(ev["environ"])
+            self._environ(ev["environ"])
         elif kind == EV_END:
             self._end(ev)
         elif kind == EV_FINDING:
@@ -146,6 +160,12 @@ class Tally:
         elif kind == EV_RESUMED:
             self._resumed(ev)
 
+    def _environ(self, environ: Any) -> None:
+        if type(environ) is list:  # [texts, others]: nearly always
+            self.texts, self.others = environ
+        else:
+            self.texts, self.others = _NO_TEXTS, dict(environ_from_event(environ))
+
     def _phase(self, ev: dict[str, Any]) -> None:
         if ev["name"] == PH_START_RESPONSE:
             self._start_response((ev["t"], ev["status"], ev["headers"], ev.get("exc_info")))
@@ -154,9 +174,8 @@ class Tally:
             self.response_size = ev.get("size") or 0
 
     def _start_response(self, call: Any) -> None:
-        t, status, headers, exc_info = call
-        self.start_response.append(
-            StartResponseCall(status, [(h[0], h[1]) for h in headers], exc_info, t))
+        t, status, headers, _exc_info = call
+        self.start_response.append(_Call(status, [(h[0], h[1]) for h in headers], t))
 
     def _chunk(self, size: int, via: str) -> None:
         self.chunks.append(_ITER if via == "iter" else _Via(via))
@@ -198,12 +217,12 @@ class Tally:
     def summary(self, xid: int) -> Summary:
         """What :func:`inspector.host.store.summarize` gives for the folded exchange."""
         if self.wire_size is not None:
-            status, headers = _wire_head(self.wire_head)
+            status, content_type = _wire_head(self.wire_head)
             size = self.wire_size
         else:
             last = self.start_response[-1] if self.start_response else None
             status = str(last.status) if last is not None else ""
-            headers = last.headers if last is not None else []
+            content_type = _header(last.headers, "content-type") if last is not None else None
             size = self.response_size
         head = status[:3]
         duration = None if self.duration is None else max(self.duration - self.paused_time,
@@ -212,16 +231,21 @@ class Tally:
         return Summary(xid, self.start, sys.intern(self.method),
                        self.env("SCRIPT_NAME") + self.env("PATH_INFO"), self.env("QUERY_STRING"),
                        int(head) if head.isdigit() else None,
-                       sys.intern(_header(headers, "content-type") or ""), size, duration,
+                       sys.intern(content_type or ""), size, duration,
                        len(self.findings), self.error is not None, sys.intern(state))
 
 
-def _wire_head(head: bytes) -> tuple[str, list[tuple[str, str]]]:
-    """The status and headers of the head as sent (as Exchange's wire fields read it)."""
-    lines = head.decode("latin-1").split("\r\n")
-    status = lines[0].partition(" ")[2]
-    return status, [(name, value) for name, _, value in
-                    (line.partition(": ") for line in lines[1:] if line)]
+def _wire_head(head: bytes) -> tuple[str, str | None]:
+    """The status and the first Content-Type of the head as sent, as Exchange's wire
+    fields read them (lines split at CRLF, each header at ": ", latin-1), without
+    splitting every line: a latin-1 letter lowers to ASCII only from ASCII."""
+    status = head.split(b"\r\n", 1)[0].partition(b" ")[2].decode("latin-1")
+    at = head.lower().find(b"\r\ncontent-type: ")
+    if at < 0:
+        return status, None
+    start = at + len(b"\r\ncontent-type: ")
+    end = head.find(b"\r\n", start)
+    return status, (head[start:] if end < 0 else head[start:end]).decode("latin-1")
 
 
 def _header(headers: Iterable[tuple[Any, Any]], lname: str) -> str | None:
