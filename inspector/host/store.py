@@ -3,22 +3,29 @@
 A *session* is one SQLite database (WAL journal, ``synchronous=NORMAL``, file
 mode 0600 because bodies and headers may hold secrets). Layout:
 
-- ``meta(key, value)``: ``app = "wsgi-inspector-session"``, ``schema_version = 2``;
+- ``meta(key, value)``: ``app = "wsgi-inspector-session"``, ``schema_version = 3``;
 - ``exchanges``: summary columns for listing (filtering runs in memory), ``data``
-  (the exchange's ``to_dict(bodies=False)`` as a pickle of plain data, read
-  back by an unpickler that refuses every class, see :func:`inspector.wire.loads_plain`)
-  and the two bodies as BLOBs, so listing never reads a body;
+  (the exchange's event log: its events as the agent sent them, as a pickle of
+  plain data, read back by an unpickler that refuses every class, see
+  :func:`inspector.wire.loads_plain`) and two body BLOBs (empty: the bodies are
+  in the events), so listing reads neither events nor bodies;
 - ``process_output``: lines printed outside any request.
 
-Format 1 differs only in ``data``, which holds JSON text. Such sessions are
-read as they are (each row by its value's type) and appended to in format 2;
-the first write marks the file as format 2, so older versions refuse it
-instead of failing on its new rows.
+Format 2 differs only in ``data``, which holds the exchange's fields
+(``to_dict(bodies=False)``), with the bodies in their BLOBs; exchanges added
+whole (a HAR import) are still written so. Format 1 holds those fields as JSON
+text. Such sessions are read as they are (each row by its value's type: text,
+a table of fields or a list of events) and appended to in format 3; the first
+write marks the file as format 3, so older versions refuse it instead of
+failing on its new rows.
 
 Writing. :meth:`Store.put` takes agent events from any thread; one writer
-thread folds them into exchanges (:meth:`inspector.model.Exchange.apply`)
-and writes in batches: a row when an exchange begins (state ``active``) and
-again when it ends. A batch is one transaction, committed at most
+thread appends each to its exchange's log and keeps the exchange's summary
+up to date (:class:`inspector.host.eventlog.Tally`, a few values per event).
+It builds no Exchange: that happens when one is asked for (:meth:`Store.get`:
+the window opens a row, an export), from the log. It writes in batches: a row
+when an exchange begins (state ``active``) and again when it ends. A batch is
+one transaction, committed at most
 ``interval`` seconds after its first event (or after ``batch_events``
 events; under a heavy load the writer wakes every BUSY_INTERVAL instead),
 so a finished exchange is on disk well within a second; with WAL every
@@ -40,10 +47,11 @@ and checked field by field (:mod:`inspector.host.records`) before it becomes
 an Exchange. Each row left out is named in :attr:`Store.notes`.
 
 Reading. Only a compact :class:`Summary` per exchange is held in memory;
-:meth:`Store.get` loads a full exchange from SQLite (in-flight ones come from
-memory). Observers (``on_add``, ``on_update``, ``on_remove``, ``on_clear``)
-are called from the writer thread, once per committed batch, with lists of
-summaries: a GUI must hop to its own thread before touching widgets.
+:meth:`Store.get` folds a full exchange from its row (in-flight ones from the
+events so far) and keeps the last CACHED_EXCHANGES it loaded from rows.
+Observers (``on_add``, ``on_update``, ``on_remove``, ``on_clear``) are called
+from the writer thread, once per committed batch, with lists of summaries: a
+GUI must hop to its own thread before touching widgets.
 """
 
 from __future__ import annotations
