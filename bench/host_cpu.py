@@ -75,21 +75,17 @@ def record(spec: str, path: str, requests: int) -> list[tuple[bytes, list[tuple[
 def replay(batches: list[tuple[bytes, list[tuple[int, int]]]], folder: Path, n: int) -> float:
     """CPU seconds of this process to take every batch into a new session."""
     store = Store(folder / f"replay-{n}.wsgi-session", busy_interval=0.25)
-    handle = getattr(store, "put_record", None)
+    record_type = getattr(wire, "Record", None)  # as AppProcess hands events on
     cpu0 = time.process_time()
     for blob, spans in batches:
-        if handle is not None:
-            for message, span in zip(wire.loads_each(blob, spans), spans):
-                if message.get("type") in _LINK_MESSAGES:
-                    continue
-                message["gen"] = 0
-                handle(message, blob[span[0]:span[1]])
-        else:
-            for message in wire.loads_each(blob, spans):
-                if message.get("type") in _LINK_MESSAGES:
-                    continue
-                message["gen"] = 0
-                store.put(message)
+        for message, (start, end) in zip(wire.loads_each(blob, spans), spans):
+            if message.get("type") in _LINK_MESSAGES:
+                continue
+            if record_type is not None:
+                message = record_type(message)
+                message.raw = blob[start:end]
+            message["gen"] = 0
+            store.put(message)
     store.flush()
     cpu = time.process_time() - cpu0
     store.close()

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from inspector import wire
 from inspector.host import eventlog
 from inspector.host.process import AppProcess, Options
 from inspector.host.store import SCHEMA_VERSION, Store, summarize
@@ -116,6 +117,17 @@ def test_the_live_list_shows_what_the_folded_exchange_says(recorded: Store) -> N
     by_path = {s.path: s for s in summaries if s.method == "GET"}
     assert by_path["/short"].findings >= 1  # found by the checks of the record, at the end
     assert by_path["/boom"].error and by_path["/boom"].status == 500
+
+
+def test_a_row_keeps_the_ring_records_as_they_came(recorded: Store) -> None:
+    with sqlite3.connect(recorded.path) as db:
+        logs = [pickle.loads(data) for (data,) in db.execute("SELECT data FROM exchanges")]
+    db.close()
+    assert len(logs) == len(REQUESTS)
+    for items in logs:  # each event the bytes of its ring record: not pickled again
+        assert items and all(type(item) is bytes for item in items)
+        kinds = [wire.loads_record(item, strict=True)["type"] for item in items]
+        assert kinds[0] == "begin" and kinds[-1] == "end"
 
 
 def test_a_saved_real_session_reads_back_the_same(recorded: Store) -> None:

@@ -204,6 +204,10 @@ def log_names_a_class(path: Path) -> None:
     _set_log(path, lambda events: events[0].update(thread=_System()))
 
 
+def log_record_names_a_class(path: Path) -> None:
+    _set_log(path, lambda events: events.__setitem__(0, pickle.dumps(_System(), 5)))
+
+
 def log_of_texts(path: Path) -> None:
     real_session(path)
     set_data(path, 2, pickle.dumps(["not", "a", "record"], 5))
@@ -242,6 +246,7 @@ BAD_ROW = [
     (wrong_types, "its start_response headers is malformed"),
     (record_is_a_text, "its record is a text"),
     (log_names_a_class, "pickle refers to posix.system"),
+    (log_record_names_a_class, "an event of its log: pickle refers to posix.system"),
     (log_of_texts, "an event of its log is a text"),
     (log_status_of_a_list, "its start_response status is malformed"),
     (log_wire_body_a_number, "its wire body is not bytes"),

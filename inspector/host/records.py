@@ -19,7 +19,7 @@ import sys
 from typing import Any, Callable
 
 from ..model import Exchange
-from ..wire import ProtocolError, check_plain, loads_plain
+from ..wire import ProtocolError, check_plain, loads_plain, loads_record
 from .eventlog import fold
 
 
@@ -51,8 +51,10 @@ def exchange_from_row(data: Any, request_body: Any, response_body: Any, *,
     return x
 
 
-def _from_log(xid: int, events: list[Any], strict: bool) -> Exchange:
-    """The exchange folded from its events; from a file, checked as a record is."""
+def _from_log(xid: int, items: list[Any], strict: bool) -> Exchange:
+    """The exchange folded from its events (each a ring record's bytes or the event
+    itself); from a file, checked as a record is."""
+    events = [_event(item, strict) for item in items]
     for event in events:
         if type(event) is not dict or type(event.get("type")) is not str:
             raise UnreadableRecord(f"an event of its log is {_kind(event)}, not an event")
@@ -74,6 +76,15 @@ def _from_log(xid: int, events: list[Any], strict: bool) -> Exchange:
     if x.wire_body is not None and type(x.wire_body) is not bytes:
         raise UnreadableRecord(f"its wire body is {_kind(x.wire_body)}, not bytes")
     return x
+
+
+def _event(item: Any, strict: bool) -> Any:
+    if type(item) is not bytes:
+        return item
+    try:
+        return loads_record(item, strict=strict)
+    except ProtocolError as exc:
+        raise UnreadableRecord(f"an event of its log: {exc}") from None
 
 
 def _decode(data: Any, strict: bool) -> Any:

@@ -5,10 +5,12 @@ mode 0600 because bodies and headers may hold secrets). Layout:
 
 - ``meta(key, value)``: ``app = "wsgi-inspector-session"``, ``schema_version = 3``;
 - ``exchanges``: summary columns for listing (filtering runs in memory), ``data``
-  (the exchange's event log: its events as the agent sent them, as a pickle of
-  plain data, read back by an unpickler that refuses every class, see
-  :func:`inspector.wire.loads_plain`) and two body BLOBs (empty: the bodies are
-  in the events), so listing reads neither events nor bodies;
+  (the exchange's event log: a pickle of a list holding each event as the
+  agent sent it, the ring record's bytes as they came, or the event itself
+  when it came otherwise; read back by an unpickler that refuses every class,
+  see :func:`inspector.wire.loads_plain` and :func:`inspector.wire.loads_record`)
+  and two body BLOBs (empty: the bodies are in the events), so listing reads
+  neither events nor bodies;
 - ``process_output``: lines printed outside any request.
 
 Format 2 differs only in ``data``, which holds the exchange's fields
@@ -79,7 +81,7 @@ from ..model import (
     ExchangeBuilder,
     OutputLine,
 )
-from ..wire import dumps_plain
+from ..wire import Record, dumps_plain
 from .eventlog import Summary, Tally, fold
 from .records import UnreadableRecord, exchange_from_row
 
@@ -811,8 +813,10 @@ class Store:
                  ) -> list[tuple[Any, ...]]:
         """The row of an exchange's log, or none if it cannot be pickled (a cycle an
         in-process app put in an event, say): one bad record must not stop the writer."""
+        # A ring record is stored as the bytes it came as (no second pickle).
+        log_items = [e.raw if type(e) is Record else e for e in events]
         try:
-            return [(*summary, dumps_plain(events), b"", b"")]
+            return [(*summary, dumps_plain(log_items), b"", b"")]
         except (ValueError, TypeError, RecursionError):
             log.exception("session store: exchange %d cannot be saved", xid)
             return []
