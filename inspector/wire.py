@@ -355,6 +355,31 @@ def loads_each(data: bytes, spans: list[tuple[int, int]]) -> Iterator[Any]:
 _PRIMED = _primed_unpickler()
 
 
+class Record(dict):  # type: ignore[type-arg]
+    """A message read from the event ring that keeps its record's bytes (``raw``), so
+    whoever stores it can store those instead of pickling the message again; read
+    them back with :func:`loads_record`. A copy of it is a plain dict."""
+
+    __slots__ = ("raw",)
+    raw: bytes
+
+
+# A word of VOCABULARY named by index (2 bytes) is at most 17 written out: a strict
+# check of a ring record allows for that growth (see _check_strict).
+_VOCABULARY_GROWTH = 9
+
+
+def loads_record(data: bytes, *, strict: bool = False) -> Any:
+    """What :func:`loads_plain` reads from one ring record (``Record.raw``), whose
+    pickle may name the words of VOCABULARY by memo index."""
+    if strict and len(data) > MAX_FRAME:
+        raise ProtocolError(f"a record of {len(data)} bytes is larger than allowed")
+    value = next(loads_each(data, [(0, len(data))]))
+    if strict:
+        _check_strict(value, _VOCABULARY_GROWTH * len(data))
+    return value
+
+
 def decode(payload: bytes | bytearray | memoryview) -> list[Message]:
     """Messages of one frame, ``payload`` being the bytes after the length prefix."""
     messages = loads_plain(payload)

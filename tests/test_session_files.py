@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from inspector.host.store import SCHEMA_VERSION, SessionError, Store
-from tests.factories import exchange_events
+from tests.factories import exchange_events, make_exchange
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,19 +41,28 @@ def real_session(path: Path, count: int = 3) -> None:
                 store.put(event)
 
 
+def format_2_session(path: Path, count: int = 3) -> None:
+    """A session as format 2 wrote it: each row's ``data`` is a pickle of the
+    exchange's fields (as exchanges imported whole are still written)."""
+    with Store(path) as store:
+        store.add([make_exchange(xid, path=f"/p{xid}") for xid in range(1, count + 1)])
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    db.close()
+
+
 def set_data(path: Path, xid: int, data: Any) -> None:
     with sqlite3.connect(path) as db:
         db.execute("UPDATE exchanges SET data = ? WHERE id = ?", (data, xid))
     db.close()
 
 
-def record(path: Path, xid: int) -> dict[str, Any]:
-    """Row ``xid``'s record as plain data (read as the store wrote it)."""
+def record(path: Path, xid: int) -> Any:
+    """Row ``xid``'s record (format 2) or event log (format 3) as plain data."""
     with sqlite3.connect(path) as db:
         (data,) = db.execute("SELECT data FROM exchanges WHERE id = ?", (xid,)).fetchone()
     db.close()
-    value: dict[str, Any] = pickle.loads(data)
-    return value
+    return pickle.loads(data)
 
 
 def with_status(path: Path, status_pickle: bytes) -> None:
@@ -113,14 +122,14 @@ MARKER = Path(os.environ.get("TMPDIR", "/tmp")) / "wsgi-inspector-pwned"
 
 
 def names_a_class(path: Path) -> None:
-    real_session(path)
+    format_2_session(path)
     plain = record(path, 2)
     plain["client"] = _System()
     set_data(path, 2, pickle.dumps(plain, 5))
 
 
 def shared_bomb(path: Path) -> None:
-    real_session(path)
+    format_2_session(path)
     value: list[Any] = []
     for _ in range(40):  # 16 KB of pickle, 2**40 values to a tree walker
         value = [value, value]
@@ -129,18 +138,18 @@ def shared_bomb(path: Path) -> None:
 
 
 def deep_nesting(path: Path) -> None:
-    real_session(path)
+    format_2_session(path)
     depth = 100_000
     with_status(path, b"]" * depth + b"a" * (depth - 1))  # lists in lists, 100k deep
 
 
 def a_set(path: Path) -> None:
-    real_session(path)
+    format_2_session(path)
     with_status(path, b"\x8f(X\x01\x00\x00\x00a\x90")  # EMPTY_SET MARK "a" ADDITEMS
 
 
 def a_bytearray(path: Path) -> None:
-    real_session(path)
+    format_2_session(path)
     with_status(path, b"\x96" + struct.pack("<Q", 3) + b"abc")  # BYTEARRAY8
 
 
@@ -173,15 +182,48 @@ def integer_method(path: Path) -> None:
 
 
 def wrong_types(path: Path) -> None:
-    real_session(path)
+    format_2_session(path)
     plain = record(path, 2)
     plain["start_response"][0]["headers"] = [["Content-Type"]]  # not a pair
     set_data(path, 2, pickle.dumps(plain, 5))
 
 
-def record_is_a_list(path: Path) -> None:
+def record_is_a_text(path: Path) -> None:
+    format_2_session(path)
+    set_data(path, 2, pickle.dumps("not a record", 5))
+
+
+def _set_log(path: Path, change: Callable[[list[Any]], object]) -> None:
+    real_session(path)
+    events = record(path, 2)
+    change(events)
+    set_data(path, 2, pickle.dumps(events, 5))
+
+
+def log_names_a_class(path: Path) -> None:
+    _set_log(path, lambda events: events[0].update(thread=_System()))
+
+
+def log_record_names_a_class(path: Path) -> None:
+    _set_log(path, lambda events: events.__setitem__(0, pickle.dumps(_System(), 5)))
+
+
+def log_of_texts(path: Path) -> None:
     real_session(path)
     set_data(path, 2, pickle.dumps(["not", "a", "record"], 5))
+
+
+def log_status_of_a_list(path: Path) -> None:
+    def change(events: list[Any]) -> None:
+        next(e for e in events if e.get("name") == "start_response")["status"] = ["200"]
+    _set_log(path, change)
+
+
+def log_wire_body_a_number(path: Path) -> None:
+    def change(events: list[Any]) -> None:
+        events[-1].update(wire_size=5, wire_head=b"HTTP/1.1 200 OK\r\n\r\n",
+                          wire_body=1 << 40)  # bytes(1 << 40) would be a terabyte
+    _set_log(path, change)
 
 
 UNUSABLE = [
@@ -202,7 +244,12 @@ BAD_ROW = [
     (null_method, "its method is NULL"),
     (integer_method, "its method is a number"),
     (wrong_types, "its start_response headers is malformed"),
-    (record_is_a_list, "its record is a list"),
+    (record_is_a_text, "its record is a text"),
+    (log_names_a_class, "pickle refers to posix.system"),
+    (log_record_names_a_class, "an event of its log: pickle refers to posix.system"),
+    (log_of_texts, "an event of its log is a text"),
+    (log_status_of_a_list, "its start_response status is malformed"),
+    (log_wire_body_a_number, "its wire body is not bytes"),
 ]
 
 

@@ -340,22 +340,26 @@ class AppProcess:
     def _drain(self, child: _Child, upto: int) -> str:
         """Hand on every record up to ``upto``; a sentence if one is not ours to read."""
         try:
-            for message in wire.loads_each(*child.reader.read_to(upto)):
+            blob, spans = child.reader.read_to(upto)
+            for message, (start, end) in zip(wire.loads_each(blob, spans), spans):
                 if type(message) is not dict:
                     raise LinkError("a record is not a message")
-                self._handle(message, child)
+                self._handle(message, child, blob[start:end])
         except (ring.RingError, wire.ProtocolError, LinkError) as exc:
             return f"The app's process sent what this host cannot read ({exc}); it was stopped."
         return ""
 
-    def _handle(self, message: Message, child: _Child) -> None:
+    def _handle(self, message: Message, child: _Child, raw: bytes) -> None:
         kind = message.get("type")
         if not child.greeted:
             self._greet(message, child)
         elif kind not in _LINK_MESSAGES:  # an exchange's event: nearly every message
             self._track(message)
-            message["gen"] = child.generation
-            self.on_event(message)
+            # With its record's bytes: the session stores those as they came.
+            event = wire.Record(message)
+            event.raw = raw
+            event["gen"] = child.generation
+            self.on_event(event)
         elif kind in ("ready", "load_error", "serve_error"):
             child.outcome = kind
             self._outcome(message, kind)

@@ -1,9 +1,14 @@
 """A session row's record, read back as an Exchange only if it has the shape one writes.
 
+Which reader applies is told by what ``data`` holds: JSON text (format 1), a
+pickle of the exchange's fields (format 2, and exchanges imported whole), or a
+pickle of the list of its events (format 3: the event log, folded here).
+
 A session file may come from anywhere: each ``data`` value is decoded as data
 only (:func:`inspector.wire.loads_plain` with ``strict``, or JSON for format 1),
 then every field :meth:`inspector.model.Exchange.from_dict` reads is checked
-for its type before an Exchange is built. Anything else is an
+for its type before an Exchange is built; an event log is folded first and
+its exchange's fields checked the same way. Anything else is an
 :class:`UnreadableRecord` whose text says why, in a few words.
 """
 
@@ -14,7 +19,8 @@ import sys
 from typing import Any, Callable
 
 from ..model import Exchange
-from ..wire import ProtocolError, check_plain, loads_plain
+from ..wire import ProtocolError, check_plain, loads_plain, loads_record
+from .eventlog import fold
 
 
 class UnreadableRecord(Exception):
@@ -22,8 +28,8 @@ class UnreadableRecord(Exception):
 
 
 def exchange_from_row(data: Any, request_body: Any, response_body: Any, *,
-                      strict: bool = True) -> Exchange:
-    """The exchange of one row's ``data``, ``request_body`` and ``response_body``.
+                      strict: bool = True, xid: int = 0) -> Exchange:
+    """The exchange ``xid`` of one row's ``data``, ``request_body`` and ``response_body``.
 
     ``strict=False`` skips the data-only checks of the pickle, for rows this
     process wrote itself (they cost about 3x the unpickling).
@@ -32,6 +38,8 @@ def exchange_from_row(data: Any, request_body: Any, response_body: Any, *,
         if type(body) is not bytes:
             raise UnreadableRecord(f"its {name} is {_kind(body)}, not bytes")
     plain = _decode(data, strict)
+    if type(plain) is list:  # format 3: the event log (its bodies are in the events)
+        return _from_log(xid, plain, strict)
     check_record(plain)
     plain["request_body"] = plain["response_body"] = ""
     try:
@@ -41,6 +49,42 @@ def exchange_from_row(data: Any, request_body: Any, response_body: Any, *,
     x.request_body = request_body
     x.response_body = response_body
     return x
+
+
+def _from_log(xid: int, items: list[Any], strict: bool) -> Exchange:
+    """The exchange folded from its events (each a ring record's bytes or the event
+    itself); from a file, checked as a record is."""
+    events = [_event(item, strict) for item in items]
+    for event in events:
+        if type(event) is not dict or type(event.get("type")) is not str:
+            raise UnreadableRecord(f"an event of its log is {_kind(event)}, not an event")
+        if "wire_body" in event and type(event["wire_body"]) is not bytes:  # bytes(n)
+            raise UnreadableRecord("its wire body is not bytes")
+    x = fold(xid, events)
+    if not strict:
+        return x
+    # Crafted events may fold into fields of other types: the record they make
+    # must pass the checks a stored record passes.
+    try:
+        plain = x.to_dict(bodies=False)
+    except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
+        raise UnreadableRecord(f"its events do not fit ({type(exc).__name__})") from None
+    check_record(plain)
+    for name, body in (("request body", x.request_body), ("response body", x.response_body)):
+        if type(body) not in (bytes, bytearray):
+            raise UnreadableRecord(f"its {name} is {_kind(body)}, not bytes")
+    if x.wire_body is not None and type(x.wire_body) is not bytes:
+        raise UnreadableRecord(f"its wire body is {_kind(x.wire_body)}, not bytes")
+    return x
+
+
+def _event(item: Any, strict: bool) -> Any:
+    if type(item) is not bytes:
+        return item
+    try:
+        return loads_record(item, strict=strict)
+    except ProtocolError as exc:
+        raise UnreadableRecord(f"an event of its log: {exc}") from None
 
 
 def _decode(data: Any, strict: bool) -> Any:

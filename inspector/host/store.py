@@ -3,22 +3,31 @@
 A *session* is one SQLite database (WAL journal, ``synchronous=NORMAL``, file
 mode 0600 because bodies and headers may hold secrets). Layout:
 
-- ``meta(key, value)``: ``app = "wsgi-inspector-session"``, ``schema_version = 2``;
+- ``meta(key, value)``: ``app = "wsgi-inspector-session"``, ``schema_version = 3``;
 - ``exchanges``: summary columns for listing (filtering runs in memory), ``data``
-  (the exchange's ``to_dict(bodies=False)`` as a pickle of plain data, read
-  back by an unpickler that refuses every class, see :func:`inspector.wire.loads_plain`)
-  and the two bodies as BLOBs, so listing never reads a body;
+  (the exchange's event log: a pickle of a list holding each event as the
+  agent sent it, the ring record's bytes as they came, or the event itself
+  when it came otherwise; read back by an unpickler that refuses every class,
+  see :func:`inspector.wire.loads_plain` and :func:`inspector.wire.loads_record`)
+  and two body BLOBs (empty: the bodies are in the events), so listing reads
+  neither events nor bodies;
 - ``process_output``: lines printed outside any request.
 
-Format 1 differs only in ``data``, which holds JSON text. Such sessions are
-read as they are (each row by its value's type) and appended to in format 2;
-the first write marks the file as format 2, so older versions refuse it
-instead of failing on its new rows.
+Format 2 differs only in ``data``, which holds the exchange's fields
+(``to_dict(bodies=False)``), with the bodies in their BLOBs; exchanges added
+whole (a HAR import) are still written so. Format 1 holds those fields as JSON
+text. Such sessions are read as they are (each row by its value's type: text,
+a table of fields or a list of events) and appended to in format 3; the first
+write marks the file as format 3, so older versions refuse it instead of
+failing on its new rows.
 
 Writing. :meth:`Store.put` takes agent events from any thread; one writer
-thread folds them into exchanges (:meth:`inspector.model.Exchange.apply`)
-and writes in batches: a row when an exchange begins (state ``active``) and
-again when it ends. A batch is one transaction, committed at most
+thread appends each to its exchange's log and keeps the exchange's summary
+up to date (:class:`inspector.host.eventlog.Tally`, a few values per event).
+It builds no Exchange: that happens when one is asked for (:meth:`Store.get`:
+the window opens a row, an export), from the log. It writes in batches: a row
+when an exchange begins (state ``active``) and again when it ends. A batch is
+one transaction, committed at most
 ``interval`` seconds after its first event (or after ``batch_events``
 events; under a heavy load the writer wakes every BUSY_INTERVAL instead),
 so a finished exchange is on disk well within a second; with WAL every
@@ -40,10 +49,11 @@ and checked field by field (:mod:`inspector.host.records`) before it becomes
 an Exchange. Each row left out is named in :attr:`Store.notes`.
 
 Reading. Only a compact :class:`Summary` per exchange is held in memory;
-:meth:`Store.get` loads a full exchange from SQLite (in-flight ones come from
-memory). Observers (``on_add``, ``on_update``, ``on_remove``, ``on_clear``)
-are called from the writer thread, once per committed batch, with lists of
-summaries: a GUI must hop to its own thread before touching widgets.
+:meth:`Store.get` folds a full exchange from its row (in-flight ones from the
+events so far) and keeps the last CACHED_EXCHANGES it loaded from rows.
+Observers (``on_add``, ``on_update``, ``on_remove``, ``on_clear``) are called
+from the writer thread, once per committed batch, with lists of summaries: a
+GUI must hop to its own thread before touching widgets.
 """
 
 from __future__ import annotations
@@ -61,29 +71,29 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, NamedTuple, Union
+from typing import Any, Callable, Union
 
 from ..model import (
     EV_BEGIN,
     EV_END,
-    EV_PAUSED,
     EV_PHASE,
     Exchange,
     ExchangeBuilder,
     OutputLine,
-    from_jsonable,
 )
-from ..wire import dumps_plain
+from ..wire import Record, dumps_plain
+from .eventlog import Summary, Tally, fold
 from .records import UnreadableRecord, exchange_from_row
 
 log = logging.getLogger(__name__)
 
 APP_ID = "wsgi-inspector-session"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SUFFIX = ".wsgi-session"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 StrPath = Union[str, "os.PathLike[str]"]
+__all__ = ["SCHEMA_VERSION", "SUFFIX", "SessionError", "Store", "Summary", "summarize"]
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -145,28 +155,13 @@ BUSY_INTERVAL = 0.25
 # writer's time slice to end. Measured under load: p99 latency ~9.8 -> ~7.8 ms,
 # throughput unchanged.
 YIELD_EVERY = 10
+# Exchanges loaded from rows that stay folded in memory (see Store.get).
+CACHED_EXCHANGES = 16
 _yield_cpu: Callable[[], None] = getattr(os, "sched_yield", lambda: None)
 
 
 class SessionError(Exception):
     """A file that cannot be opened as a session; ``str()`` is one sentence for the user."""
-
-
-class Summary(NamedTuple):
-    """What the exchange list shows and filters on; small, kept for every exchange."""
-
-    id: int
-    start: float
-    method: str
-    path: str
-    query: str
-    status: int | None
-    content_type: str
-    response_size: int
-    duration: float | None
-    findings: int
-    error: bool
-    state: str
 
 
 def summarize(x: Exchange) -> Summary:
@@ -469,7 +464,11 @@ class Store:
         self._ids = [s.id for s in summaries]  # ascending: bisect finds an id's index
         self._next_id = (self._ids[-1] + 1) if self._ids else 1
         self._keys: dict[tuple[int, int], int] = {}  # (gen, agent id) -> row id, in flight
-        self._builder = ExchangeBuilder()  # keyed by row id
+        self._live: dict[int, _Live] = {}  # row id -> events so far, in flight
+        self._builder = ExchangeBuilder()  # for the process lane's output
+        # The last few exchanges loaded from rows (the window opens one, then its
+        # panes and updates ask again): folded once, handed out as they are.
+        self._cache: collections.OrderedDict[int, Exchange] = collections.OrderedDict()
         self._observers: dict[str, list[Callback]] = {
             "add": [], "update": [], "remove": [], "clear": []}
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()  # commands
@@ -573,9 +572,16 @@ class Store:
         an exchange that is gone, and one bad row must not take the window down.
         """
         with self._lock:
-            live = self._builder.exchanges.get(xid)
-            if live is not None:
-                return copy.deepcopy(live)  # the writer keeps changing the live one
+            live = self._live.get(xid)
+            if live is not None:  # folded from what has come so far (it changes on)
+                events = list(live.events)
+            else:
+                cached = self._cache.get(xid)
+                if cached is not None:
+                    self._cache.move_to_end(xid)
+                    return cached
+        if live is not None:
+            return fold(xid, events)
         try:
             with self._read_lock:
                 row = self._read_conn.execute(
@@ -583,13 +589,25 @@ class Store:
                     (xid,)).fetchone()
             if row is None:
                 raise KeyError(xid)
-            return exchange_from_row(*row, strict=self._strict)
+            x = exchange_from_row(*row, strict=self._strict, xid=xid)
         except sqlite3.DatabaseError as exc:  # a damaged page that quick_check missed
             self._note_unreadable(xid, f"the file is damaged there: {exc}")
             raise KeyError(xid) from exc
         except UnreadableRecord as exc:
             self._note_unreadable(xid, str(exc))
             raise KeyError(xid) from exc
+        with self._lock:
+            if self._index_or_none(xid) is not None:  # not deleted meanwhile
+                self._cache[xid] = x
+                while len(self._cache) > CACHED_EXCHANGES:
+                    self._cache.popitem(last=False)
+        return x
+
+    def _index_or_none(self, xid: int) -> int | None:
+        try:
+            return self.index(xid)
+        except ValueError:
+            return None
 
     def _note_unreadable(self, xid: int, why: str) -> None:
         with self._lock:
@@ -678,7 +696,7 @@ class Store:
                     return
 
     def _drain(self, batch: _Batch) -> int:
-        """Fold every pending event into ``batch``; how many there were."""
+        """Take every pending event into ``batch``; how many there were."""
         popleft = self._pending.popleft
         drained = 0
         while True:
@@ -689,11 +707,12 @@ class Store:
             drained += 1
             if not drained % YIELD_EVERY:
                 _yield_cpu()
-            self._fold(event, batch)
+            self._take(event, batch)
             if batch.events >= self._batch_events:
                 self._commit(batch)
 
-    def _fold(self, event: dict[str, Any], batch: _Batch) -> None:
+    def _take(self, event: dict[str, Any], batch: _Batch) -> None:
+        """Append ``event`` to its exchange's log and tally; nothing is folded here."""
         batch.events += 1
         try:
             if event.get("id") is None:
@@ -707,13 +726,12 @@ class Store:
             xid = self._keys.get(key)
             if xid is None:  # ended, deleted or cleared: nothing to add it to
                 return
-            event = _applicable(event, xid)
-            live = self._builder.exchanges
+            live = self._live.get(xid)
+            if live is None:
+                live = self._live[xid] = _Live()
+            live.tally.apply(event)  # a malformed event raises here and is not logged
             with self._lock:
-                exchange = live.get(xid)
-                if exchange is None:
-                    exchange = live[xid] = Exchange(xid)
-                exchange.apply(event)
+                live.events.append(event)
             if kind in (EV_BEGIN, EV_END):
                 batch.write.add(xid)
             if kind == EV_END:
@@ -722,7 +740,7 @@ class Store:
             elif kind != EV_PHASE or event.get("name") != "app_called":
                 batch.touched.add(xid)
         except Exception:  # a malformed event is lost, the session goes on
-            log.exception("session store: cannot fold event %r", event.get("type"))
+            log.exception("session store: cannot take event %r", event.get("type"))
 
     def _begin(self, key: tuple[int, int], batch: _Batch) -> None:
         stale = self._keys.get(key)
@@ -736,11 +754,12 @@ class Store:
     def _commit(self, batch: _Batch) -> None:
         if not batch:
             return
-        live = self._builder.exchanges
+        live = self._live
         new = set(batch.new)
         # One summary per exchange and commit, for its row and for the observers.
-        summaries = {xid: summarize(live[xid])
-                     for xid in sorted(batch.write | batch.touched | new) if xid in live}
+        summaries = dict(batch.made)
+        summaries.update((xid, live[xid].tally.summary(xid))
+                         for xid in sorted(batch.write | batch.touched | new) if xid in live)
         added = [summaries[xid] for xid in batch.new if xid in summaries]
         changed = [s for xid, s in summaries.items()  # output alone changes no summary
                    if xid not in new and self._known(s) not in (None, s)]
@@ -770,11 +789,12 @@ class Store:
     def _write(self, batch: _Batch, summaries: dict[int, Summary]) -> None:
         """Upsert the rows of ``batch.write`` (``summaries`` has theirs) and the output."""
         conn = self._write_conn
-        live = self._builder.exchanges
+        live = self._live
         lines = self._builder.process_output
         self._builder.process_output = []
         rows = [row for xid in sorted(batch.write) if xid in live
-                for row in self._rows(live[xid], summaries[xid])]
+                for row in self._log_row(xid, live[xid].events, summaries[xid])]
+        rows += batch.rows
         upgrade = bool(rows) and self._version < SCHEMA_VERSION  # see the module docstring
         with _transaction(conn):
             if upgrade:
@@ -789,13 +809,16 @@ class Store:
         if upgrade:
             self._version = SCHEMA_VERSION
 
-    def _rows(self, x: Exchange, summary: Summary) -> list[tuple[Any, ...]]:
-        """The exchange's row, or none if its record cannot be pickled (a cycle an
+    def _log_row(self, xid: int, events: list[dict[str, Any]], summary: Summary
+                 ) -> list[tuple[Any, ...]]:
+        """The row of an exchange's log, or none if it cannot be pickled (a cycle an
         in-process app put in an event, say): one bad record must not stop the writer."""
+        # A ring record is stored as the bytes it came as (no second pickle).
+        log_items = [e.raw if type(e) is Record else e for e in events]
         try:
-            return [_row(x, summary)]
+            return [(*summary, dumps_plain(log_items), b"", b"")]
         except (ValueError, TypeError, RecursionError):
-            log.exception("session store: exchange %d cannot be saved", x.id)
+            log.exception("session store: exchange %d cannot be saved", xid)
             return []
 
     def _do(self, command: _Command) -> None:
@@ -813,20 +836,23 @@ class Store:
     def _do_close(self) -> None:
         # Exchanges still in flight keep what they have so far, marked active.
         batch = _Batch()
-        live = self._builder.exchanges
+        live = self._live
         batch.write.update(live)
-        self._write(batch, {xid: summarize(x) for xid, x in live.items()})
+        self._write(batch, {xid: item.tally.summary(xid) for xid, item in live.items()})
         self._write_conn.close()
 
     def _do_add(self, exchanges: list[Exchange]) -> None:
+        # Whole exchanges (an import) have no event log: they are written as records.
         batch = _Batch()
         for x in exchanges:
             x.id = self._next_id
             self._next_id += 1
-            self._builder.exchanges[x.id] = x
+            summary = batch.made[x.id] = summarize(x)
+            try:
+                batch.rows.append(_row(x, summary))
+            except (ValueError, TypeError, RecursionError):
+                log.exception("session store: exchange %d cannot be saved", x.id)
             batch.new.append(x.id)
-            batch.write.add(x.id)
-            batch.ended.add(x.id)
         self._commit(batch)
 
     def _do_delete(self, ids: set[int]) -> None:
@@ -844,27 +870,38 @@ class Store:
     def _do_clear(self) -> None:
         with _transaction(self._write_conn):
             self._write_conn.execute("DELETE FROM exchanges")
-        self._forget(set(self._builder.exchanges))
+        self._forget(set(self._live) | set(self._cache))
         with self._lock:
             self._summaries = []
             self._ids = []
         self._notify("clear")
 
     def _forget(self, ids: set[int]) -> None:
-        """Drop in-flight exchanges: their later events are ignored."""
+        """Drop in-flight exchanges (their later events are ignored) and cached ones."""
         self._keys = {k: v for k, v in self._keys.items() if v not in ids}
         with self._lock:
             for xid in ids:
-                self._builder.exchanges.pop(xid, None)
+                self._live.pop(xid, None)
+                self._cache.pop(xid, None)
 
 
 _TIMEOUT = object()
 
 
+class _Live:
+    """An exchange in flight: its events so far and the tally of its summary."""
+
+    __slots__ = ("events", "tally")
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.tally = Tally()
+
+
 class _Batch:
     """What one transaction writes and tells the observers."""
 
-    __slots__ = ("ended", "events", "new", "output_gens", "touched", "write")
+    __slots__ = ("ended", "events", "made", "new", "output_gens", "rows", "touched", "write")
 
     def __init__(self) -> None:
         self.reset()
@@ -876,29 +913,11 @@ class _Batch:
         self.touched: set[int] = set()  # changed in memory only (status, findings...)
         self.ended: set[int] = set()  # done: drop from memory after the commit
         self.output_gens: list[int] = []  # generation of each process-lane line
+        self.rows: list[tuple[Any, ...]] = []  # rows made already (added exchanges)
+        self.made: dict[int, Summary] = {}  # and their summaries
 
     def __bool__(self) -> bool:
         return bool(self.events or self.new or self.write or self.ended)
-
-
-def _applicable(event: dict[str, Any], xid: int) -> dict[str, Any]:
-    """The event as ``Exchange.apply`` takes it, copied only when it must change.
-
-    ``apply`` ignores the agent's id, so most events go in as they came. Bodies
-    that came as JSON (``{"b64": ...}``) become bytes, and a paused event, which
-    the exchange keeps as its ``pause``, gets the row id as every record has.
-    """
-    # Only begin ("body"), chunk and paused ("data") carry bytes; checking those
-    # two is much cheaper than from_jsonable's look at every value of every event.
-    if isinstance(event.get("body"), dict) or isinstance(event.get("data"), dict):
-        event = from_jsonable(event)
-    elif event["type"] == EV_PAUSED:
-        event = dict(event)
-    else:
-        return event
-    event["id"] = xid
-    return event
-
 
 # -- rows <-> exchanges ----------------------------------------------------------------
 
