@@ -152,6 +152,9 @@ class SessionError(Exception):
     """A file that cannot be opened as a session; ``str()`` is one sentence for the user."""
 
 
+SERVER_ONLY = "server"  # a Summary's state: waitress answered; the app was not called
+
+
 class Summary(NamedTuple):
     """What the exchange list shows and filters on; small, kept for every exchange."""
 
@@ -172,11 +175,20 @@ class Summary(NamedTuple):
 def summarize(x: Exchange) -> Summary:
     # Interning the few repeated strings keeps 100k summaries small.
     # The duration listed is the app's: time paused while stepping is left out.
-    return Summary(x.id, x.start, sys.intern(x.method), x.path, x.query, x.status_code,
-                   sys.intern(x.header("Content-Type") or ""), x.sent_size, x.app_duration,
-                   len(x.findings), x.error is not None,
-                   sys.intern("paused" if x.paused else "dropped" if x.client_dropped
-                              else x.state))
+    # Info findings are notes, not problems: the count (the list's "⚠ N") leaves them out.
+    # A server's own answer lists its request line when waitress could not parse a path.
+    return Summary(x.id, x.start, sys.intern(x.method), x.path or x.request_line, x.query,
+                   x.status_code, sys.intern(x.header("Content-Type") or ""), x.sent_size,
+                   x.app_duration, sum(f.severity != "info" for f in x.findings),
+                   x.error is not None, sys.intern(_summary_state(x)))
+
+
+def _summary_state(x: Exchange) -> str:
+    if x.paused:
+        return "paused"
+    if x.client_dropped:
+        return "dropped"
+    return SERVER_ONLY if x.server_only else x.state
 
 
 # -- where sessions live ---------------------------------------------------------
