@@ -171,8 +171,32 @@ def flow_nodes(x: Exchange | None) -> list[FlowNode]:
     if x.error is not None:
         node = by_key[ERROR_NODE.get(x.error.phase, "app")]
         node.state = "error"
-        node.label = f"raised {x.error.type}"
+        node.label = error_label(x)
     return nodes
+
+
+def error_label(x: Exchange) -> str:
+    """The error node's short label: a handled exception was raised and caught by the
+    app (it answered anyway); a died process raised nothing."""
+    e = x.error
+    assert e is not None
+    if e.handled or e.phase == "handled":
+        return f"caught and logged {e.type}"
+    if x.client_dropped:
+        return "process died"
+    return f"raised {e.type}"
+
+
+def _error_sentence(x: Exchange) -> str:
+    e = x.error
+    assert e is not None
+    what = f"<b>{html.escape(e.type)}: {html.escape(e.message)}</b>"
+    if e.handled or e.phase == "handled":
+        return (f"The app raised {what}, caught it and logged the traceback, then answered "
+                f"<b>{html.escape(x.status or 'nothing')}</b>")
+    if x.client_dropped:
+        return f"{html.escape(e.message)} The client got no reply"
+    return f"The app raised {what}"
 
 
 def edge_text(prev: FlowNode, node: FlowNode) -> str:
@@ -621,8 +645,7 @@ def node_detail_html(x: Exchange | None, key: str, palette: QPalette | None = No
         parts.append(_table(rows))
     elif key == "app":
         if x.error is not None and ERROR_NODE.get(x.error.phase, "app") == "app":
-            parts.append(f"<p>The app raised <b>{html.escape(x.error.type)}: "
-                         f"{html.escape(x.error.message)}</b>; see Findings &amp; errors.</p>")
+            parts.append(f"<p>{_error_sentence(x)}; see Findings &amp; errors.</p>")
         elif node.t is not None:
             parts.append(f"<p><code>result = app(environ, start_response)</code> was called "
                          f"{fmt_ms(node.t)} after the request was received.</p>")
