@@ -1,0 +1,72 @@
+"""Where the merged pieces meet in the window: a request waitress answered on its
+own, Copy as curl and Save raw with and without secrets, time paused while stepping."""
+
+from __future__ import annotations
+
+import socket
+
+from PySide6.QtGui import QGuiApplication
+
+from tests.factories import make_exchange
+from tests.gui.gui_helpers import http_request, wait_rows
+from ui.exchange_model import COL_BADGE, COL_METHOD, COL_PATH, display_texts, tooltip
+
+
+def _port(url: str) -> int:
+    return int(url.rstrip("/").rsplit(":", 1)[1])
+
+
+def test_a_malformed_request_is_listed_as_the_servers_answer(qtbot, make_window) -> None:
+    window = make_window()
+    with socket.create_connection(("127.0.0.1", _port(window.url)), timeout=10) as sock:
+        sock.sendall(b"NONSENSE\r\n\r\n")
+        while sock.recv(65536):
+            pass
+    wait_rows(qtbot, window, 1)
+    s = window.model.summary(0)
+    texts = display_texts(s)
+    assert texts[COL_PATH] == "(malformed request) NONSENSE"
+    assert texts[4] == "400" and "waitress" in texts[COL_BADGE]
+    for col in (COL_METHOD, COL_PATH, COL_BADGE):
+        assert "Answered by waitress; the app was not called" in (tooltip(s, col) or "")
+
+
+def test_curl_and_raw_leave_secrets_out_unless_asked(qtbot, make_window, tmp_path) -> None:
+    from ui.exchange_export import save_raw
+
+    window = make_window()
+    http_request(window.url, path="/", headers={"Authorization": "Bearer s3cret",
+                                                "Cookie": "sid=abc123"})
+    wait_rows(qtbot, window, 1)
+    window.select_id(window.model.summary(0).id)
+    clipboard = QGuiApplication.clipboard()
+    window.actions_by_name["copy_curl"].trigger()
+    plain = clipboard.text()
+    assert plain.startswith("curl ") and "[redacted]" in plain
+    assert "s3cret" not in plain and "abc123" not in plain
+    window.actions_by_name["copy_curl_secrets"].trigger()
+    assert "Bearer s3cret" in clipboard.text() and "sid=abc123" in clipboard.text()
+
+    x = window.current_exchange()
+    save_raw(x, str(tmp_path / "plain.txt"))
+    save_raw(x, str(tmp_path / "secret.txt"), include_secrets=True)
+    assert b"s3cret" not in (tmp_path / "plain.txt").read_bytes()
+    assert b"Authorization: Bearer s3cret" in (tmp_path / "secret.txt").read_bytes()
+    in_table = [a.text() for a in window.table.actions()]
+    assert {"Copy as curl", "Copy as curl with Secrets", "Save Raw…",
+            "Save Raw with Secrets…"} <= set(in_table)
+
+
+def test_the_timeline_says_apart_the_time_paused(qtbot) -> None:
+    from ui.timeline import TimelineWidget
+
+    widget = TimelineWidget()
+    qtbot.addWidget(widget)
+    x = make_exchange()
+    x.paused_time, x.duration = 2.0, 2.004
+    widget.set_exchange(x)
+    note = widget.pause_note()
+    assert "2.00 s of this was paused by you while stepping" in note
+    assert "the app and server took 4.00 ms" in note and note in widget.toolTip()
+    widget.set_exchange(make_exchange())
+    assert widget.pause_note() == ""
