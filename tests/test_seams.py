@@ -110,3 +110,17 @@ def test_har_timings_leave_out_the_time_paused() -> None:
     assert entry["timings"]["wait"] < app_ms and entry["_wsgi"]["paused_ms"] == 5000.0
     back = from_har(to_har([x]))[0]
     assert back.paused_time == 5.0 and back.duration == x.duration
+
+
+def sized(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "26")])
+    return [b"abcdefghijklmnopqrstuvwxyz"]
+
+
+def test_a_head_answer_is_listed_with_the_body_the_client_read(serve_inspected) -> None:
+    agent, log = serve_inspected(sized)
+    status, headers, body = fetch(agent.server.effective_port, "HEAD")
+    assert (status, headers["content-length"], body) == (200, "26", b"")
+    s = summarize(one(log))
+    assert s.response_size == 0
+    assert "HEAD / 200 0 B" in access_line(s)

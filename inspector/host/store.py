@@ -177,8 +177,9 @@ def summarize(x: Exchange) -> Summary:
     # The duration listed is the app's: time paused while stepping is left out.
     # Info findings are notes, not problems: the count (the list's "⚠ N") leaves them out.
     # A server's own answer lists its request line when waitress could not parse a path.
+    # The size is the body the client read: none for HEAD, 204 or 304.
     return Summary(x.id, x.start, sys.intern(x.method), x.path or x.request_line, x.query,
-                   x.status_code, sys.intern(x.header("Content-Type") or ""), x.sent_size,
+                   x.status_code, sys.intern(x.header("Content-Type") or ""), x.client_size,
                    x.app_duration, sum(f.severity != "info" for f in x.findings),
                    x.error is not None, sys.intern(_summary_state(x)))
 
