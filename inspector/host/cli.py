@@ -319,8 +319,12 @@ class Reporter:
     def __init__(self, out: TextIO) -> None:
         self.out = out
         self.started = False
+        self._died = False  # since the last start: a start after a death is a restart
 
     def status(self, status: Status) -> None:
+        died = self._died
+        if status.state in ("died", "serving"):
+            self._died = status.state == "died"
         if not self.started:
             return
         if status.state == "load_error":
@@ -331,7 +335,8 @@ class Reporter:
         elif status.state in ("died", "crashed"):
             print(f"wsgi-inspector: {inert_lines(status.message)}", file=sys.stderr)
         elif status.state == "serving":
-            print(f"Reloaded; serving at {status.url}", file=self.out, flush=True)
+            again = "Restarted" if died else "Reloaded"
+            print(f"{again}; serving at {status.url}", file=self.out, flush=True)
 
 
 def headless(args: argparse.Namespace, stop: StopSignals) -> int:
