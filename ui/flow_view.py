@@ -98,8 +98,10 @@ def flow_nodes(x: Exchange | None) -> list[FlowNode]:
                  edge="builds"),
     ]
     app_t = reached.get("app_called")
+    not_called = "not called: waitress answered on its own" if x.server_only \
+        else "not called yet"
     nodes.append(FlowNode("app", "app(environ, start_response)",
-                          "called" if app_t is not None else "not called yet", app_t,
+                          "called" if app_t is not None else not_called, app_t,
                           state="done" if app_t is not None else "pending"))
 
     if x.paused == "start_response" and pause is not None:
@@ -140,8 +142,8 @@ def flow_nodes(x: Exchange | None) -> list[FlowNode]:
                              f"{human_size(sum(sizes))} · {spread}", chunks[0].t, chunks[-1].t,
                              state="done")
     else:
-        body_node = FlowNode("body", "body chunks",
-                             "no chunk: an empty body" if ended else "none yet")
+        none = "no chunk: the process died" if x.client_dropped else "no chunk: an empty body"
+        body_node = FlowNode("body", "body chunks", none if ended else "none yet")
         if ended:
             body_node.state = "done"
     nodes.append(body_node)
@@ -154,9 +156,7 @@ def flow_nodes(x: Exchange | None) -> list[FlowNode]:
     nodes.append(close)
 
     if ended:
-        status = x.status or ("500 (from the server)" if x.error else "no status")
-        back = FlowNode("back", "Browser", f"{status} · {human_size(x.client_size)} received",
-                        x.duration, state="done")
+        back = FlowNode("back", "Browser", _client_got(x), x.duration, state="done")
     else:
         back = FlowNode("back", "Browser", "waiting for the answer…")
     nodes.append(back)
@@ -173,6 +173,15 @@ def flow_nodes(x: Exchange | None) -> list[FlowNode]:
         node.state = "error"
         node.label = error_label(x)
     return nodes
+
+
+def _client_got(x: Exchange) -> str:
+    """What the browser got, as the wire had it: a died process sent no reply."""
+    if x.client_dropped and not x.status:
+        return "no reply: the connection dropped"
+    status = x.status or ("500 (from the server)" if x.error else "no status")
+    got = f"{status} · {human_size(x.client_size)} received"
+    return f"{got}, then the connection dropped" if x.client_dropped else got
 
 
 def error_label(x: Exchange) -> str:

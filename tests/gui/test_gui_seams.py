@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import socket
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 
-from tests.factories import make_exchange
+from inspector.model import ExchangeBuilder
+from tests.factories import exchange_events, make_exchange
 from tests.gui.gui_helpers import http_request, wait_rows
 from ui.exchange_model import COL_BADGE, COL_METHOD, COL_PATH, display_texts, tooltip
+from ui.flow_view import flow_nodes
 
 
 def _port(url: str) -> int:
@@ -29,6 +32,38 @@ def test_a_malformed_request_is_listed_as_the_servers_answer(qtbot, make_window)
     assert texts[4] == "400" and "waitress" in texts[COL_BADGE]
     for col in (COL_METHOD, COL_PATH, COL_BADGE):
         assert "Answered by waitress; the app was not called" in (tooltip(s, col) or "")
+    window.select_id(s.id)
+    overview = window.overview
+    assert overview.text("Request") == "NONSENSE"
+    assert overview.text("State") == "answered by waitress; the app was not called"
+    assert overview.text("Response body").startswith("none from the app (waitress sent")
+    app_node = next(n for n in flow_nodes(window.current_exchange()) if n.key == "app")
+    assert app_node.label == "not called: waitress answered on its own"
+
+
+def test_a_died_exchange_reads_no_reply_in_the_flow() -> None:
+    builder = ExchangeBuilder()
+    for event in exchange_events(3, status=None, end=False):
+        builder.apply(event)
+    message = "The app's process exited with code 3 while serving this request."
+    builder.apply({"type": "error", "id": 3, "t": 0.01, "phase": "error",  # as the host does
+                   "exc_type": "ProcessDied", "message": message, "traceback": message})
+    builder.apply({"type": "end", "id": 3, "t": 0.01, "closed": False, "size": 0,
+                   "dropped": True})
+    nodes = {n.key: n for n in flow_nodes(builder.exchanges[3])}
+    assert nodes["back"].label == "no reply: the connection dropped"
+    assert nodes["app"].label == "process died"
+    assert nodes["body"].label == "no chunk: the process died"
+
+
+def test_markup_in_a_path_is_shown_as_text(qtbot, make_window) -> None:
+    window = make_window()
+    http_request(window.url, path="/%3Cb%3Ebold%3C/b%3E")
+    wait_rows(qtbot, window, 1)
+    window.select_id(window.model.summary(0).id)
+    label = window.overview.labels["Request"]
+    assert label.text().startswith("GET /<b>bold</b>")
+    assert label.textFormat() == Qt.TextFormat.PlainText
 
 
 def test_curl_and_raw_leave_secrets_out_unless_asked(qtbot, make_window, tmp_path) -> None:
