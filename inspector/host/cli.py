@@ -198,7 +198,7 @@ def convert(source: str, har: str, redact: bool = True) -> int:
     except OSError as exc:
         raise UsageError(f"Cannot write the HAR file {os.path.abspath(har)} "
                          f"({exc.strerror}); choose another path for --har.") from None
-    print(f"Wrote {count} exchanges to {har}.", file=sys.stderr)
+    print(f"Wrote {count} exchange{'s' * (count != 1)} to {har}.", file=sys.stderr)
     return 0
 
 
@@ -382,7 +382,7 @@ def finish(args: argparse.Namespace, store: Store, out: TextIO) -> int:
                         f"({exc.strerror}); the session is saved in {store.path}.",
                         code=EXIT_FAILED)
         else:
-            print(f"Wrote {count} exchanges to {args.har}.", file=out)
+            print(f"Wrote {count} exchange{'s' * (count != 1)} to {args.har}.", file=out)
     store.close()
     return code
 
