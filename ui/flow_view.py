@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from inspector.host.terminal import inert
 from inspector.model import Exchange
 
 from . import desktop, theme
@@ -162,6 +163,8 @@ def flow_nodes(x: Exchange | None) -> list[FlowNode]:
     nodes.append(back)
 
     by_key = {n.key: n for n in nodes}
+    if x.server_only:
+        _server_answered(x, by_key)
     if x.paused in PAUSED_NODE:
         by_key[PAUSED_NODE[x.paused]].state = "current"
     for edit in x.edits:
@@ -173,6 +176,15 @@ def flow_nodes(x: Exchange | None) -> list[FlowNode]:
         node.state = "error"
         node.label = error_label(x)
     return nodes
+
+
+def _server_answered(x: Exchange, by_key: dict[str, FlowNode]) -> None:
+    """waitress refused the request and answered itself: the app side never ran."""
+    by_key["browser"].label = inert(x.request_line) or "(malformed request)"
+    by_key["server"].label = "refused the request: answered on its own"
+    for key, label in (("environ", "none: the app was not called"),
+                       ("body", "none from the app")):
+        by_key[key].label, by_key[key].state, by_key[key].t = label, "pending", None
 
 
 def _client_got(x: Exchange) -> str:
