@@ -920,6 +920,12 @@ class MainWindow(QMainWindow):
         if event.type() == QEvent.Type.PaletteChange:
             self.model.refresh_colors()
             self.session_banner.restyle()
+            # A label's link keeps the colour of the palette its text was laid out
+            # with (dark blue on dark): a new text layout takes the new palette's.
+            text = self.url_label.text()
+            self.url_label.setTextFormat(Qt.TextFormat.PlainText)
+            self.url_label.setTextFormat(Qt.TextFormat.RichText)
+            self.url_label.setText(text)
         super().changeEvent(event)
 
 

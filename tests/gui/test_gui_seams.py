@@ -7,6 +7,7 @@ import socket
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication
 
 from inspector.model import ExchangeBuilder
 from tests.factories import exchange_events, make_exchange
@@ -37,8 +38,12 @@ def test_a_malformed_request_is_listed_as_the_servers_answer(qtbot, make_window)
     assert overview.text("Request") == "NONSENSE"
     assert overview.text("State") == "answered by waitress; the app was not called"
     assert overview.text("Response body").startswith("none from the app (waitress sent")
-    app_node = next(n for n in flow_nodes(window.current_exchange()) if n.key == "app")
-    assert app_node.label == "not called: waitress answered on its own"
+    nodes = {n.key: n for n in flow_nodes(window.current_exchange())}
+    assert nodes["app"].label == "not called: waitress answered on its own"
+    assert nodes["browser"].label == "NONSENSE"
+    assert nodes["server"].label == "refused the request: answered on its own"
+    assert nodes["body"].label == "none from the app" and nodes["body"].state == "pending"
+    assert nodes["back"].label.startswith("400 Bad Request")
 
 
 def test_a_died_exchange_reads_no_reply_in_the_flow() -> None:
@@ -105,3 +110,34 @@ def test_the_timeline_says_apart_the_time_paused(qtbot) -> None:
     assert "the app and server took 4.00 ms" in note and note in widget.toolTip()
     widget.set_exchange(make_exchange())
     assert widget.pause_note() == ""
+
+
+def _has_colour(widget, colour: str) -> bool:
+    """Whether some pixel of the widget is (nearly: text is antialiased) ``colour``."""
+    from PySide6.QtGui import QColor
+
+    image = widget.grab().toImage()
+    want = QColor(colour)
+    for x in range(image.width()):
+        for y in range(image.height()):
+            got = image.pixelColor(x, y)
+            if max(abs(got.red() - want.red()), abs(got.green() - want.green()),
+                   abs(got.blue() - want.blue())) < 24:
+                return True
+    return False
+
+
+def test_the_url_link_follows_a_switch_to_dark(qtbot, make_window) -> None:
+    from ui import theme
+
+    window = make_window()
+    dark = theme.dark_palette()
+    link = dark.color(dark.ColorRole.Link).name()
+    assert not _has_colour(window.url_label, link)
+    app = QApplication.instance()
+    light = app.palette()
+    app.setPalette(dark)  # as a light -> dark switch of the system does
+    try:
+        qtbot.waitUntil(lambda: _has_colour(window.url_label, link), timeout=5000)
+    finally:
+        app.setPalette(light)
