@@ -141,3 +141,24 @@ def test_the_url_link_follows_a_switch_to_dark(qtbot, make_window) -> None:
         qtbot.waitUntil(lambda: _has_colour(window.url_label, link), timeout=5000)
     finally:
         app.setPalette(light)
+
+
+def test_a_client_that_hung_up_is_said_in_the_overview(qtbot, make_window, tmp_path) -> None:
+    (tmp_path / "gui_stream_app.py").write_text(
+        "import time\n"
+        "def app(environ, start_response):\n"
+        "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+        "    def body():\n"
+        "        for _ in range(2000):\n"
+        "            yield b'x' * 65536\n"
+        "            time.sleep(0.001)\n"
+        "    return body()\n")
+    window = make_window("gui_stream_app:app", app_dir=str(tmp_path))
+    with socket.create_connection(("127.0.0.1", _port(window.url)), timeout=10) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert sock.recv(65536)  # the head and a first piece, then hang up
+    wait_rows(qtbot, window, 1)
+    window.select_id(window.model.summary(0).id)
+    assert window.current_exchange().client_disconnected
+    text = window.overview.text("Status")
+    assert text.startswith("200 OK (the client hung up after ") and "body bytes)" in text

@@ -159,6 +159,8 @@ def status_line(x: Exchange) -> str:
     if x.client_dropped:  # the app's process died while serving: the connection closed
         return f"{x.status} (then the connection dropped)" if x.status else \
             "no reply (connection dropped)"
+    if x.client_disconnected and x.wire_size is not None:
+        return f"{x.status} (the client hung up after {x.wire_size:,} body bytes)"
     return x.status or ("(start_response not called yet)" if x.state == "active"
                         else "(start_response was never called)")
 
