@@ -124,3 +124,12 @@ def test_a_head_answer_is_listed_with_the_body_the_client_read(serve_inspected) 
     s = summarize(one(log))
     assert s.response_size == 0
     assert "HEAD / 200 0 B" in access_line(s)
+
+
+def test_an_aborted_exchange_keeps_where_it_was_aborted_through_a_har() -> None:
+    x = make_exchange(status="502 Bad Gateway")
+    x.aborted, x.state = "start_response", "aborted"
+    entry = to_har([x])["log"]["entries"][0]
+    assert entry["_wsgi"]["aborted"] == "start_response"
+    back = from_har(to_har([x]))[0]
+    assert (back.aborted, back.state) == ("start_response", "aborted")

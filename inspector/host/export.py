@@ -517,6 +517,7 @@ def _har_wsgi(x: Exchange, redact: bool, differs: bool) -> dict[str, Any]:
         "start": x.start,
         "duration": x.duration,
         "paused_ms": _ms(x.paused_time),
+        "aborted": x.aborted,  # the phase the user aborted it at while stepping, or ""
         "state": x.state,
         "client": x.client,
         "thread": x.thread,
@@ -775,6 +776,8 @@ def _restore(x: Exchange, entry: dict[str, Any], ours: dict[str, Any]) -> None:
     paused = ours.get("paused_ms", 0.0)
     x.paused_time = paused / 1000 if isinstance(paused, _NUMBER) and 0 < paused < 1e12 else 0.0
     x.client_dropped = ours.get("client_dropped") is True
+    aborted = ours.get("aborted")
+    x.aborted = aborted if type(aborted) is str else ""
     x.state = ours.get("state") or (ST_FAILED if x.error else ST_COMPLETE)
 
 
