@@ -137,3 +137,35 @@ def test_sigint_while_the_app_is_importing_ends_cleanly(project: Path) -> None:
                         proc.send_signal(signal.SIGINT)
                     ended_cleanly(proc)  # while the app's import still waits
             assert recorded(project, name) == ([], [])
+
+
+EXITS = """\
+import os
+
+def app(environ, start_response):
+    if environ["PATH_INFO"] == "/die":
+        os._exit(3)  # the app's own exit code: a crash like any other
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
+    return [b"ok"]
+"""
+
+
+def test_a_request_that_kills_the_app_is_in_the_har_as_no_reply(project: Path) -> None:
+    (project / "exits.py").write_text(EXITS)
+    with headless(project, "exits:app", "exits") as proc:
+        port = serving_port(proc)
+        with pytest.raises(OSError):  # the connection closes without an answer
+            get(port, "/die")
+        line = proc.stdout.readline()  # type: ignore[union-attr]
+        while not line.startswith(("Restarted", "Reloaded")):
+            assert line, proc.stderr.read()  # type: ignore[union-attr]
+            line = proc.stdout.readline()  # type: ignore[union-attr]
+        assert line.startswith("Restarted; serving at ")  # not a reload: it died
+        assert get(port, "/ok") == (200, b"ok")
+        proc.send_signal(signal.SIGINT)
+        err = ended_cleanly(proc)
+    assert "exited with code 3; restarting it" in err
+    entries = json.loads((project / "exits.har").read_text())["log"]["entries"]
+    died, ok = entries
+    assert died["request"]["url"].endswith("/die") and died["response"]["status"] == 0
+    assert died["_wsgi"]["client_dropped"] is True and ok["_wsgi"]["client_dropped"] is False

@@ -247,3 +247,45 @@ def test_the_tally_reads_the_head_as_sent_as_the_fold_does(head: bytes) -> None:
     for event in events:
         tally.apply(event)
     assert tally.summary(1) == summarize(eventlog.fold(1, events))
+
+
+NOTES_APP = '''
+def app(environ, start_response):
+    start_response("200 OK", [])  # a body without a Content-Type: a note (info), no problem
+    return [b"untyped"]
+'''
+
+
+def test_the_live_list_counts_problems_not_notes_and_names_server_answers(
+        tmp_path: Path) -> None:
+    """The tally agrees with summarize() where the two could part: a finding of
+    severity info is not counted, and an answer waitress gave on its own (a request
+    it could not parse) lists its request line and the state "server"."""
+    import socket
+
+    (tmp_path / "notes.py").write_text(textwrap.dedent(NOTES_APP))
+    store = Store(tmp_path / "notes.wsgi-session")
+    ends = _Ends(store)
+    app = AppProcess(Options("notes:app", str(tmp_path)), ends.on_event, lambda status: None)
+    try:
+        status = app.start()
+        assert status.state == "serving", status
+        host, port = status.url.split("//", 1)[1].rstrip("/").split(":")
+        conn = http.client.HTTPConnection(host, int(port), timeout=TIMEOUT)
+        conn.request("GET", "/untyped")
+        conn.getresponse().read()
+        conn.close()
+        with socket.create_connection((host, int(port)), timeout=TIMEOUT) as raw:
+            raw.sendall(b"NONSENSE\r\n\r\n")
+            while raw.recv(4096):
+                pass
+        ends.wait(2)
+    finally:
+        app.stop()
+    assert store.flush(timeout=TIMEOUT)
+    typed, malformed = store.summaries()
+    assert store.get(typed.id).findings and typed.findings == 0
+    assert malformed.state == "server" and malformed.path
+    for s in (typed, malformed):
+        assert s == summarize(store.get(s.id))
+    store.close()

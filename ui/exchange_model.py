@@ -33,7 +33,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersisten
 from PySide6.QtGui import QColor, QFont
 
 from inspector.host import summaryfilter
-from inspector.host.store import Summary
+from inspector.host.store import SERVER_ONLY, Summary
 
 from . import theme
 
@@ -99,6 +99,8 @@ def badge(s: Summary, paused_at: str = "") -> str:
         parts.append(f"{theme.pause_glyph()} {paused_at or 'paused'}")
     if s.state == "aborted":  # its error, if any, is the cut the user asked for
         parts.append("⊘ aborted by you")
+    elif s.state == SERVER_ONLY:
+        parts.append("⇠ waitress")
     elif s.error:
         parts.append("✖ error")
     if s.findings:
@@ -107,6 +109,8 @@ def badge(s: Summary, paused_at: str = "") -> str:
 
 
 def path_text(s: Summary) -> str:
+    if s.state == SERVER_ONLY and not s.method:  # no request line waitress could read
+        return f"(malformed request) {s.path}".rstrip()
     return f"{s.path}?{s.query}" if s.query else s.path
 
 
@@ -149,6 +153,9 @@ def sort_key(s: Summary, col: int) -> Any:
         return s.start
     if col == COL_METHOD:
         return s.method
+    if s.state == SERVER_ONLY and col in (COL_METHOD, COL_PATH, COL_STATUS, COL_BADGE):
+        return ("Answered by waitress; the app was not called: the server could not "
+                "accept this request" + (f" ({path_text(s)})." if col == COL_PATH else "."))
     if col == COL_PATH:
         return path_text(s)
     if col == COL_STATUS:
@@ -170,6 +177,9 @@ def tooltip(s: Summary, col: int, paused_at: str = "") -> str | None:
     if s.state == "aborted" and col in (COL_STATUS, COL_BADGE):
         return ("You aborted this request while stepping. A 502 here is WSGI Inspector's "
                 "answer, not the app's; otherwise the connection was cut.")
+    if s.state == SERVER_ONLY and col in (COL_METHOD, COL_PATH, COL_STATUS, COL_BADGE):
+        return ("Answered by waitress; the app was not called: the server could not "
+                "accept this request" + (f" ({path_text(s)})." if col == COL_PATH else "."))
     if col == COL_PATH:
         return path_text(s)
     if col == COL_TYPE:
@@ -179,7 +189,7 @@ def tooltip(s: Summary, col: int, paused_at: str = "") -> str | None:
         if s.error:
             what.append("the app raised an exception")
         if s.findings:
-            what.append(f"{s.findings} PEP 3333 finding(s)")
+            what.append(f"{s.findings} PEP 3333 warning(s) or error(s)")
         return "; ".join(what)
     if col == COL_STATUS and s.status is None and s.state == DROPPED:
         return ("No reply (connection dropped): the app's process died while serving "

@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from inspector.host.terminal import inert
 from inspector.model import Exchange
 
 from . import desktop, theme
@@ -98,8 +99,10 @@ def flow_nodes(x: Exchange | None) -> list[FlowNode]:
                  edge="builds"),
     ]
     app_t = reached.get("app_called")
+    not_called = "not called: waitress answered on its own" if x.server_only \
+        else "not called yet"
     nodes.append(FlowNode("app", "app(environ, start_response)",
-                          "called" if app_t is not None else "not called yet", app_t,
+                          "called" if app_t is not None else not_called, app_t,
                           state="done" if app_t is not None else "pending"))
 
     if x.paused == "start_response" and pause is not None:
@@ -140,8 +143,8 @@ def flow_nodes(x: Exchange | None) -> list[FlowNode]:
                              f"{human_size(sum(sizes))} · {spread}", chunks[0].t, chunks[-1].t,
                              state="done")
     else:
-        body_node = FlowNode("body", "body chunks",
-                             "no chunk: an empty body" if ended else "none yet")
+        none = "no chunk: the process died" if x.client_dropped else "no chunk: an empty body"
+        body_node = FlowNode("body", "body chunks", none if ended else "none yet")
         if ended:
             body_node.state = "done"
     nodes.append(body_node)
@@ -154,14 +157,14 @@ def flow_nodes(x: Exchange | None) -> list[FlowNode]:
     nodes.append(close)
 
     if ended:
-        status = x.status or ("500 (from the server)" if x.error else "no status")
-        back = FlowNode("back", "Browser", f"{status} · {human_size(x.client_size)} received",
-                        x.duration, state="done")
+        back = FlowNode("back", "Browser", _client_got(x), x.duration, state="done")
     else:
         back = FlowNode("back", "Browser", "waiting for the answer…")
     nodes.append(back)
 
     by_key = {n.key: n for n in nodes}
+    if x.server_only:
+        _server_answered(x, by_key)
     if x.paused in PAUSED_NODE:
         by_key[PAUSED_NODE[x.paused]].state = "current"
     for edit in x.edits:
@@ -171,8 +174,50 @@ def flow_nodes(x: Exchange | None) -> list[FlowNode]:
     if x.error is not None:
         node = by_key[ERROR_NODE.get(x.error.phase, "app")]
         node.state = "error"
-        node.label = f"raised {x.error.type}"
+        node.label = error_label(x)
     return nodes
+
+
+def _server_answered(x: Exchange, by_key: dict[str, FlowNode]) -> None:
+    """waitress refused the request and answered itself: the app side never ran."""
+    by_key["browser"].label = inert(x.request_line) or "(malformed request)"
+    by_key["server"].label = "refused the request: answered on its own"
+    for key, label in (("environ", "none: the app was not called"),
+                       ("body", "none from the app")):
+        by_key[key].label, by_key[key].state, by_key[key].t = label, "pending", None
+
+
+def _client_got(x: Exchange) -> str:
+    """What the browser got, as the wire had it: a died process sent no reply."""
+    if x.client_dropped and not x.status:
+        return "no reply: the connection dropped"
+    status = x.status or ("500 (from the server)" if x.error else "no status")
+    got = f"{status} · {human_size(x.client_size)} received"
+    return f"{got}, then the connection dropped" if x.client_dropped else got
+
+
+def error_label(x: Exchange) -> str:
+    """The error node's short label: a handled exception was raised and caught by the
+    app (it answered anyway); a died process raised nothing."""
+    e = x.error
+    assert e is not None
+    if e.handled or e.phase == "handled":
+        return f"caught and logged {e.type}"
+    if x.client_dropped:
+        return "process died"
+    return f"raised {e.type}"
+
+
+def _error_sentence(x: Exchange) -> str:
+    e = x.error
+    assert e is not None
+    what = f"<b>{html.escape(e.type)}: {html.escape(e.message)}</b>"
+    if e.handled or e.phase == "handled":
+        return (f"The app raised {what}, caught it and logged the traceback, then answered "
+                f"<b>{html.escape(x.status or 'nothing')}</b>")
+    if x.client_dropped:
+        return f"{html.escape(e.message)} The client got no reply"
+    return f"The app raised {what}"
 
 
 def edge_text(prev: FlowNode, node: FlowNode) -> str:
@@ -621,8 +666,7 @@ def node_detail_html(x: Exchange | None, key: str, palette: QPalette | None = No
         parts.append(_table(rows))
     elif key == "app":
         if x.error is not None and ERROR_NODE.get(x.error.phase, "app") == "app":
-            parts.append(f"<p>The app raised <b>{html.escape(x.error.type)}: "
-                         f"{html.escape(x.error.message)}</b>; see Findings &amp; errors.</p>")
+            parts.append(f"<p>{_error_sentence(x)}; see Findings &amp; errors.</p>")
         elif node.t is not None:
             parts.append(f"<p><code>result = app(environ, start_response)</code> was called "
                          f"{fmt_ms(node.t)} after the request was received.</p>")

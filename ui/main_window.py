@@ -46,6 +46,7 @@ from inspector.model import Exchange
 from . import desktop, theme
 from .app_controller import AppController, Launch, Recorder
 from .breakpoints_dialog import BreakpointsDialog
+from .exchange_export import make_actions
 from .exchange_model import (
     COL_BADGE,
     COL_DURATION,
@@ -306,6 +307,10 @@ class MainWindow(QMainWindow):
         copy_url = QAction("Copy URL", self.table)
         copy_url.triggered.connect(self._copy_selected_urls)
         self.table.addAction(copy_url)
+        exports = make_actions(self, self.current_exchange,
+                               lambda: self._start_dir(_documents()))
+        self.actions_by_name.update(exports)
+        self.table.addActions(list(exports.values()))
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
 
         self.overview = OverviewPane()
@@ -368,6 +373,9 @@ class MainWindow(QMainWindow):
         edit = self.menuBar().addMenu("&Edit")
         edit.addAction(acts["delete"])
         edit.addAction(acts["clear"])
+        edit.addSeparator()
+        for name in ("copy_curl", "copy_curl_secrets", "save_raw", "save_raw_secrets"):
+            edit.addAction(acts[name])
         edit.addSeparator()
         edit.addAction(acts["find"])
         app_menu = self.menuBar().addMenu("&App")
@@ -611,14 +619,17 @@ class MainWindow(QMainWindow):
         self.current_id = int(current.data(ID_ROLE)) if current.isValid() else None
         self._show_current()
 
+    def current_exchange(self) -> Exchange | None:
+        """The exchange shown in the panes, if any and readable."""
+        if self.current_id is None:
+            return None
+        try:
+            return self.store.get(self.current_id)
+        except KeyError:
+            return None
+
     def _show_current(self) -> None:
-        exchange = None
-        if self.current_id is not None:
-            try:
-                exchange = self.store.get(self.current_id)
-            except KeyError:
-                exchange = None
-        self._show_exchange(exchange)
+        self._show_exchange(self.current_exchange())
         why = self.store.unreadable(self.current_id) if self.current_id is not None else None
         if why is not None:
             self.overview.show_note(f"This exchange cannot be shown: row {self.current_id} of "
@@ -909,6 +920,12 @@ class MainWindow(QMainWindow):
         if event.type() == QEvent.Type.PaletteChange:
             self.model.refresh_colors()
             self.session_banner.restyle()
+            # A label's link keeps the colour of the palette its text was laid out
+            # with (dark blue on dark): a new text layout takes the new palette's.
+            text = self.url_label.text()
+            self.url_label.setTextFormat(Qt.TextFormat.PlainText)
+            self.url_label.setTextFormat(Qt.TextFormat.RichText)
+            self.url_label.setText(text)
         super().changeEvent(event)
 
 

@@ -42,7 +42,7 @@ class TimelineWidget(QWidget):
 
     def sizeHint(self) -> QSize:
         line = QFontMetrics(self.font()).height()
-        return QSize(420, 32 + line * (len(LABELS) + 1))
+        return QSize(420, 32 + line * (len(LABELS) + 2))  # + the pause note's line
 
     def set_exchange(self, exchange: Exchange | None) -> None:
         self.exchange = exchange
@@ -66,7 +66,20 @@ class TimelineWidget(QWidget):
         return sorted(out, key=lambda m: m[1])
 
     def describe(self) -> str:
-        return "  →  ".join(f"{label} {fmt_ms(t)}" for label, t in self.markers())
+        text = "  →  ".join(f"{label} {fmt_ms(t)}" for label, t in self.markers())
+        note = self.pause_note()
+        return f"{text}\n{note}" if note else text
+
+    def pause_note(self) -> str:
+        """The phases' times are the clock's: time the request waited on you while
+        stepping is in them, and said apart here (it is not the app's)."""
+        x = self.exchange
+        if x is None or x.paused_time <= 0:
+            return ""
+        app = f"; the app and server took {fmt_ms(x.app_duration)}" \
+            if x.app_duration is not None and x.duration is not None else ""
+        paused = fmt_ms(x.paused_time)
+        return f"{theme.pause_glyph()} {paused} of this was paused by you while stepping{app}."
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
@@ -136,3 +149,8 @@ class TimelineWidget(QWidget):
             painter.drawRect(QRectF(left - 2, baseline - fm.ascent(), width + 4, fm.height()))
             painter.setPen(colour)
             painter.drawText(QPointF(left, baseline), text)
+        note = self.pause_note()
+        if note:
+            bottom = max(b for *_rest, b in placed) + line
+            painter.setPen(theme.severity_color("warning"))
+            painter.drawText(QPointF(margin, bottom), note)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from .store import Summary
+from .store import SERVER_ONLY, Summary
 from .terminal import inert, wsgi_text
 
 
@@ -13,10 +13,14 @@ def access_line(s: Summary) -> str:
     escaped: the path and method come from the network."""
     clock = _clock(s.start)
     target = wsgi_text(s.path) + (f"?{s.query}" if s.query else "")
+    if s.state == SERVER_ONLY and not s.method:  # waitress could not read a request line
+        target = f"(malformed request{': ' + s.path if s.path else ''})"
     status = str(s.status) if s.status is not None else "---"
     duration = f"{s.duration * 1000:.1f} ms" if s.duration is not None else "-"
     findings = f"{s.findings} finding{'s' if s.findings != 1 else ''}" if s.findings else ""
     error = "aborted by you" if s.state == "aborted" else "error" if s.error else ""
+    if s.state == SERVER_ONLY:
+        error = "answered by waitress; the app was not called"
     parts = [clock, s.method, target, status, human_size(s.response_size), duration,
              findings, error]
     return inert(" ".join(p for p in parts if p))

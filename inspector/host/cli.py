@@ -198,7 +198,7 @@ def convert(source: str, har: str, redact: bool = True) -> int:
     except OSError as exc:
         raise UsageError(f"Cannot write the HAR file {os.path.abspath(har)} "
                          f"({exc.strerror}); choose another path for --har.") from None
-    print(f"Wrote {count} exchanges to {har}.", file=sys.stderr)
+    print(f"Wrote {count} exchange{'s' * (count != 1)} to {har}.", file=sys.stderr)
     return 0
 
 
@@ -319,8 +319,12 @@ class Reporter:
     def __init__(self, out: TextIO) -> None:
         self.out = out
         self.started = False
+        self._died = False  # since the last start: a start after a death is a restart
 
     def status(self, status: Status) -> None:
+        died = self._died
+        if status.state in ("died", "serving"):
+            self._died = status.state == "died"
         if not self.started:
             return
         if status.state == "load_error":
@@ -331,7 +335,8 @@ class Reporter:
         elif status.state in ("died", "crashed"):
             print(f"wsgi-inspector: {inert_lines(status.message)}", file=sys.stderr)
         elif status.state == "serving":
-            print(f"Reloaded; serving at {status.url}", file=self.out, flush=True)
+            again = "Restarted" if died else "Reloaded"
+            print(f"{again}; serving at {status.url}", file=self.out, flush=True)
 
 
 def headless(args: argparse.Namespace, stop: StopSignals) -> int:
@@ -377,7 +382,7 @@ def finish(args: argparse.Namespace, store: Store, out: TextIO) -> int:
                         f"({exc.strerror}); the session is saved in {store.path}.",
                         code=EXIT_FAILED)
         else:
-            print(f"Wrote {count} exchanges to {args.har}.", file=out)
+            print(f"Wrote {count} exchange{'s' * (count != 1)} to {args.har}.", file=out)
     store.close()
     return code
 

@@ -22,7 +22,7 @@ import sys
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
-from ..lint import check_record
+from ..lint import RULES, check_record
 from ..model import (
     EV_BEGIN,
     EV_CHUNK,
@@ -43,6 +43,8 @@ from ..model import (
 )
 
 log = logging.getLogger(__name__)
+
+SERVER_ONLY = "server"  # a Summary's state: waitress answered; the app was not called
 
 
 class Summary(NamedTuple):
@@ -96,8 +98,8 @@ class Tally:
 
     __slots__ = ("aborted", "chunks", "client_dropped", "duration", "environ", "error",
                  "file_wrapper", "findings", "others", "pause_t", "paused", "paused_time",
-                 "pausing", "response_size", "start", "start_response", "state", "texts",
-                 "wire_head", "wire_size")
+                 "pausing", "problems", "request_line", "response_size", "server_only",
+                 "start", "start_response", "state", "texts", "wire_head", "wire_size")
 
     def __init__(self) -> None:
         self.start = 0.0
@@ -110,6 +112,9 @@ class Tally:
         self.response_size = 0
         self.file_wrapper = False
         self.findings: list[_Code] = []
+        self.problems = 0  # findings that are not mere notes (severity info)
+        self.server_only = False  # waitress answered on its own; the app was not called
+        self.request_line = ""
         self.error: _Error | None = None
         self.state = ST_ACTIVE
         self.duration: float | None = None
@@ -147,10 +152,14 @@ class Tally:
         elif kind == EV_BEGIN:
             self.start = ev["start"]
             self._environ(ev["environ"])
+            if ev.get("server_only"):
+                self.server_only = True
+                self.request_line = ev.get("request_line") or ""
         elif kind == EV_END:
             self._end(ev)
         elif kind == EV_FINDING:
             self.findings.append(_Code(ev["code"]))
+            self.problems += ev.get("severity") != "info"
         elif kind == EV_ERROR:
             self._error(bool(ev.get("handled")))
         elif kind == EV_PAUSED:
@@ -207,7 +216,9 @@ class Tally:
             self.wire_head = bytes(ev.get("wire_head") or b"")
             self.wire_size = ev["wire_size"]
         if ev.get("lint"):
-            self.findings.extend(_Code(f.code) for f, _t in check_record(self, ev))  # type: ignore[arg-type]
+            for finding, _t in check_record(self, ev):  # type: ignore[arg-type]
+                self.findings.append(_Code(finding.code))
+                self.problems += RULES[finding.code].severity != "info"
         self.duration = ev["t"]
         failed = self.error is not None and not self.error.handled
         self.state = ST_ABORTED if self.aborted else ST_FAILED if failed else ST_COMPLETE
@@ -225,14 +236,17 @@ class Tally:
             content_type = _header(last.headers, "content-type") if last is not None else None
             size = self.response_size
         head = status[:3]
+        code = int(head) if head.isdigit() else None
+        if self.method == "HEAD" or (code is not None and (code < 200 or code in (204, 304))):
+            size = 0  # the body the client read: none (Exchange.client_size)
         duration = None if self.duration is None else max(self.duration - self.paused_time,
                                                           0.0)
-        state = "paused" if self.paused else "dropped" if self.client_dropped else self.state
-        return Summary(xid, self.start, sys.intern(self.method),
-                       self.env("SCRIPT_NAME") + self.env("PATH_INFO"), self.env("QUERY_STRING"),
-                       int(head) if head.isdigit() else None,
-                       sys.intern(content_type or ""), size, duration,
-                       len(self.findings), self.error is not None, sys.intern(state))
+        state = ("paused" if self.paused else "dropped" if self.client_dropped
+                 else SERVER_ONLY if self.server_only else self.state)
+        path = self.env("SCRIPT_NAME") + self.env("PATH_INFO") or self.request_line
+        return Summary(xid, self.start, sys.intern(self.method), path,
+                       self.env("QUERY_STRING"), code, sys.intern(content_type or ""), size,
+                       duration, self.problems, self.error is not None, sys.intern(state))
 
 
 def _wire_head(head: bytes) -> tuple[str, str | None]:

@@ -298,6 +298,7 @@ def _finite(value: Any, key: str = "") -> Any:
 
 
 def har_entry(x: Exchange, *, redact: bool = True) -> dict[str, Any]:
+    differs = _app_differs(x)  # before sanitizing: a marker would make the bodies differ
     if redact:
         x = sanitized(x)  # the helpers below hide the headers' values again, harmlessly
     wait, receive = _har_timings(x)
@@ -309,7 +310,7 @@ def har_entry(x: Exchange, *, redact: bool = True) -> dict[str, Any]:
         "cache": {},
         "timings": {"send": 0, "wait": wait, "receive": receive},
         "serverIPAddress": "127.0.0.1",
-        "_wsgi": _har_wsgi(x, redact),
+        "_wsgi": _har_wsgi(x, redact, differs),
     }
 
 
@@ -322,9 +323,12 @@ def _iso_time(epoch: float) -> str:
 
 
 def _har_timings(x: Exchange) -> tuple[float, float]:
-    """(wait, receive) in ms: until start_response, then the rest of the exchange."""
-    total = max(x.duration or 0.0, 0.0) * 1000
-    first = x.start_response[0].t * 1000 if x.start_response else total
+    """(wait, receive) in ms: until start_response, then the rest of the exchange.
+    Time the request waited on the user while stepping is no one's: it is left out
+    (``_wsgi.paused_ms`` keeps it), taken from ``wait`` first, where pauses begin."""
+    paused = max(x.paused_time, 0.0) * 1000
+    total = max((x.duration or 0.0) * 1000 - paused, 0.0)
+    first = x.start_response[0].t * 1000 - paused if x.start_response else total
     wait = min(max(first, 0.0), total)
     return wait, total - wait
 
@@ -457,18 +461,28 @@ def _har_response(x: Exchange, redact: bool) -> dict[str, Any]:
     }
 
 
-def _har_wire(x: Exchange, redact: bool) -> dict[str, Any]:
-    """The ``_wsgi`` fields of the wire side: whether the client hung up, the
-    exact bytes sent after the head, and the app's own answer where it differs."""
-    out: dict[str, Any] = {"client_disconnected": x.client_disconnected}
+def _app_differs(x: Exchange) -> bool:
+    """Whether the app's answer is worth keeping beside the client's. The server
+    always adds headers (Date, Server...): a different status or body is what counts;
+    a server's own answer has no app answer at all."""
+    if not x.wire_recorded or x.server_only:
+        return False
+    return ((x.app_status, x.response_size) != (x.status, x.client_size)
+            or x.wire_body is not None)
+
+
+def _har_wire(x: Exchange, redact: bool, differs: bool) -> dict[str, Any]:
+    """The ``_wsgi`` fields of the wire side: whether the client hung up, whether it
+    got no reply at all (the app's process died), the exact bytes sent after the
+    head, and the app's own answer where it differs."""
+    out: dict[str, Any] = {"client_disconnected": x.client_disconnected,
+                           "client_dropped": x.client_dropped}
     if not x.wire_recorded:
         return out
     out["wire_size"] = x.wire_size
     if x.server_only:
         out.update(server_only=True, request_line=x.request_line)
-    # The server always adds headers (Date, Server...): a different status or body
-    # is what makes the app's answer worth keeping beside the client's.
-    if (x.app_status, x.response_size) != (x.status, x.client_size) or x.wire_body is not None:
+    if differs:
         app: dict[str, Any] = {"status": x.app_status,
                                "headers": _pairs(_hide(x.app_headers, redact)),
                                "size": x.response_size}
@@ -482,7 +496,7 @@ def _ms(seconds: float) -> float:
     return seconds * 1000
 
 
-def _har_wsgi(x: Exchange, redact: bool) -> dict[str, Any]:
+def _har_wsgi(x: Exchange, redact: bool, differs: bool) -> dict[str, Any]:
     """What HAR has no field for. Times are ms since the exchange began."""
     environ = {k: (REDACTED if redact and k in SECRET_ENVIRON else text)
                for k, (text, _kind) in x.environ.items()}
@@ -502,6 +516,8 @@ def _har_wsgi(x: Exchange, redact: bool) -> dict[str, Any]:
         # The rest lets a HAR written here read back into the same exchange.
         "start": x.start,
         "duration": x.duration,
+        "paused_ms": _ms(x.paused_time),
+        "aborted": x.aborted,  # the phase the user aborted it at while stepping, or ""
         "state": x.state,
         "client": x.client,
         "thread": x.thread,
@@ -510,7 +526,7 @@ def _har_wsgi(x: Exchange, redact: bool) -> dict[str, Any]:
                            for c in x.start_response],
         "chunks": [{"size": c.size, "t_ms": _ms(c.t), "via": c.via} for c in x.chunks],
         "file_wrapper": x.file_wrapper,
-        **_har_wire(x, redact),
+        **_har_wire(x, redact, differs),
     }
 
 
@@ -757,6 +773,11 @@ def _restore(x: Exchange, entry: dict[str, Any], ours: dict[str, Any]) -> None:
     x.file_wrapper = bool(ours.get("file_wrapper", False))
     _restore_wire(x, entry["response"], ours)
     x.duration = ours["duration"] if "duration" in ours else _duration(entry)
+    paused = ours.get("paused_ms", 0.0)
+    x.paused_time = paused / 1000 if isinstance(paused, _NUMBER) and 0 < paused < 1e12 else 0.0
+    x.client_dropped = ours.get("client_dropped") is True
+    aborted = ours.get("aborted")
+    x.aborted = aborted if type(aborted) is str else ""
     x.state = ours.get("state") or (ST_FAILED if x.error else ST_COMPLETE)
 
 

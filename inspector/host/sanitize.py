@@ -48,15 +48,30 @@ def sanitized(x: Exchange) -> Exchange:
     request_body = _body(x.request_body, x.env("CONTENT_TYPE"))
     mime = x.header("Content-Type") or ""
     response_body = _body(x.response_body, mime if isinstance(mime, str) else "")
+    wire_body = None if x.wire_body is None else _body(x.wire_body, mime)
     same = (environ is None and all(a is b for a, b in zip(calls, x.start_response))
-            and request_body is x.request_body and response_body is x.response_body)
+            and request_body is x.request_body and response_body is x.response_body
+            and wire_body is x.wire_body)
     if same:
         return x
     return dataclasses.replace(
         x, environ=x.environ if environ is None else environ, start_response=calls,
-        request_body=request_body, response_body=response_body,
+        request_body=request_body, response_body=response_body, wire_body=wire_body,
         request_size=_size(x.request_size, x.request_body, request_body),
-        response_size=_size(x.response_size, x.response_body, response_body))
+        response_size=_size(x.response_size, x.response_body, response_body),
+        wire_size=_wire_size(x, response_body, wire_body))
+
+
+def _wire_size(x: Exchange, response_body: bytes, wire_body: bytes | None) -> int | None:
+    # The wire's body is the app's (or its own capture): its size follows the cleaned
+    # bytes, so a HAR's content size stays the length of its text.
+    if x.wire_size is None:
+        return None
+    if wire_body is not None:
+        return _size(x.wire_size, x.wire_body or b"", wire_body)
+    if x.wire_size == x.response_size:
+        return _size(x.wire_size, x.response_body, response_body)
+    return x.wire_size
 
 
 def _size(size: int, old: bytes, new: bytes) -> int:

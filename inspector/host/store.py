@@ -82,7 +82,7 @@ from ..model import (
     OutputLine,
 )
 from ..wire import Record, dumps_plain
-from .eventlog import Summary, Tally, fold
+from .eventlog import SERVER_ONLY, Summary, Tally, fold
 from .records import UnreadableRecord, exchange_from_row
 
 log = logging.getLogger(__name__)
@@ -167,11 +167,21 @@ class SessionError(Exception):
 def summarize(x: Exchange) -> Summary:
     # Interning the few repeated strings keeps 100k summaries small.
     # The duration listed is the app's: time paused while stepping is left out.
-    return Summary(x.id, x.start, sys.intern(x.method), x.path, x.query, x.status_code,
-                   sys.intern(x.header("Content-Type") or ""), x.sent_size, x.app_duration,
-                   len(x.findings), x.error is not None,
-                   sys.intern("paused" if x.paused else "dropped" if x.client_dropped
-                              else x.state))
+    # Info findings are notes, not problems: the count (the list's "⚠ N") leaves them out.
+    # A server's own answer lists its request line when waitress could not parse a path.
+    # The size is the body the client read: none for HEAD, 204 or 304.
+    return Summary(x.id, x.start, sys.intern(x.method), x.path or x.request_line, x.query,
+                   x.status_code, sys.intern(x.header("Content-Type") or ""), x.client_size,
+                   x.app_duration, sum(f.severity != "info" for f in x.findings),
+                   x.error is not None, sys.intern(_summary_state(x)))
+
+
+def _summary_state(x: Exchange) -> str:
+    if x.paused:
+        return "paused"
+    if x.client_dropped:
+        return "dropped"
+    return SERVER_ONLY if x.server_only else x.state
 
 
 # -- where sessions live ---------------------------------------------------------
@@ -729,9 +739,12 @@ class Store:
             live = self._live.get(xid)
             if live is None:
                 live = self._live[xid] = _Live()
-            live.tally.apply(event)  # a malformed event raises here and is not logged
-            with self._lock:
+            with self._lock:  # kept first: a fold leaves out what it cannot apply
                 live.events.append(event)
+            try:
+                live.tally.apply(event)
+            except Exception:  # the list's summary misses this one event, nothing more
+                log.exception("session store: cannot tally event %r", kind)
             if kind in (EV_BEGIN, EV_END):
                 batch.write.add(xid)
             if kind == EV_END:

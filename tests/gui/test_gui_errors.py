@@ -122,3 +122,15 @@ def test_without_an_editor_the_desktop_opens_the_file(monkeypatch, tmp_path: Pat
     monkeypatch.setattr(desktop, "open_url", lambda url: opened.append(url) or True)
     assert desktop.open_file_at(str(tmp_path / "a.py"), 3)
     assert [u.toLocalFile() for u in opened] == [str(tmp_path / "a.py")]
+
+
+def test_flow_says_a_handled_error_was_caught_not_raised(qtbot, handled_window) -> None:
+    from ui.flow_view import flow_nodes, node_detail_html
+
+    window, _, _ = handled_window
+    x = window.current_exchange()
+    app_node = next(n for n in flow_nodes(x) if n.key == "app")
+    assert app_node.state == "error" and app_node.label == "caught and logged ZeroDivisionError"
+    detail = node_detail_html(x, "app")
+    assert "caught it and logged the traceback" in detail
+    assert "500 Internal Server Error" in detail

@@ -258,7 +258,8 @@ def test_finding_caused_by_an_edit_is_marked(qtbot, echo_window):
     qtbot.waitUntil(client.done, timeout=10000)
     assert client.reply is not None and "Content-Type" not in client.reply.headers
     wait_rows(qtbot, window, 1)
-    qtbot.waitUntil(lambda: window.model.summary(0).findings >= 1)
+    xid = window.model.summary(0).id
+    qtbot.waitUntil(lambda: len(window.store.get(xid).findings) >= 1)  # an info note
     window._show_current()
     text = window.findings.findings.toPlainText()
     assert "content-type-missing" in text and "(caused by your edit)" in text

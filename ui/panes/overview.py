@@ -8,6 +8,7 @@ from http import HTTPStatus
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFormLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
+from inspector.host.terminal import inert
 from inspector.model import PH_RECEIVED, ST_ABORTED, Exchange
 
 from .. import theme
@@ -28,6 +29,8 @@ def status_meaning(code: int | None) -> str:
 
 
 def request_line(x: Exchange) -> str:
+    if x.server_only and (x.request_line or not x.method):  # as waitress received it
+        return inert(x.request_line) if x.request_line else "(malformed request)"
     target = x.path + (f"?{x.query}" if x.query else "")
     return f"{x.method} {target} {x.env('SERVER_PROTOCOL', 'HTTP/1.1')}".strip()
 
@@ -48,8 +51,9 @@ class OverviewPane(QWidget):
             label.setWordWrap(True)
             if name in ("Request", "Status"):
                 label.setFont(theme.mono_font())
-            if name == "Edits":
-                label.setTextFormat(Qt.TextFormat.RichText)
+            # Paths and headers come from the network: never read as markup.
+            label.setTextFormat(Qt.TextFormat.RichText if name == "Edits"
+                                else Qt.TextFormat.PlainText)
             self.labels[name] = label
             form.addRow(f"{name}:", label)
         self.timeline = TimelineWidget()
@@ -91,9 +95,7 @@ class OverviewPane(QWidget):
             "Started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(x.start))
             + f".{int(x.start % 1 * 1000):03d}",
             "Request body": _size_text(len(x.request_body), x.request_size),
-            "Response body": _size_text(len(x.response_body), x.response_size)
-            + (" (wsgi.file_wrapper)" if x.file_wrapper else "")
-            + (f", in {len(x.chunks)} chunk{'s' * (len(x.chunks) != 1)}" if x.chunks else ""),
+            "Response body": response_body_text(x),
             "Duration": duration_text(x),
             "State": state_text(x),
             "Thread": x.thread,
@@ -117,6 +119,8 @@ class OverviewPane(QWidget):
 def state_text(x: Exchange) -> str:
     if x.paused:
         return f"paused at {x.paused}"
+    if x.server_only:
+        return "answered by waitress; the app was not called"
     if x.state == ST_ABORTED or x.aborted:
         return f"aborted by you at {x.aborted}" + (
             " (the app was never called)" if x.aborted == PH_RECEIVED else "")
@@ -155,8 +159,18 @@ def status_line(x: Exchange) -> str:
     if x.client_dropped:  # the app's process died while serving: the connection closed
         return f"{x.status} (then the connection dropped)" if x.status else \
             "no reply (connection dropped)"
+    if x.client_disconnected and x.wire_size is not None:
+        return f"{x.status} (the client hung up after {x.wire_size:,} body bytes)"
     return x.status or ("(start_response not called yet)" if x.state == "active"
                         else "(start_response was never called)")
+
+
+def response_body_text(x: Exchange) -> str:
+    if x.server_only:
+        return f"none from the app (waitress sent {human_size(x.client_size)})"
+    return (_size_text(len(x.response_body), x.response_size)
+            + (" (wsgi.file_wrapper)" if x.file_wrapper else "")
+            + (f", in {len(x.chunks)} chunk{'s' * (len(x.chunks) != 1)}" if x.chunks else ""))
 
 
 def _size_text(captured: int, total: int) -> str:

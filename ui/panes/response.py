@@ -49,6 +49,7 @@ class ResponsePane(QWidget):
         self.difference.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.meaning = QLabel()
         self.meaning.setWordWrap(True)
+        self.meaning.setTextFormat(Qt.TextFormat.PlainText)  # holds a request line as received
         self.headers = KeyValueTable()
         self.body = BodyView()
         split = QSplitter(Qt.Orientation.Vertical)
