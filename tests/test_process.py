@@ -11,6 +11,7 @@ import os
 import pickle
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import textwrap
@@ -404,7 +405,22 @@ os._exit(5)  # having written to the ring
 """
 
 
+def _after_hello(event: dict[str, Any]) -> tuple[int, bytes, int]:
+    """(first length word, the bytes after it, published offset) of a ring holding a
+    good hello, then ``event``: two records, each padded to 8 bytes."""
+    hello = pickle.dumps({"type": "hello", "version": wire.VERSION, "pid": 1}, 5)
+    second = pickle.dumps(event, 5)
+    first_end = (4 + len(hello) + 7) & ~7
+    payload = hello + b"\0" * (first_end - 4 - len(hello)) + struct.pack("<I", len(second)) \
+        + second
+    return len(hello), payload, first_end + ((4 + len(second) + 7) & ~7)
+
+
 @pytest.mark.parametrize(("length", "payload", "published", "why"), [
+    (*_after_hello({"type": ["begin"], "id": 1}),
+     "a record's type or exchange id is not one the agent writes"),
+    (*_after_hello({"type": "begin", "id": [1]}),
+     "a record's type or exchange id is not one the agent writes"),
     (5, b"\x80\x05N.\x00", 16, "a record's pickle does not end where its length says"),
     (4000, b"", 16, "a record of 4000 bytes runs past the written end"),
     (14, b"\x80\x04cos\nsystem\n.", 24, "only plain data is read"),

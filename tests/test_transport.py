@@ -280,3 +280,58 @@ def test_a_process_the_app_forks_writes_nothing_to_the_ring() -> None:
         ours.close()
         theirs.close()
         mapping.close()
+
+
+def test_wake_ups_never_go_backwards_and_a_late_one_is_not_an_error() -> None:
+    """Threads that emit at once (and a full ring that wakes the host from a writer)
+    must not tell the host an older offset after a newer one; and the host takes a
+    wake-up for what it has read already as nothing new, not as a broken ring."""
+    fd, mapping = ring.create(ring.MIN_CAPACITY)  # small: the writers fill it often
+    os.close(fd)
+    ours, theirs = socket.socketpair()
+    uplink = Uplink(theirs, mapping)
+    reader = ring.RingReader(mapping)
+    offsets: list[int] = []
+    errors: list[str] = []
+
+    def host() -> None:
+        pending = b""
+        while True:
+            data = ours.recv(1 << 12)
+            if not data:
+                return
+            pending += data
+            whole = len(pending) - len(pending) % WAKE.size
+            for at in range(0, whole, WAKE.size):
+                (offset,) = WAKE.unpack_from(pending, at)
+                offsets.append(offset)
+                try:
+                    reader.read_to(offset)
+                except ring.RingError as exc:
+                    errors.append(str(exc))
+                    uplink.lost()  # writers waiting for room give up: the test ends
+                    return
+            pending = pending[whole:]
+
+    def emitter(now: bool) -> None:
+        for i in range(3000):
+            message = {"type": "output", "id": i, "text": "x" * 200}
+            (uplink.emit_now if now and i % 3 == 0 else uplink.emit)(message)
+
+    reading = threading.Thread(target=host, daemon=True)
+    reading.start()
+    writers = [threading.Thread(target=emitter, args=(k % 2 == 0,)) for k in range(4)]
+    try:
+        for t in writers:
+            t.start()
+        for t in writers:
+            t.join(TIMEOUT)
+    finally:
+        uplink.close()
+        theirs.close()
+        reading.join(TIMEOUT)
+        ours.close()
+    assert errors == []
+    assert offsets == sorted(offsets)
+    assert reader.read_to(reader.read) == (b"", [])  # a late wake-up: nothing new
+    mapping.close()

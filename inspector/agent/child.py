@@ -96,11 +96,14 @@ class Uplink:
     def emit_now(self, message: dict[str, Any]) -> None:
         """Record ``message`` and wake the host at once (hello, ready, pong...)."""
         self.emit(message)
-        self._wake(self.ring.published)
+        self._wake()
 
-    def _wake(self, offset: int) -> None:
+    def _wake(self, _offset: int | None = None) -> None:
+        """Tell the host how far the ring is published. Read under the send lock and
+        sent only when it grew: wake-ups from two threads must never go backwards."""
         with self._send_lock:
-            if offset == self._woken:
+            offset = self.ring.published
+            if offset <= self._woken:
                 return
             try:
                 self.sock.sendall(WAKE.pack(offset))
@@ -112,7 +115,7 @@ class Uplink:
     def _run(self) -> None:
         while True:
             closing = self._closing.wait(WAKE_INTERVAL)
-            self._wake(self.ring.published)
+            self._wake()
             if closing:
                 return
 

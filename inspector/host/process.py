@@ -351,6 +351,9 @@ class AppProcess:
 
     def _handle(self, message: Message, child: _Child, raw: bytes) -> None:
         kind = message.get("type")
+        xid = message.get("id")
+        if type(kind) is not str or not (xid is None or type(xid) is int):
+            raise LinkError("a record's type or exchange id is not one the agent writes")
         if not child.greeted:
             self._greet(message, child)
         elif kind not in _LINK_MESSAGES:  # an exchange's event: nearly every message
