@@ -641,3 +641,28 @@ def test_a_handled_error_stays_handled_through_har() -> None:
                         handled=True, logged="app: Exception on /orders/2 [GET]")
     (back,) = from_har(to_har([x]))
     assert back.error == x.error
+
+
+def _wire_entry() -> dict[str, Any]:
+    x = make_exchange()
+    x.wire_size, x.wire_status, x.wire_version = 5, "200 OK", "HTTP/1.1"
+    x.wire_headers = [("Content-Type", "text/plain")]
+    har = to_har([x])
+    return har
+
+
+@pytest.mark.parametrize(("change", "why"), [
+    (lambda e: e["_wsgi"].update(wire_size=1e19), "a size is larger than any file"),
+    (lambda e: e["response"]["headers"][0].update(value=42), "malformed"),
+    (lambda e: e["response"]["headers"][0].update(value={"a": 1}), "malformed"),
+    (lambda e: e["_wsgi"].update(request_line={"a": 1}), "the response as sent is not text"),
+    (lambda e: e["response"].update(headersSize=12.5), "a size as sent"),
+    (lambda e: e["_wsgi"].update(start=True), "the start time is not a number"),
+])
+def test_a_har_entry_with_wire_fields_of_the_wrong_type_is_refused(change, why) -> None:
+    """Our own HAR fields are input too: a wrong type in them is one sentence, not a
+    crash while converting nor a batch of rows a session could not write or read."""
+    har = _wire_entry()
+    change(har["log"]["entries"][0])
+    with pytest.raises(HarError, match=why):
+        from_har(har)

@@ -679,10 +679,22 @@ def _checked(x: Exchange) -> Exchange:
                  for c in x.chunks]), "a chunk is not a size and a time")
     _expect(type(x.request_size) is int and type(x.response_size) is int,
             "a body size is not a whole number")
+    _expect(type(x.start) is not bool, "the start time is not a number")
+    _expect({type(x.wire_version), type(x.wire_status), type(x.request_line)} <= _STR,
+            "the response as sent is not text")
+    _expect(set(map(type, chain.from_iterable(x.wire_headers))) <= _STR,
+            "a header as sent is not a name and a value")
+    _expect(type(x.wire_head_size) is int and (x.wire_size is None or type(x.wire_size) is int),
+            "a size as sent is not a whole number")
+    # A session stores sizes as SQLite integers: 64 bits.
+    _expect(all(-_INT64 <= n < _INT64 for n in (x.request_size, x.response_size,
+                                                 x.wire_head_size, x.wire_size or 0)),
+            "a size is larger than any file")
     return x
 
 
 _STR = frozenset({str})
+_INT64 = 1 << 63
 _NUMBER = (int, float)
 
 
