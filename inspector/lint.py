@@ -31,10 +31,8 @@ pause already shows what is wrong.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, NamedTuple
-
-if TYPE_CHECKING:
-    from .model import Exchange
+from collections.abc import Sequence
+from typing import Any, NamedTuple, Protocol
 
 PEP = "PEP 3333"
 
@@ -265,7 +263,24 @@ def check_types(status: Any, headers: Any, exc_info: Any) -> list[Finding]:
     return found
 
 
-def check_record(x: Exchange, end: dict[str, Any]) -> list[tuple[Finding, float]]:
+class Record(Protocol):
+    """What the record checks read of an exchange: ``inspector.model.Exchange``, or
+    the session writer's tally of one (so this module needs neither)."""
+
+    findings: Sequence[Any]
+    error: Any
+    start_response: Sequence[Any]
+    chunks: Sequence[Any]
+    response_size: int
+    file_wrapper: bool
+
+    @property
+    def method(self) -> str: ...
+
+    def env(self, key: str, default: str = "") -> str: ...
+
+
+def check_record(x: Record, end: dict[str, Any]) -> list[tuple[Finding, float]]:
     """The checks that need only the record, with the time each refers to; run
     when ``end`` (the agent's end event) is folded into ``x``.
 
@@ -290,7 +305,7 @@ def check_record(x: Exchange, end: dict[str, Any]) -> list[tuple[Finding, float]
     return found
 
 
-def _handed(x: Exchange, last: Any) -> int:
+def _handed(x: Record, last: Any) -> int:
     """The body size the app handed over, for the Content-Length check. A
     file_wrapper hands a file from its position: waitress sends at most
     Content-Length of it (how Range slices are served), so a file holding at

@@ -41,8 +41,12 @@ class Capture:
     """WSGI middleware that emits the events of every exchange to ``emit``."""
 
     def __init__(self, app: WSGIApp, emit: Emit, *, request_cap: int = MiB,
-                 response_cap: int = MiB, lint: bool = True) -> None:
+                 response_cap: int = MiB, lint: bool = True,
+                 stepped: type[Flight] | None = None) -> None:
         self.app = app
+        # The flight of a request a breakpoint matches (agent.stepping's, given by the
+        # runtime, which sits above both: this module does not import it).
+        self.stepped: type[Flight] = stepped or Flight
         self.emit = emit
         self.request_cap = request_cap
         self.response_cap = response_cap
@@ -51,18 +55,13 @@ class Capture:
         self._ids = itertools.count(1)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
-        kind = stepped_flight() if self.gate.wants(environ) else Flight
+        kind = self.stepped if self.gate.wants(environ) else Flight
         return kind(self, next(self._ids), environ, start_response).run()
 
     def next_id(self) -> int:
         """A new exchange id (also for answers the server gives without the app)."""
         return next(self._ids)
 
-
-def stepped_flight() -> type[Flight]:
-    from .stepping import SteppedFlight  # only loaded once someone steps
-
-    return SteppedFlight
 
 
 def snapshot(environ: dict[str, Any]) -> list[dict[str, Any]]:

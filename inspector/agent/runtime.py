@@ -8,6 +8,7 @@ from .capture import Capture, MiB
 from .onwire import recording_channel
 from .output import OutputRouting
 from .server import BackgroundServer
+from .stepping import SteppedFlight
 
 Emit = Callable[[dict[str, Any]], None]
 
@@ -20,7 +21,7 @@ class Agent:
                  lint: bool = True, debug_logs: bool = False, tee: bool = True,
                  **waitress_options: Any) -> None:
         self.capture = Capture(app, emit, request_cap=request_cap, response_cap=response_cap,
-                               lint=lint)
+                               lint=lint, stepped=SteppedFlight)
         self.gate = self.capture.gate
         self.output = OutputRouting(emit, tee=tee, debug=debug_logs)
         channel = recording_channel(emit, self.capture.next_id, response_cap)
