@@ -544,7 +544,7 @@ def test_read_past_content_length_on_an_unterminated_stream() -> None:
 
 
 def test_every_rule_quotes_its_section_of_pep_3333() -> None:
-    sections = json.loads((Path(__file__).parents[1] / "ui" / "data"
+    sections = json.loads((Path(__file__).parents[1] / "resources" / "explanations"
                            / "pep_sections.json").read_text(encoding="utf-8"))
     for code, rule in RULES.items():
         assert rule.section in sections, code

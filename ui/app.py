@@ -24,6 +24,7 @@ from inspector.host.store import SessionError, Store
 from . import theme
 from .app_controller import Launch
 from .main_window import MainWindow
+from .resources import APP_ID, app_icon
 from .settings import APPLICATION, ORGANIZATION
 
 HEARTBEAT_MS = 200
@@ -64,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
     QCoreApplication.setOrganizationName(ORGANIZATION)
     QCoreApplication.setApplicationName(APPLICATION)
     app.setApplicationDisplayName("WSGI Inspector")
+    app.setDesktopFileName(APP_ID)  # Wayland docks match the window to the .desktop file
+    app.setWindowIcon(app_icon())  # every window and dialog
     theme.apply_scheme(app)
     launch = launch_from(args)
     saved = None

@@ -44,6 +44,7 @@ from inspector.host.store import SUFFIX, SessionError, Store, Summary, sessions_
 from inspector.model import Exchange
 
 from . import desktop, theme
+from .about import show_about
 from .app_controller import AppController, Launch, Recorder
 from .breakpoints_dialog import BreakpointsDialog
 from .exchange_export import make_actions
@@ -71,6 +72,7 @@ from .panes import (
     RequestPane,
     ResponsePane,
 )
+from .resources import app_icon
 from .session_banner import SessionBanner
 from .settings import RECENT_APPS, make_settings, read_list, remember_recent
 from .step_panel import StepPanel
@@ -100,6 +102,7 @@ class MainWindow(QMainWindow):
     def __init__(self, store: Store, launch: Launch | None = None, *,
                  settings: QSettings | None = None, autostart: bool = True) -> None:
         super().__init__()
+        self.setWindowIcon(app_icon())
         self.store = store  # the session shown: the live one, or a saved one (read-only)
         self.recording = store  # the live session: the app's requests are recorded here
         self.settings = settings if settings is not None else make_settings()
@@ -399,6 +402,9 @@ class MainWindow(QMainWindow):
             action.setStatusTip(f"{spec} — {lesson}")
             action.triggered.connect(lambda _=False, s=spec: self.open_app(s))
         examples.setToolTipsVisible(True)
+        help_menu = self.menuBar().addMenu("&Help")
+        self.about_action = help_menu.addAction("&About WSGI Inspector", self.show_about)
+        self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
 
     def _build_statusbar(self) -> None:
         self.state_label = QLabel()
@@ -665,6 +671,9 @@ class MainWindow(QMainWindow):
         dialog = BreakpointsDialog(self.stepper.breakpoints, self)
         if dialog.exec():
             self.stepper.set_breakpoints(dialog.entries())
+
+    def show_about(self) -> None:
+        show_about(self, Path(self.recording.path))
 
     def _current_editor_payload(self) -> dict | None:
         editor = self.step_panel.current
