@@ -10,6 +10,7 @@ posts the close to the Qt event loop.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import sys
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from PySide6.QtCore import QCoreApplication, QTimer
 from PySide6.QtWidgets import QApplication
 
 from inspector.host.cli import DEFAULT_APP, UsageError, open_store
+from inspector.host.process import Status
 from inspector.host.store import SessionError, Store
 
 from . import theme
@@ -59,6 +61,20 @@ def install_signal_handlers(on_signal: Callable[[], None]) -> Callable[[], None]
     return restore
 
 
+def announce_serving(window: MainWindow) -> None:
+    """"Serving at URL" on stdout whenever the app serves at a new address, as the
+    headless command says it: a terminal shows where to point the browser."""
+    said = [""]
+
+    def said_where(status: Status) -> None:
+        if status.state == "serving" and status.url != said[0] and sys.stdout is not None:
+            said[0] = status.url
+            with contextlib.suppress(OSError):  # a closed terminal is no reason to stop
+                print(f"Serving at {status.url}", flush=True)
+
+    window.controller.status_changed.connect(said_where)
+
+
 def run(args: argparse.Namespace) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
@@ -85,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
         except (ValueError, OSError) as exc:
             window.shutdown()
             raise UsageError(f"{args.open} cannot be imported as HAR: {exc}") from None
+    announce_serving(window)
     window.show()
 
     heartbeat = QTimer()
