@@ -21,10 +21,14 @@ def open_window(args: argparse.Namespace) -> int:
 
     try:
         from .app import run
+        from .qt_platform import problem
     except ImportError as exc:  # PySide6 missing or broken in this environment
         print(f"wsgi-inspector: the desktop window cannot start ({exc}); "
               "running headless.", file=sys.stderr)
         return cli.no_gui(args)
+    reason = problem()  # before Qt would abort with its own text: what to install instead
+    if reason is not None:
+        raise cli.UsageError(reason)
     return run(args)
 
 
