@@ -263,6 +263,8 @@ def start_runner(args: argparse.Namespace, store: Store, out: TextIO,
         runner.stop()
         raise StartError(status)
     print(f"Serving at {status.url}", file=out, flush=True)
+    if runner.note:
+        print(f"wsgi-inspector: {runner.note}.", file=sys.stderr)
     reporter.started = True
     return runner
 

@@ -20,7 +20,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -35,6 +34,7 @@ import inspector
 
 from .. import ring, wire
 from ..agent.child import ENV_LINK, ENV_RING, WAKE
+from .interpreter import bundled_agent, default_python
 
 Message = dict[str, Any]
 CRASH_LIMIT = 3  # deaths within CRASH_WINDOW seconds before we stop restarting
@@ -69,8 +69,9 @@ class Options:
     debug_logs: bool = False
 
 
-def find_python(app_dir: str, explicit: str | None = None) -> str:
-    """--python, else a .venv/venv in the app dir or its parents, else ours."""
+def find_python(app_dir: str, explicit: str | None = None) -> str | None:
+    """--python, else a .venv/venv in the app dir or its parents, else ours (frozen:
+    python3 on PATH; None if there is none)."""
     if explicit:
         return explicit
     here = Path(app_dir).resolve()
@@ -80,7 +81,7 @@ def find_python(app_dir: str, explicit: str | None = None) -> str:
                 candidate = folder / name / exe
                 if candidate.exists():
                     return str(candidate)
-    return sys.executable
+    return default_python()
 
 
 @functools.cache
@@ -89,8 +90,11 @@ def agent_path() -> str:
 
     The child must import the agent without seeing the GUI's site-packages
     (the project's own interpreter has its own). One per host process, removed
-    when it exits.
+    when it exits. The frozen build ships them as source files of its own.
     """
+    bundled = bundled_agent()
+    if bundled is not None:
+        return bundled
     root = Path(tempfile.mkdtemp(prefix="wsgi-inspector-agent-"))
     atexit.register(shutil.rmtree, root, ignore_errors=True)
     for package in (inspector, waitress):
@@ -152,7 +156,7 @@ class AppProcess:
         self.on_status = on_status
         self.generation = 0
         self.status = Status("stopped")
-        self._python = find_python(options.app_dir, options.python)
+        self._python = find_python(options.app_dir, options.python) or "python3"
         self._pythonpath = agent_path()
         self._lock = threading.RLock()
         self._proc: subprocess.Popen[bytes] | None = None

@@ -7,13 +7,15 @@ changes arrive through callbacks from background threads.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import threading
 from collections.abc import Callable
 from typing import Any
 
 from .inprocess import InProcessApp
-from .process import AppProcess, Options, Status
+from .interpreter import NO_PYTHON
+from .process import AppProcess, Options, Status, find_python
 from .watch import SourceWatcher
 
 Message = dict[str, Any]
@@ -25,7 +27,10 @@ class Runner:
                  reload: bool = True) -> None:
         self.options = options
         self._on_status = on_status
-        kind = InProcessApp if in_process else AppProcess
+        # The frozen build may find no Python for the app: it is served here then, said so.
+        found = in_process or find_python(options.app_dir, options.python) is not None
+        self.note = "" if found else NO_PYTHON
+        kind = InProcessApp if in_process or not found else AppProcess
         self.app = kind(options, on_event, self._status_changed)
         # In-process, a reload could only re-run the same imported code: not watched.
         watch = reload and self.app.reloads_code
@@ -58,6 +63,8 @@ class Runner:
         self.app.stop(grace)
 
     def _status_changed(self, status: Status) -> None:
+        if self.note and status.state == "serving" and not status.message:
+            status = dataclasses.replace(status, message=self.note)
         if self.watcher is not None and status.state in ("serving", "load_error"):
             self.watcher.watch(status.files, everything=status.state == "load_error")
         self._on_status(status)
