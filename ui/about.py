@@ -31,6 +31,7 @@ from .resources import app_icon
 TAGLINE = "See how a Python web back end really works: every WSGI exchange, phase by phase."
 LICENSE = "MIT License: free to use, change and share, with no warranty."
 ICON_SIZE = 64
+MIN_WIDTH = 480  # px: the tagline and a session path on few lines, not a narrow column
 
 
 def package_version(name: str) -> str:
@@ -63,6 +64,7 @@ class AboutDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("About WSGI Inspector")
         self.setWindowIcon(app_icon())
+        self.setMinimumWidth(MIN_WIDTH)
         self.rows = about_details(session)
         self.folder = session.parent if session is not None else None
         layout = QVBoxLayout(self)
