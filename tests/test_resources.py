@@ -43,6 +43,20 @@ def test_the_accessor_reads_the_installed_package() -> None:
     assert (Path(str(res.root())) / "explanations" / "phases.json").is_file()
 
 
+def test_a_checkout_never_installed_reads_the_folder_itself(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    def not_installed(name: str) -> None:
+        raise ModuleNotFoundError(name)
+
+    monkeypatch.setattr(res.resources, "files", not_installed)
+    res.root.cache_clear()
+    try:
+        assert Path(str(res.root())) == ROOT / "resources"
+        assert res.read_text("phases.json")
+    finally:
+        res.root.cache_clear()
+
+
 def test_every_explanation_file_is_read() -> None:
     assert res.environ_explanation("PATH_INFO")
     text, url = res.pep_section("PEP 3333: The start_response() Callable")

@@ -52,7 +52,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help="directory put first on sys.path (default: current directory)")
     p.add_argument("--python", default=None,
                    help="interpreter to run the app with (default: a .venv/venv next to "
-                        "the app, else this one)")
+                        "the app, else this one; the desktop app: python3 on PATH)")
     p.add_argument("--in-process", action="store_true",
                    help="serve from this process: faster start, no isolation, no reload")
     p.add_argument("--no-reload", action="store_true",
