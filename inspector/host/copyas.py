@@ -76,31 +76,32 @@ def curl_script(exchanges: Sequence[Exchange], ctx: Context) -> str:
 # -- HTTPie -----------------------------------------------------------------------------------
 
 def httpie_script(exchanges: Sequence[Exchange], ctx: Context) -> str:
-    """A POSIX shell script, one ``http`` command per request (HTTPie 3)."""
+    """A POSIX shell script, one ``http`` command per request (HTTPie 3); each answer's
+    body goes to standard output, followed by a newline."""
     lines = ["#!/bin/sh", "# Requests recorded by WSGI Inspector, sent again with HTTPie."]
     for number, x in enumerate(_prepared(exchanges, ctx), 1):
         lines.append(f"# {heading(number, x)}")
         note = truncation_note(x)
         if note:
             lines.append(f"# {note}")
-        lines.append(_httpie(x, ctx.base_url))
+        lines.append(_httpie(x, ctx.base_url) + " && echo")
     return "\n".join(lines) + "\n"
 
 
 def _httpie(x: Exchange, base_url: str | None) -> str:
     body = x.request_body
-    args = ["http", "--ignore-stdin"] if not body else ["http"]
+    text = shell_safe_text(body)
+    piped = bool(body) and text is None  # bytes an argument cannot hold come on stdin
+    args = ["http"] if piped else ["http", "--ignore-stdin"]
     args += [x.method or "GET", address(x, base_url)]
     for name, value in sendable_headers(x):
         args.append(f"{name}:{value}" if value else f"{name};")  # "X:" would remove X
     if body and not x.env("CONTENT_TYPE"):
         args.append("Content-Type:")  # the request had none: send none
-    text = shell_safe_text(body)
     if text is not None:
         args.append(f"--raw={text}")  # one argument: a body starting with "-" stays a body
-        return " ".join(shell_quote(a) for a in args)
     command = " ".join(shell_quote(a) for a in args)
-    if body:  # bytes a shell argument cannot hold: printf writes them, http reads stdin
+    if piped:
         command = f"printf {shell_quote(_printf(body))} | {command}"
     return command
 

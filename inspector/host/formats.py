@@ -88,7 +88,7 @@ def _pytest(exchanges: Sequence[Exchange], ctx: Context) -> str:
         raise ExportError("The session does not say which app answered these requests, so "
                           "no test can import it; export from a session recorded by this "
                           "version, or name the app with APP and --app-dir.")
-    return pytestgen.test_file(exchanges, ctx.app)
+    return pytestgen.pytest_file(exchanges, ctx.app, redact=ctx.redact)
 
 
 FORMATS: dict[str, Format] = {
