@@ -76,7 +76,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help="with --export: the file to write (default: standard output)")
     p.add_argument("--filter", default="", metavar="EXPR",
                    help="with --export: only the exchanges matching EXPR "
-                        "('method:POST status:2xx path:/api', '-path:/static')")
+                        "('method:POST status:2xx path:/api'; one that starts with a "
+                        "minus after =: --filter=-path:/static)")
     p.add_argument("--secrets", action="store_true",
                    help="with --export: keep Authorization, cookies and passwords")
     p.add_argument("--base-url", default=None, metavar="URL",
