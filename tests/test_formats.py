@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from inspector.host.appref import AppRef, record_app, recorded_app
 from inspector.host.formats import FORMATS, ExportError, render
 from tests.factories import make_exchange
 
@@ -26,3 +27,34 @@ def test_unknown_format_and_nothing_to_export_are_one_sentence() -> None:
         render("xml", [make_exchange(1)])
     with pytest.raises(ExportError, match="no exchange to export"):
         render("curl", [])
+
+
+class Meta:
+    def __init__(self, value: str | None = None, read_only: bool = False) -> None:
+        self.value, self.read_only = value, read_only
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.value = value
+
+    def meta(self, key: str) -> str | None:
+        return self.value
+
+
+def test_the_session_remembers_its_app(tmp_path) -> None:
+    from inspector.host.store import Store
+
+    with Store(tmp_path / "s.wsgi-session") as store:
+        assert recorded_app(store) is None
+        record_app(store, AppRef("web:app", "/srv/one"))
+        record_app(store, AppRef("other:app", "/srv/two"))  # the last one served wins
+        store.flush()
+    with Store.open(tmp_path / "s.wsgi-session") as saved:
+        assert recorded_app(saved) == AppRef("other:app", "/srv/two")
+        record_app(saved, AppRef("x:app", "/x"))  # viewing a saved session changes nothing
+        assert recorded_app(saved) == AppRef("other:app", "/srv/two")
+
+
+@pytest.mark.parametrize("text", ["not json", "[1]", '{"spec": 1, "app_dir": "/x"}',
+                                  '{"spec": "a:b"}'])
+def test_a_crafted_app_record_is_ignored(text: str) -> None:
+    assert recorded_app(Meta(text)) is None

@@ -35,6 +35,8 @@ def app(environ, start_response):
         start_response("201 Created", [("Content-Type", "application/json"),
                                        ("Date", "Thu, 01 Jan 2026 00:00:00 GMT")])
         return [json.dumps({"id": 7, "name": item["name"], "tags": ["a", "b"]}).encode()]
+    if path == "/boom":
+        raise KeyError("user")
     if path == "/logo.bin":
         start_response("200 OK", [("Content-Type", "application/octet-stream")])
         return [bytes(range(256))]
@@ -146,14 +148,16 @@ def test_bare_app_export_passes_then_fails_when_the_answer_changes(
         ("GET", "/hello?lang=fr"),
         ("POST", "/api/items", b'{"name": "pen"}', {"Content-Type": "application/json"}),
         ("GET", "/logo.bin"),
+        ("GET", "/boom"),
     ])
-    assert [a[0] for a in answers] == [200, 201, 200]
+    assert [a[0] for a in answers] == [200, 201, 200, 500]
     with Store.open(session) as store:
         assert recorded_app(store) == AppRef("web:app", str(project))
     test_file = elsewhere / "test_web.py"
     export(session, test_file, cwd=elsewhere)
     text = test_file.read_text()
-    assert "def test_get_hello_then_post_api_items_then_get_logo_bin(app):" in text
+    assert "def test_get_hello_then_post_api_items_then_get_logo_bin_and_more(app):" in text
+    assert "assert type(raised.value).__name__ == 'KeyError'" in text  # the app raised
     assert "assert json.loads(response.body) == {'id': 7, 'name': 'pen', 'tags': ['a', 'b']}" \
         in text
     assert "Date" not in text.split('"""', 2)[2].split("def test_")[1]  # not compared
