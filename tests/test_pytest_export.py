@@ -249,3 +249,54 @@ def test_export_needs_to_know_the_app() -> None:
         render("pytest", [make_exchange(1)])
     with pytest.raises(ExportError, match="not valid"):
         render("pytest", [make_exchange(1)], app=AppRef("web:", "/p"))
+
+
+DJANGO_VIEW = '''
+
+from django.http import HttpResponse
+from django.template import engines
+from django.urls import path as _path
+
+
+def note(request):
+    if request.method == "POST":
+        return HttpResponse("saved " + request.POST["note"], content_type="text/plain")
+    form = '<form method="post">{% csrf_token %}<input name="note"></form>'
+    return HttpResponse(engines["django"].from_string(form).render({}, request))
+
+
+urlpatterns.append(_path("note/", note))
+'''
+
+
+def test_django_csrf_form_replays_with_this_runs_token(tmp_path: Path, elsewhere: Path) -> None:
+    """Django's CSRF check: the form's masked token must match this run's cookie, so the
+    test sends the token this run's page held, even though redaction hid the recorded one."""
+    pytest.importorskip("django")
+    project = tmp_path / "project"
+    project.mkdir()  # startproject wants the folder to exist
+    subprocess.run([sys.executable, "-m", "django", "startproject", "notesite", str(project)],
+                   check=True, capture_output=True, timeout=60)
+    urls = project / "notesite" / "urls.py"
+    urls.write_text(urls.read_text() + DJANGO_VIEW)
+    (project / "web.py").write_text("from notesite.wsgi import application as app\n")
+    session = tmp_path / "s.wsgi-session"
+    with headless(project, "--session", str(session)) as (proc, port):
+        browser = Browser(port)
+        page = browser.send("GET", "/note/")[1].decode()
+        token = page.split('value="')[1].split('"')[0]
+        assert "csrftoken" in browser.cookies
+        assert browser.send("POST", "/note/", f"csrfmiddlewaretoken={token}&note=hi".encode(),
+                            {"Content-Type": "application/x-www-form-urlencoded"}) \
+            == (200, b"saved hi")
+        stop(proc)
+    test_file = elsewhere / "test_notes.py"
+    export(session, test_file, cwd=elsewhere)  # cookies and the token field redacted
+    text = test_file.read_text()
+    assert "csrftoken=[redacted]" not in text and "tokens={" in text
+    result = run_pytest(test_file, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+    urls.write_text(urls.read_text().replace('"saved "', '"kept "'))
+    result = run_pytest(test_file, cwd=tmp_path)
+    assert result.returncode == 1 and "kept hi" in result.stdout

@@ -394,13 +394,15 @@ def headless(args: argparse.Namespace, stop: StopSignals) -> int:
     store.on_add(printer.summaries)
     store.on_update(printer.summaries)
     stepper = Stepper(out, args.breaks) if args.breaks else None
+    # Before serving: a write to the session now does not meet the first requests' batch.
+    record_app(store, AppRef(args.app or DEFAULT_APP,
+                             os.path.abspath(args.app_dir or os.getcwd())))
     try:
         runner = start_runner(args, store, out, stepper, stop)
     except StartError as exc:
         store.close()
         return fail(str(exc), exc.status.traceback)
     if runner is not None:
-        record_app(store, AppRef(args.app or DEFAULT_APP, runner.options.app_dir))
         print(f"Recording {args.app or DEFAULT_APP} to {store.path} (Ctrl+C to stop)",
               file=out, flush=True)
         if stepper is not None:

@@ -13,6 +13,7 @@ escaped comment, so a crafted request cannot add code to the test.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -72,7 +73,7 @@ def pytest_file(exchanges: Sequence[Exchange], app: AppRef, *, redact: bool = Tr
                                 spec=app.spec, app_dir=app.app_dir)
     text += _loader(parts)
     text += template.HELPERS.format(tag=TAG, csrf_name=CSRF_NAME, csrf_value=CSRF_VALUE)
-    return text + "\n" + _test(steps, redact)
+    return text + "\n" + _test(steps, list(exchanges), redact)
 
 
 # -- loading the app ---------------------------------------------------------------------
@@ -92,7 +93,9 @@ def _loader(parts: SpecParts) -> str:
 
 # -- the test ------------------------------------------------------------------------------
 
-def _test(steps: Sequence[Exchange], redact: bool) -> str:
+def _test(steps: Sequence[Exchange], originals: Sequence[Exchange], redact: bool) -> str:
+    """The test function; ``steps`` are the exchanges as exported (sanitized or not),
+    ``originals`` as recorded."""
     usable = [x for x in steps if _skip_reason(x) is None]
     lines = ["", f"def {function_name(usable)}(app):"]
     if redact and any(_redacted(x) for x in usable):
@@ -101,17 +104,28 @@ def _test(steps: Sequence[Exchange], redact: bool) -> str:
     lines.append("    client = Client(app)")
     cookies_set: set[str] = set()  # by the answers of earlier steps
     tokens: dict[str, str] = {}  # field -> the CSRF token an earlier page held
-    for number, x in enumerate(steps, 1):
+    for number, (x, original) in enumerate(zip(steps, originals), 1):
         lines.append("")
         lines.append(f"    # {heading(number, x)}")
         reason = _skip_reason(x)
         if reason is not None:
             lines.append(f"    # Left out: {reason}.")
             continue
-        lines += _step(x, cookies_set, tokens)
+        lines += _step(_with_tokens(x, original, tokens), cookies_set, tokens)
         cookies_set.update(_set_cookie_names(x))
         tokens.update(csrf_tokens(x.response_body.decode("utf-8", "replace")))
     return "\n".join(lines) + "\n"
+
+
+def _with_tokens(x: Exchange, original: Exchange, tokens: dict[str, str]) -> Exchange:
+    """``x`` with the CSRF tokens its form sent put back where redaction hid them: the
+    test replaces them with this run's anyway, and without them the form fails."""
+    body = x.request_body
+    for field, value in tokens.items():
+        hidden = f"{quote_plus(field)}={REDACTED}".encode()
+        if hidden in body and quote_plus(value).encode() in original.request_body:
+            body = body.replace(hidden, f"{quote_plus(field)}={quote_plus(value)}".encode())
+    return x if body == x.request_body else dataclasses.replace(x, request_body=body)
 
 
 def function_name(steps: Sequence[Exchange]) -> str:
@@ -183,8 +197,8 @@ def _environ_lines(x: Exchange) -> list[str]:
             continue
         if key in _LEFT_OUT_KEYS:
             continue
-        if key == "CONTENT_LENGTH" and x.request_truncated:
-            text = str(len(x.request_body))
+        if key == "CONTENT_LENGTH" and text != str(len(x.request_body)):
+            text = str(len(x.request_body))  # cut short by the capture, or redacted
         entry = f"{key!r}: {text!r},"
         if REDACTED in text and key.startswith("HTTP_"):
             lines.append(f"            # {entry}  # redacted")

@@ -125,6 +125,8 @@ class Client:
                 body = body.replace(old.encode(), new.encode())
                 body = body.replace(quote_plus(old).encode(), quote_plus(new).encode())
                 environ = {{k: v.replace(old, new) for k, v in environ.items()}}
+                if "CONTENT_LENGTH" in environ:
+                    environ["CONTENT_LENGTH"] = str(len(body))
         environ = {{"wsgi.url_scheme": "http", **environ, **wsgi_keys(body)}}
         sent = dict(cookies or {{}}, **self.jar)
         if sent:
