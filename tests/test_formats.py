@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import ast
+import shutil
+import subprocess
+
 import pytest
 
 from inspector.host.appref import AppRef, record_app, recorded_app
@@ -58,3 +62,49 @@ def test_the_session_remembers_its_app(tmp_path) -> None:
                                   '{"spec": "a:b"}'])
 def test_a_crafted_app_record_is_ignored(text: str) -> None:
     assert recorded_app(Meta(text)) is None
+
+
+def hostile() -> list:
+    """Requests whose every part tries to become code in the exported script."""
+    evil = "$(touch pwned1)`touch pwned2`'\"; touch pwned3 #\n touch pwned4\n"
+    return [
+        make_exchange(1, method="POST", path="/x\n touch pwned5 #",
+                      query="a=$(touch pwned6)", status="200 OK\n touch pwned7",
+                      request_headers=[("X-Evil", evil), ("Content-Type", "text/plain")],
+                      request_body=evil.encode()),
+        make_exchange(2, method="PUT", path="/bin", request_body=b"\x00" + evil.encode(),
+                      request_headers=[("Content-Type", "application/octet-stream")]),
+    ]
+
+
+@pytest.mark.parametrize(("name", "program"), [("curl", "curl"), ("httpie", "http")])
+def test_shell_scripts_run_nothing_the_request_holds(tmp_path, name: str, program: str) -> None:
+    """The script runs with the client replaced by a shell function that writes its
+    arguments and stdin: they arrive whole, and nothing else runs."""
+    fake = (f'{program}() {{ printf "%s\\n" "$@" >> args; cat > /dev/null; }}\n'
+            "echo() { :; }\n")
+    script = render(name, hostile())
+    assert isinstance(script, str)
+    (tmp_path / "s.sh").write_text(fake + script)
+    result = subprocess.run(["sh", "s.sh"], cwd=tmp_path, capture_output=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert not list(tmp_path.glob("pwned*"))
+    args = (tmp_path / "args").read_text()
+    assert "X-Evil" in args and "$(touch pwned1)" in args
+
+
+def test_python_and_javascript_hold_the_request_as_literals(tmp_path) -> None:
+    script = render("python", hostile())
+    assert isinstance(script, str)
+    tree = ast.parse(script)
+    statements = [ast.unparse(node) for node in tree.body]
+    assert [s for s in statements if "pwned" in s] == statements[-2:]
+    assert all(s.startswith("show(session.request(") for s in statements[-2:])
+    js = render("fetch", hostile())
+    assert isinstance(js, str)
+    for line in js.splitlines():
+        assert "pwned" not in line or line.lstrip().startswith(("//", '"', "body:", "const"))
+    if shutil.which("node"):
+        (tmp_path / "s.js").write_text(js)
+        checked = subprocess.run(["node", "--check", "s.js"], cwd=tmp_path, capture_output=True)
+        assert checked.returncode == 0, checked.stderr

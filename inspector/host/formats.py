@@ -40,14 +40,10 @@ class Context:
 
 @dataclass(frozen=True)
 class Format:
-    label: str  # for a menu: "Copy as cURL"
+    label: str  # for a menu: "cURL"
     suffix: str  # for a file dialog: ".sh"
     write: Callable[[Sequence[Exchange], Context], Output]
-
-    @property
-    def binary(self) -> bool:
-        """True when the output is bytes (raw HTTP), not text."""
-        return self.suffix == ".http"
+    binary: bool = False  # the output is bytes (raw HTTP), not text
 
 
 # -- the simple ones, from export.py ------------------------------------------------------
@@ -96,9 +92,9 @@ FORMATS: dict[str, Format] = {
     "httpie": Format("HTTPie", ".sh", copyas.httpie_script),
     "python": Format("Python (requests)", ".py", copyas.python_script),
     "fetch": Format("JavaScript fetch", ".js", copyas.fetch_script),
-    "raw-request": Format("Raw HTTP request", ".http", _raw_request),
-    "raw-response": Format("Raw HTTP response", ".http", _raw_response),
-    "raw": Format("Raw HTTP request and response", ".http", _raw),
+    "raw-request": Format("Raw HTTP request", ".http", _raw_request, binary=True),
+    "raw-response": Format("Raw HTTP response", ".http", _raw_response, binary=True),
+    "raw": Format("Raw HTTP request and response", ".http", _raw, binary=True),
     "har-entry": Format("HAR entry", ".json", _har_entry),
     "har": Format("HAR file", ".har", _har),
     "pytest": Format("pytest test", ".py", _pytest),

@@ -252,7 +252,8 @@ def _header(x: Exchange, name: str) -> str | None:
 def _checks(x: Exchange) -> list[str]:
     checks = [f"assert response.status == {x.app_status!r}"]
     mime = _header(x, "Content-Type")
-    checks.append(f'assert response.header("Content-Type") == {mime!r}')
+    checks.append('assert response.header("Content-Type") is None' if mime is None
+                  else f'assert response.header("Content-Type") == {mime!r}')
     code = x.app_status[:3]
     location = _header(x, "Location")
     if code.startswith("3") and location is not None:
