@@ -7,6 +7,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +23,7 @@ from tests.test_cli import run
 from tests.test_cli_outputs import headless, stop
 
 BARE_APP = """\
+import hashlib
 import json
 
 GREETING = "hello"
@@ -35,6 +37,10 @@ def app(environ, start_response):
         start_response("201 Created", [("Content-Type", "application/json"),
                                        ("Date", "Thu, 01 Jan 2026 00:00:00 GMT")])
         return [json.dumps({"id": 7, "name": item["name"], "tags": ["a", "b"]}).encode()]
+    if path == "/upload":
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [hashlib.sha256(body).hexdigest().encode()]
     if path == "/boom":
         raise KeyError("user")
     if path == "/logo.bin":
@@ -149,8 +155,9 @@ def test_bare_app_export_passes_then_fails_when_the_answer_changes(
         ("POST", "/api/items", b'{"name": "pen"}', {"Content-Type": "application/json"}),
         ("GET", "/logo.bin"),
         ("GET", "/boom"),
+        ("POST", "/upload", BINARY_SAMPLE, {"Content-Type": "application/octet-stream"}),
     ])
-    assert [a[0] for a in answers] == [200, 201, 200, 500]
+    assert [a[0] for a in answers] == [200, 201, 200, 500, 200]
     with Store.open(session) as store:
         assert recorded_app(store) == AppRef("web:app", str(project))
     test_file = elsewhere / "test_web.py"
@@ -158,6 +165,7 @@ def test_bare_app_export_passes_then_fails_when_the_answer_changes(
     text = test_file.read_text()
     assert "def test_get_hello_then_post_api_items_then_get_logo_bin_and_more(app):" in text
     assert "assert type(raised.value).__name__ == 'KeyError'" in text  # the app raised
+    assert "body=base64.b64decode(" in text  # a long binary body
     assert "assert json.loads(response.body) == {'id': 7, 'name': 'pen', 'tags': ['a', 'b']}" \
         in text
     assert "Date" not in text.split('"""', 2)[2].split("def test_")[1]  # not compared
@@ -173,6 +181,22 @@ def test_bare_app_export_passes_then_fails_when_the_answer_changes(
     (project / "web.py").write_text(BARE_APP.replace("range(256)", "range(255)"))
     result = run_pytest(test_file, cwd=tmp_path)
     assert result.returncode == 1 and "assert len(response.body) == 256" in result.stdout
+
+
+def test_a_test_saved_in_the_project_runs_in_another_checkout(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    (project / "tests").mkdir(parents=True)
+    (project / "web.py").write_text(BARE_APP)
+    session = tmp_path / "s.wsgi-session"
+    record(project, session, [("GET", "/hello")])
+    export(session, project / "tests" / "test_recorded.py", cwd=tmp_path)
+    assert "os.path.join(os.path.dirname(__file__), '..')" in \
+        (project / "tests" / "test_recorded.py").read_text()
+    clone = tmp_path / "clone"
+    shutil.copytree(project, clone)
+    shutil.rmtree(project)  # the recorded folder is gone: the clone must do
+    result = run_pytest(clone / "tests" / "test_recorded.py", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_flask_login_then_page_carries_cookies_and_csrf_tokens(

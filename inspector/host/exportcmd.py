@@ -106,7 +106,7 @@ def _export(request: Request, exchanges: Iterator[Exchange], app: AppRef | None)
     if not chosen:
         raise _nothing(request)
     output = render(request.format, chosen, base_url=request.base_url,
-                    redact=request.redact, app=app)
+                    redact=request.redact, app=app, out=request.out)
     _write(request, output)
     return len(chosen)
 

@@ -36,6 +36,7 @@ class Context:
     base_url: str | None = None
     redact: bool = True
     app: AppRef | None = None
+    out: str | None = None  # where the output will be saved, if known
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ def _pytest(exchanges: Sequence[Exchange], ctx: Context) -> str:
         raise ExportError("The session does not say which app answered these requests, so "
                           "no test can import it; export from a session recorded by this "
                           "version, or name the app with APP and --app-dir.")
-    return pytestgen.pytest_file(exchanges, ctx.app, redact=ctx.redact)
+    return pytestgen.pytest_file(exchanges, ctx.app, redact=ctx.redact, out=ctx.out)
 
 
 FORMATS: dict[str, Format] = {
@@ -108,12 +109,14 @@ def names() -> str:
 
 
 def render(name: str, exchanges: Sequence[Exchange], *, base_url: str | None = None,
-           redact: bool = True, app: AppRef | None = None) -> Output:
+           redact: bool = True, app: AppRef | None = None, out: str | None = None) -> Output:
     """``exchanges`` in the format ``name`` (a key of FORMATS); ExportError if unknown,
-    empty, or the format cannot be made from them."""
+    empty, or the format cannot be made from them. ``out``: the file it will be saved
+    to, if known (a pytest file in the app's folder then finds the app relative to
+    itself)."""
     fmt = FORMATS.get(name)
     if fmt is None:
         raise ExportError(f"{name!r} is not an export format; use one of {names()}.")
     if not exchanges:
         raise ExportError("There is no exchange to export; select one or widen the filter.")
-    return fmt.write(list(exchanges), Context(base_url, redact, app))
+    return fmt.write(list(exchanges), Context(base_url, redact, app, out))

@@ -13,6 +13,7 @@ escaped comment, so a crafted request cannot add code to the test.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import hashlib
 import json
@@ -57,8 +58,11 @@ class _Any:
 _ANY = _Any()
 
 
-def pytest_file(exchanges: Sequence[Exchange], app: AppRef, *, redact: bool = True) -> str:
-    """The text of a pytest file with one test running ``exchanges`` in order."""
+def pytest_file(exchanges: Sequence[Exchange], app: AppRef, *, redact: bool = True,
+                out: str | None = None) -> str:
+    """The text of a pytest file with one test running ``exchanges`` in order; ``out``:
+    where it will be saved, if known (inside the app's folder, the file finds the app
+    relative to itself, so it runs in another checkout too)."""
     try:
         parts = parse_spec(app.spec)
     except LoadError as exc:
@@ -70,13 +74,29 @@ def pytest_file(exchanges: Sequence[Exchange], app: AppRef, *, redact: bool = Tr
                           "(each was answered by the server, aborted, edited or unfinished); "
                           "select exchanges the app answered.")
     text = template.HEAD.format(count=len(usable), plural="s" * (len(usable) != 1),
-                                spec=app.spec, app_dir=app.app_dir)
+                                spec=app.spec, app_dir=_app_dir(app.app_dir, out))
     text += _loader(parts)
     text += template.HELPERS.format(tag=TAG, csrf_name=CSRF_NAME, csrf_value=CSRF_VALUE)
     return text + "\n" + _test(steps, list(exchanges), redact)
 
 
 # -- loading the app ---------------------------------------------------------------------
+
+def _app_dir(app_dir: str, out: str | None) -> str:
+    """The expression for APP_DIR: relative to the test file when it lives in the app's
+    folder, else the absolute path."""
+    if out is not None:
+        here = os.path.dirname(os.path.abspath(out))
+        root = os.path.abspath(app_dir)
+        try:
+            inside = os.path.commonpath([here, root]) == root
+        except ValueError:  # another drive
+            inside = False
+        if inside:
+            up = os.path.relpath(root, here)
+            return f"os.path.normpath(os.path.join(os.path.dirname(__file__), {up!r}))"
+    return repr(app_dir)
+
 
 def _loader(parts: SpecParts) -> str:
     load = template.LOAD_FILE if parts.is_file else template.LOAD_MODULE
@@ -168,7 +188,7 @@ def _step(x: Exchange, cookies_set: set[str], tokens: dict[str, str]) -> list[st
     call += _environ_lines(x)
     call.append("        },")
     if x.request_body:
-        call.append(f"        body={x.request_body!r},")
+        call.append(f"        body={_bytes_literal(x.request_body)},")
     cookies = _recorded_cookies(x, cookies_set)
     if cookies:
         call.append(f"        cookies={cookies!r},")
@@ -184,6 +204,24 @@ def _step(x: Exchange, cookies_set: set[str], tokens: dict[str, str]) -> list[st
         return lines
     lines += ["    response = " + call[0], *call[1:]]
     return lines + ["    " + check for check in _checks(x)]
+
+
+def _bytes_literal(data: bytes) -> str:
+    """A bytes literal; base64 for long bodies that are not text (a quarter longer,
+    where a literal with escapes may be four times as long)."""
+    if len(data) <= 256 or _printable(data):
+        return repr(data)
+    encoded = base64.b64encode(data).decode("ascii")
+    lines = "".join(f"            {encoded[i:i + 76]!r}\n" for i in range(0, len(encoded), 76))
+    return f"base64.b64decode(\n{lines}        )"
+
+
+def _printable(data: bytes) -> bool:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return all(c.isprintable() or c in "\r\n\t" for c in text)
 
 
 def _raises(x: Exchange) -> bool:
@@ -263,6 +301,9 @@ def _checks(x: Exchange) -> list[str]:
 
 def _body_checks(x: Exchange, mime: str) -> list[str]:
     body = x.response_body
+    if x.file_wrapper:
+        return ["# The app answered with wsgi.file_wrapper, whose bytes were not captured: "
+                "the body is not compared."]
     if x.response_truncated:
         return [f"# Only the first {len(body)} of {x.response_size} bytes were captured.",
                 f"assert len(response.body) == {x.response_size}",

@@ -23,6 +23,7 @@ Requests run in order in one test; cookies the answers set are sent with the
 requests after them, as a browser would (without paths, domains or expiry dates).
 """
 
+import base64
 import hashlib
 import importlib
 import importlib.util
@@ -37,7 +38,7 @@ from urllib.parse import quote_plus
 
 import pytest
 
-APP_DIR = {app_dir!r}
+APP_DIR = {app_dir}
 '''
 
 LOAD_MODULE = '''
