@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from inspector.host.appref import AppRef, record_app, recorded_app
-from inspector.host.formats import FORMATS, ExportError, render
+from inspector.host.formats import FORMATS, Context, ExportError, render
 from tests.factories import make_exchange
 
 
@@ -108,3 +108,24 @@ def test_python_and_javascript_hold_the_request_as_literals(tmp_path) -> None:
         (tmp_path / "s.js").write_text(js)
         checked = subprocess.run(["node", "--check", "s.js"], cwd=tmp_path, capture_output=True)
         assert checked.returncode == 0, checked.stderr
+
+
+@pytest.mark.parametrize("name", [n for n, f in FORMATS.items() if f.parts is not None])
+def test_streamed_formats_take_one_exchange_at_a_time(name: str) -> None:
+    """What --export writes for a session of any size: each piece is made from the
+    exchanges taken so far, none ahead, and the pieces join to render()'s output."""
+    taken: list[int] = []
+
+    def exchanges():
+        for i in range(1, 4):
+            taken.append(i)
+            yield make_exchange(i, path=f"/p{i}")
+
+    fmt = FORMATS[name]
+    assert fmt.parts is not None
+    pieces = []
+    for piece in fmt.parts(exchanges(), Context()):
+        pieces.append((piece, len(taken)))
+    assert [seen for _, seen in pieces][:3] in ([0, 1, 2], [1, 2, 3])  # a head, or none
+    joined = (b"" if fmt.binary else "").join(p for p, _ in pieces)
+    assert joined == render(name, [make_exchange(i, path=f"/p{i}") for i in range(1, 4)])

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from ..model import Exchange
@@ -57,35 +57,31 @@ def truncation_note(x: Exchange) -> str:
             "captured; this sends those.")
 
 
-def _prepared(exchanges: Sequence[Exchange], ctx: Context) -> list[Exchange]:
-    return [sanitized(x) if ctx.redact else x for x in exchanges]
+def _prepared(exchanges: Iterable[Exchange], ctx: Context) -> Iterator[Exchange]:
+    return (sanitized(x) if ctx.redact else x for x in exchanges)
 
 
 # -- curl -------------------------------------------------------------------------------------
 
-def curl_script(exchanges: Sequence[Exchange], ctx: Context) -> str:
+def curl_parts(exchanges: Iterable[Exchange], ctx: Context) -> Iterator[str]:
     """A POSIX shell script, one curl command per request; each answer's body goes
     to standard output, followed by a newline."""
-    lines = ["#!/bin/sh", "# Requests recorded by WSGI Inspector, sent again with curl."]
+    yield "#!/bin/sh\n# Requests recorded by WSGI Inspector, sent again with curl.\n"
     for number, x in enumerate(exchanges, 1):
-        lines.append(f"# {heading(number, x)}")
-        lines.append(curl(x, redact=ctx.redact, base_url=ctx.base_url) + " && echo")
-    return "\n".join(lines) + "\n"
+        command = curl(x, redact=ctx.redact, base_url=ctx.base_url)
+        yield f"# {heading(number, x)}\n{command} && echo\n"
 
 
 # -- HTTPie -----------------------------------------------------------------------------------
 
-def httpie_script(exchanges: Sequence[Exchange], ctx: Context) -> str:
+def httpie_parts(exchanges: Iterable[Exchange], ctx: Context) -> Iterator[str]:
     """A POSIX shell script, one ``http`` command per request (HTTPie 3); each answer's
     body goes to standard output, followed by a newline."""
-    lines = ["#!/bin/sh", "# Requests recorded by WSGI Inspector, sent again with HTTPie."]
+    yield "#!/bin/sh\n# Requests recorded by WSGI Inspector, sent again with HTTPie.\n"
     for number, x in enumerate(_prepared(exchanges, ctx), 1):
-        lines.append(f"# {heading(number, x)}")
         note = truncation_note(x)
-        if note:
-            lines.append(f"# {note}")
-        lines.append(_httpie(x, ctx.base_url) + " && echo")
-    return "\n".join(lines) + "\n"
+        yield (f"# {heading(number, x)}\n" + (f"# {note}\n" if note else "")
+               + _httpie(x, ctx.base_url) + " && echo\n")
 
 
 def _httpie(x: Exchange, base_url: str | None) -> str:
@@ -131,12 +127,11 @@ def show(response):
 '''
 
 
-def python_script(exchanges: Sequence[Exchange], ctx: Context) -> str:
+def python_parts(exchanges: Iterable[Exchange], ctx: Context) -> Iterator[str]:
     """A Python script that sends the requests with ``requests`` in one session."""
-    parts = [_PYTHON_HEAD]
+    yield _PYTHON_HEAD
     for number, x in enumerate(_prepared(exchanges, ctx), 1):
-        parts.append(_python_request(number, x, ctx.base_url))
-    return "\n".join(parts)
+        yield "\n" + _python_request(number, x, ctx.base_url)
 
 
 def _python_request(number: int, x: Exchange, base_url: str | None) -> str:
@@ -167,15 +162,13 @@ def _left_out(name: str) -> str:
 
 # -- JavaScript fetch -----------------------------------------------------------------------
 
-def fetch_script(exchanges: Sequence[Exchange], ctx: Context) -> str:
+def fetch_parts(exchanges: Iterable[Exchange], ctx: Context) -> Iterator[str]:
     """JavaScript for Node 18+ or a browser's console: fetch() each request in order
     and log each answer's status and body."""
-    lines = ["// Requests recorded by WSGI Inspector, sent again with fetch().",
-             "(async () => {"]
+    yield "// Requests recorded by WSGI Inspector, sent again with fetch().\n(async () => {\n"
     for number, x in enumerate(_prepared(exchanges, ctx), 1):
-        lines += _fetch_request(number, x, ctx.base_url)
-    lines.append("})();")
-    return "\n".join(lines) + "\n"
+        yield "\n".join(_fetch_request(number, x, ctx.base_url)) + "\n"
+    yield "})();\n"
 
 
 def _js(text: str) -> str:

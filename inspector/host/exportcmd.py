@@ -7,9 +7,10 @@ line turns it into exit code 2.
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,7 @@ from ..model import Exchange
 from . import summaryfilter
 from .appref import AppRef, recorded_app
 from .export import ExportError, HarError, is_json_file, iter_har, write_har
-from .formats import FORMATS, names, render
+from .formats import FORMATS, Context, names, render
 from .store import SessionError, Store, Summary, summarize
 
 Predicate = Callable[[Summary], bool]
@@ -93,6 +94,7 @@ def _loaded(store: Store, ids: list[int]) -> Iterator[Exchange]:
 
 
 def _export(request: Request, exchanges: Iterator[Exchange], app: AppRef | None) -> int:
+    fmt = FORMATS[request.format]
     if request.format == "har" and request.out is not None:  # streamed: any size
         try:
             count = write_har(request.out, exchanges, redact=request.redact)
@@ -102,13 +104,31 @@ def _export(request: Request, exchanges: Iterator[Exchange], app: AppRef | None)
             os.unlink(request.out)
             raise _nothing(request)
         return count
-    chosen = list(exchanges)
-    if not chosen:
+    first = next(exchanges, None)
+    if first is None:
         raise _nothing(request)
-    output = render(request.format, chosen, base_url=request.base_url,
-                    redact=request.redact, app=app, out=request.out)
-    _write(request, output)
-    return len(chosen)
+    counted = _Counted(itertools.chain([first], exchanges))
+    ctx = Context(request.base_url, request.redact, app, request.out)
+    if fmt.parts is not None:  # one exchange at a time: any size in flat memory
+        _write(request, fmt.parts(counted, ctx))
+    else:
+        chosen = list(counted)
+        _write(request, [render(request.format, chosen, base_url=request.base_url,
+                                redact=request.redact, app=app, out=request.out)])
+    return counted.count
+
+
+class _Counted:
+    """Passes exchanges on, counting them."""
+
+    def __init__(self, items: Iterator[Exchange]) -> None:
+        self.items = items
+        self.count = 0
+
+    def __iter__(self) -> Iterator[Exchange]:
+        for item in self.items:
+            self.count += 1
+            yield item
 
 
 def _nothing(request: Request) -> ExportError:
@@ -118,23 +138,36 @@ def _nothing(request: Request) -> ExportError:
     return ExportError(f"{request.source} holds no exchange to export.")
 
 
-def _write(request: Request, output: str | bytes) -> None:
-    data = output.encode("utf-8") if isinstance(output, str) else output
+def _write(request: Request, parts: Iterable[str | bytes]) -> None:
+    """Write the pieces to standard output, or to --out (a file replaced only once it
+    is whole; readable by the user alone when it keeps secrets)."""
     if request.out is None:
         sys.stdout.flush()
-        sys.stdout.buffer.write(data)
+        for part in parts:
+            sys.stdout.buffer.write(part.encode("utf-8") if isinstance(part, str) else part)
         sys.stdout.buffer.flush()
         return
+    target = os.path.abspath(request.out)
+    temp = os.path.join(os.path.dirname(target),
+                        f".{os.path.basename(target)}.{os.getpid()}.part")
+    # Kept secrets: readable by the user alone; else as the umask says.
+    mode = 0o666 if request.redact else 0o600
     try:
-        # Secrets kept: readable by the user alone, as sessions and HAR files are.
-        mode = 0o600 if not request.redact else 0o666
-        fd = os.open(request.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        if not request.redact:
-            os.chmod(request.out, 0o600)
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     except OSError as exc:
         raise _cannot_write(request.out, exc) from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            for part in parts:
+                f.write(part.encode("utf-8") if isinstance(part, str) else part)
+        if not request.redact:
+            os.chmod(temp, 0o600)  # whatever the folder's defaults
+        os.replace(temp, target)
+    except BaseException as exc:
+        os.unlink(temp)
+        if isinstance(exc, OSError):
+            raise _cannot_write(request.out, exc) from None
+        raise
 
 
 def _cannot_write(out: str, exc: OSError) -> ExportError:
