@@ -251,7 +251,8 @@ def test_recorded_text_cannot_add_code_to_the_file() -> None:
                             request_headers=[("X-Evil", "'''\"\"\"\nraise SystemExit")],
                             headers=[("Content-Type", "text/plain")],
                             response_body=b"\"\"\"\n'''\nimport os\n")
-    text = render("pytest", [hostile], app=AppRef("web:app", "/tmp/p'\"\nx"))
+    spec = "web:create_app('\"\"\"\\nimport os; \\\\')"  # a literal argument
+    text = render("pytest", [hostile], app=AppRef(spec, "/tmp/p'\"\nx"))
     assert isinstance(text, str)
     compile(text, "test_hostile.py", "exec")  # valid Python...
     code = [line for line in text.splitlines() if line.lstrip().startswith("import os")]

@@ -14,8 +14,8 @@ Run them with pytest in the app's own environment, from any folder:
 
     python -m pytest path/to/this_file.py
 
-The app ({spec!r}) is imported from its folder and called in this process
-through WSGI, with each recorded request: no server, no network. Checked: the
+The app (APP_SPEC, below) is imported from its folder (APP_DIR) and called
+in this process through WSGI, with each recorded request: no server, no network. Checked: the
 status, the Content-Type (and Location of a redirect) and the body (JSON as
 data, text exactly, other bytes by SHA-256). Not checked, because they change
 from run to run: Date, ETag, Set-Cookie values and the other headers.
@@ -38,6 +38,7 @@ from urllib.parse import quote_plus
 
 import pytest
 
+APP_SPEC = {spec!r}  # as the inspector served it; load_app() below does the same
 APP_DIR = {app_dir}
 '''
 
