@@ -258,7 +258,8 @@ def _recorded_cookies(x: Exchange, cookies_set: set[str]) -> dict[str, str]:
 
 def _set_cookie_names(x: Exchange) -> set[str]:
     return {value.split(";", 1)[0].partition("=")[0].strip()
-            for name, value in x.app_headers if name.lower() == "set-cookie"}
+            for name, value in x.app_headers
+            if isinstance(name, str) and isinstance(value, str) and name.lower() == "set-cookie"}
 
 
 def _holds(x: Exchange, value: str) -> bool:
@@ -281,8 +282,8 @@ def csrf_tokens(text: str) -> dict[str, str]:
 # -- what the answer must be --------------------------------------------------------------
 
 def _header(x: Exchange, name: str) -> str | None:
-    for key, value in x.app_headers:
-        if key.lower() == name.lower():
+    for key, value in x.app_headers:  # kept as the app gave them: maybe not text
+        if isinstance(key, str) and isinstance(value, str) and key.lower() == name.lower():
             return value
     return None
 
