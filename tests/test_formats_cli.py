@@ -143,3 +143,15 @@ def test_missing_file_and_missing_open(tmp_path: Path) -> None:
     assert result.returncode == 2 and "does not exist" in one_sentence(result.stderr)
     result = run("--export", "curl", cwd=tmp_path)
     assert result.returncode == 2 and "--export needs --open FILE" in result.stderr
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["--out", "x.sh"], "--out goes with --export FORMAT"),
+    (["--filter", "method:GET", "--har", "x.har"], "--filter goes with --export FORMAT"),
+    (["--export", "curl", "--har", "x.har"], "give either --har OUT or --export FORMAT"),
+])
+def test_export_options_need_export(session: Path, tmp_path: Path, args: list[str],
+                                    says: str) -> None:
+    result = run("--open", str(session), *args, cwd=tmp_path)
+    assert result.returncode == 2 and says in result.stderr
+    assert not list(tmp_path.glob("x.*"))

@@ -99,6 +99,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         p.error("give either an APP to serve or --open FILE, not both")
     if args.export and not args.open:
         p.error("--export needs --open FILE, the saved session or HAR file to export")
+    if args.export and args.har:
+        p.error("give either --har OUT or --export FORMAT, not both (--export har --out OUT "
+                "writes the HAR)")
+    given = [o for o, v in (("--out", args.out), ("--filter", args.filter),
+                            ("--secrets", args.secrets), ("--base-url", args.base_url)) if v]
+    if given and not args.export:
+        p.error(f"{given[0]} goes with --export FORMAT")
     return args
 
 
