@@ -1,8 +1,9 @@
 """Recorded requests as programs that send them again: curl, HTTPie, Python, fetch.
 
-Each writer takes the exchanges and a :class:`~inspector.host.formats.Context`
-and returns one runnable script that sends every request in order, body byte
-for byte, and shows each answer. Whatever came from the request (paths,
+Each writer takes the exchanges (one at a time) and a
+:class:`~inspector.host.formats.Context` and yields the pieces of one runnable
+script that sends every request in order, body byte for byte, and shows each
+answer. Whatever came from the request (paths,
 headers, bodies, the app's status line) reaches the script only as a quoted
 literal of its language, or escaped in a comment, so a crafted request cannot
 add code to it.
