@@ -9,12 +9,14 @@ import hashlib
 import http.client
 import json
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from inspector.host.export import from_har
 from inspector.host.formats import render
 from inspector.model import Exchange
 from tests.factories import BINARY_SAMPLE
@@ -162,3 +164,30 @@ def test_fetch_script_gets_the_recorded_answers(recorded: list[Exchange], live: 
     expected = b"".join(x.app_status.encode() + b"\n" + x.response_body + b"\n"
                         for x in recorded)
     assert out == expected
+
+
+def test_raw_request_bytes_get_the_recorded_answers(recorded: list[Exchange],
+                                                    serve_plain) -> None:
+    """Each raw request, written to a socket as it is, gets the recorded answer."""
+    server = serve_plain(echo)
+    for x in recorded:
+        raw = render("raw-request", [x])
+        assert isinstance(raw, bytes) and raw.endswith(b"\r\n\r\n")
+        with socket.create_connection(("127.0.0.1", server.effective_port), timeout=10) as s:
+            s.sendall(raw[:-4])  # the separator after the message is not part of it
+            s.shutdown(socket.SHUT_WR)
+            reply = b""
+            while chunk := s.recv(65536):
+                reply += chunk
+        head, _, body = reply.partition(b"\r\n\r\n")
+        assert head.split(b"\r\n")[0] == b"HTTP/1.1 " + x.app_status.encode()
+        assert body == x.response_body
+
+
+def test_har_entries_read_back_as_the_same_requests(recorded: list[Exchange]) -> None:
+    entries = json.loads(render("har-entry", recorded))
+    back = from_har({"log": {"version": "1.2", "entries": entries}})
+    assert [(b.method, b.path, b.query, b.request_body) for b in back] == \
+        [(x.method, x.path, x.query, x.request_body) for x in recorded]
+    one = json.loads(render("har-entry", recorded[:1]))
+    assert one["request"]["url"].endswith("/items?q=a%20b&tag=1&tag=2&empty=")
