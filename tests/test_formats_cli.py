@@ -161,3 +161,14 @@ def test_export_options_need_export(session: Path, tmp_path: Path, args: list[st
     result = run("--open", str(session), *args, cwd=tmp_path)
     assert result.returncode == 2 and says in result.stderr
     assert not list(tmp_path.glob("x.*"))
+
+
+def test_advice_about_output_names(session: Path, tmp_path: Path) -> None:
+    result = run("--open", str(session), "--export", "pytest", "--out",
+                 str(tmp_path / "recorded.py"), cwd=tmp_path)
+    assert result.returncode == 0
+    assert "pytest collects files named test_*.py" in result.stderr
+    result = run("--open", str(session), "--export", "python", "--out",
+                 str(tmp_path / "requests.py"), cwd=tmp_path)
+    assert result.returncode == 0
+    assert "imports itself instead of requests" in result.stderr
