@@ -8,6 +8,7 @@ import base64
 import hashlib
 import http.client
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -191,3 +192,43 @@ def test_har_entries_read_back_as_the_same_requests(recorded: list[Exchange]) ->
         [(x.method, x.path, x.query, x.request_body) for x in recorded]
     one = json.loads(render("har-entry", recorded[:1]))
     assert one["request"]["url"].endswith("/items?q=a%20b&tag=1&tag=2&empty=")
+
+
+def login_app(environ, start_response):
+    """A session cookie that is new each login: a recorded one is worthless later."""
+    if environ["PATH_INFO"] == "/login":
+        sid = os.urandom(8).hex()
+        SESSIONS[sid] = "ada"
+        start_response("204 No Content", [("Set-Cookie", f"sid={sid}; Path=/; HttpOnly")])
+        return [b""]
+    cookie = environ.get("HTTP_COOKIE", "")
+    user = SESSIONS.get(cookie.partition("sid=")[2].split(";")[0])
+    start_response("200 OK" if user else "401 Unauthorized", [("Content-Type", "text/plain")])
+    return [f"user={user}".encode()]
+
+
+SESSIONS: dict[str, str] = {}
+
+
+def test_python_script_carries_the_cookies_its_answers_set(serve_inspected, serve_plain,
+                                                           tmp_path: Path) -> None:
+    """Redacted, the recorded Cookie header is left out and the script's session sends
+    the cookie this run's login set: the page answers as it did."""
+    pytest.importorskip("requests")
+    agent, log = serve_inspected(login_app)
+    port = agent.server.effective_port
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("POST", "/login", body=b"")
+    response = conn.getresponse()
+    response.read()
+    cookie = response.getheader("Set-Cookie").split(";")[0]
+    conn.request("GET", "/me", headers={"Cookie": cookie})
+    conn.getresponse().read()
+    conn.close()
+    recorded = log.wait_ended(2)
+    assert recorded[1].response_body == b"user=ada"
+    live = serve_plain(login_app)
+    script = render("python", recorded, base_url=f"http://127.0.0.1:{live.effective_port}")
+    assert isinstance(script, str) and "# 'Cookie': 'sid=[redacted]'," in script
+    out = execute([sys.executable], script, tmp_path, "replay.py")
+    assert out == b"204 No Content\n\n200 OK\nuser=ada\n"
