@@ -3,7 +3,8 @@
 A *session* is one SQLite database (WAL journal, ``synchronous=NORMAL``, file
 mode 0600 because bodies and headers may hold secrets). Layout:
 
-- ``meta(key, value)``: ``app = "wsgi-inspector-session"``, ``schema_version = 3``;
+- ``meta(key, value)``: ``app = "wsgi-inspector-session"``, ``schema_version = 3``,
+  and ``served_app`` (the app served, as JSON: :mod:`inspector.host.appref`) when known;
 - ``exchanges``: summary columns for listing (filtering runs in memory), ``data``
   (the exchange's event log: a pickle of a list holding each event as the
   agent sent it, the ring record's bytes as they came, or the event itself
@@ -556,6 +557,18 @@ class Store:
             return _TIMEOUT
         return command.result
 
+    def set_meta(self, key: str, value: str) -> None:
+        """Keep ``key = value`` in the session's meta table (after what is queued now)."""
+        self._check_writable()
+        self._call("meta", key, value)
+
+    def meta(self, key: str) -> str | None:
+        """A value of the meta table; None if absent or not text (a crafted file)."""
+        with self._read_lock:
+            row = self._read_conn.execute("SELECT value FROM meta WHERE key = ?",
+                                          (key,)).fetchone()
+        return row[0] if row is not None and isinstance(row[0], str) else None
+
     # -- reading (any thread) ----------------------------------------------------------
     def __len__(self) -> int:
         return len(self._summaries)
@@ -845,6 +858,10 @@ class Store:
 
     def _do_flush(self) -> None:
         return None
+
+    def _do_meta(self, key: str, value: str) -> None:
+        with _transaction(self._write_conn):
+            self._write_conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     def _do_close(self) -> None:
         # Exchanges still in flight keep what they have so far, marked active.
