@@ -110,6 +110,7 @@ CREATE TABLE exchanges (
     findings INTEGER NOT NULL,
     error INTEGER NOT NULL,
     state TEXT NOT NULL,
+    resent_from INTEGER,
     data BLOB NOT NULL,
     request_body BLOB NOT NULL,
     response_body BLOB NOT NULL
@@ -126,7 +127,9 @@ CREATE TABLE process_output (
 """
 
 _SUMMARY_COLUMNS = ("id, start, method, path, query, status, content_type, response_size, "
-                    "duration, findings, error, state")
+                    "duration, findings, error, state, resent_from")
+# Sessions written before resent_from was added lack the column: read as NULL there.
+_OLD_SUMMARY_COLUMNS = _SUMMARY_COLUMNS.replace("resent_from", "NULL")
 # A row is listed only if each column has the type the store writes (a crafted file may
 # hold anything: SQLite keeps any value in any column). Checked by SQLite, which reads
 # only each value's type for typeof(), not the value itself.
@@ -135,11 +138,19 @@ _COLUMN_TYPES = (
     ("path", ("text",)), ("query", ("text",)), ("status", ("integer", "null")),
     ("content_type", ("text",)), ("response_size", ("integer",)),
     ("duration", ("real", "integer", "null")), ("findings", ("integer",)),
-    ("error", ("integer",)), ("state", ("text",)))  # data and bodies: checked when loaded
-_ROW_FITS = " AND ".join(
-    f"typeof({name}) IN ({', '.join(repr(t) for t in types)})" for name, types in _COLUMN_TYPES)
+    ("error", ("integer",)), ("state", ("text",)),
+    ("resent_from", ("integer", "null")))  # data and bodies: checked when loaded
+
+
+def _fits(columns: tuple[tuple[str, tuple[str, ...]], ...]) -> str:
+    return " AND ".join(f"typeof({name}) IN ({', '.join(repr(t) for t in types)})"
+                        for name, types in columns)
+
+
+_ROW_FITS = _fits(_COLUMN_TYPES)
+_OLD_ROW_FITS = _fits(_COLUMN_TYPES[:-1])
 _UPSERT = ("INSERT OR REPLACE INTO exchanges (" + _SUMMARY_COLUMNS
-           + ", data, request_body, response_body) VALUES (" + ", ".join("?" * 15) + ")")
+           + ", data, request_body, response_body) VALUES (" + ", ".join("?" * 16) + ")")
 
 
 # A wake-up that finds this many events means a heavy load: the writer then
@@ -173,7 +184,7 @@ def summarize(x: Exchange) -> Summary:
     return Summary(x.id, x.start, sys.intern(x.method), x.path or x.request_line, x.query,
                    x.status_code, sys.intern(x.header("Content-Type") or ""), x.client_size,
                    x.app_duration, sum(f.severity != "info" for f in x.findings),
-                   x.error is not None, sys.intern(_summary_state(x)))
+                   x.error is not None, sys.intern(_summary_state(x)), x.resent_from)
 
 
 def _summary_state(x: Exchange) -> str:
@@ -435,7 +446,7 @@ class Store:
             if writable:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
-            summaries, notes = _read_summaries(conn)
+            summaries, notes = _read_summaries(conn, _has_link_column(conn, writable))
         except (sqlite3.DatabaseError, SessionError) as exc:
             if conn is not None:
                 conn.close()
@@ -943,17 +954,32 @@ def _row(x: Exchange, summary: Summary) -> tuple[Any, ...]:
 def _row_summary(row: tuple[Any, ...]) -> Summary:
     # Only rows whose columns passed _ROW_FITS come here (its verdict is the last value).
     (xid, start, method, path, query, status, content_type, response_size, duration,
-     findings, error, state, _fits) = row
+     findings, error, state, resent_from, _fits) = row
     return Summary(xid, start, sys.intern(method), path, query, status,
                    sys.intern(content_type), response_size, duration, findings, bool(error),
-                   sys.intern(state))
+                   sys.intern(state), resent_from)
 
 
-def _read_summaries(conn: sqlite3.Connection) -> tuple[list[Summary], list[str]]:
+def _has_link_column(conn: sqlite3.Connection, writable: bool) -> bool:
+    """Whether the file's exchanges have a resent_from column; one opened to be written
+    to gets it (older versions name their columns, so they read and write it still)."""
+    names = {row[1] for row in conn.execute("PRAGMA table_info(exchanges)")}
+    if "resent_from" in names:
+        return True
+    if writable and names:
+        conn.execute("ALTER TABLE exchanges ADD COLUMN resent_from INTEGER")
+        return True
+    return False
+
+
+def _read_summaries(conn: sqlite3.Connection, link: bool = True
+                    ) -> tuple[list[Summary], list[str]]:
     """The summaries of the rows that have the store's column types, and a note for
-    each row that has not."""
+    each row that has not (``link``: the file has the resent_from column)."""
     # One scan: each row comes with SQLite's verdict on its column types.
-    rows = conn.execute(f"SELECT {_SUMMARY_COLUMNS}, {_ROW_FITS} FROM exchanges ORDER BY id")
+    columns, fits = (_SUMMARY_COLUMNS, _ROW_FITS) if link else (_OLD_SUMMARY_COLUMNS,
+                                                                 _OLD_ROW_FITS)
+    rows = conn.execute(f"SELECT {columns}, {fits} FROM exchanges ORDER BY id")
     summaries = []
     bad = 0
     for row in rows:
@@ -961,17 +987,18 @@ def _read_summaries(conn: sqlite3.Connection) -> tuple[list[Summary], list[str]]
             summaries.append(_row_summary(row))
         else:
             bad += 1
-    return summaries, (_why_unfit(conn) if bad else [])
+    return summaries, (_why_unfit(conn, link) if bad else [])
 
 
-def _why_unfit(conn: sqlite3.Connection) -> list[str]:
+def _why_unfit(conn: sqlite3.Connection, link: bool) -> list[str]:
     """A note for each row (the first thousand) whose columns have other types."""
     notes = []
+    checked = _COLUMN_TYPES if link else _COLUMN_TYPES[:-1]
     rows = conn.execute(
-        f"SELECT {', '.join(f'typeof({name})' for name, _ in _COLUMN_TYPES)}, id "
-        f"FROM exchanges WHERE NOT ({_ROW_FITS}) ORDER BY id LIMIT 1000")
+        f"SELECT {', '.join(f'typeof({name})' for name, _ in checked)}, id "
+        f"FROM exchanges WHERE NOT ({_fits(checked)}) ORDER BY id LIMIT 1000")
     for *types, xid in rows:
-        name, kind = next((name, kind) for (name, allowed), kind in zip(_COLUMN_TYPES, types)
+        name, kind = next((name, kind) for (name, allowed), kind in zip(checked, types)
                           if kind not in allowed)
         what = {"null": "NULL", "integer": "a number", "real": "a number", "text": "a text",
                 "blob": "bytes"}.get(kind, kind)
