@@ -65,6 +65,10 @@ class HarError(ValueError):
     """Input that is not a HAR log; ``str()`` is one sentence for the user."""
 
 
+class ExportError(ValueError):
+    """An export that cannot be made; ``str()`` is one sentence for the user."""
+
+
 # -- views of an exchange shared by the exporters ----------------------------------
 
 def url(x: Exchange) -> str:
@@ -118,16 +122,22 @@ def _header_bytes(name: str, value: str) -> bytes:
 
 # -- curl ----------------------------------------------------------------------------------
 
-def curl(x: Exchange, *, redact: bool = True) -> str:
+def curl(x: Exchange, *, redact: bool = True, base_url: str | None = None) -> str:
     """A POSIX shell command that sends the same request with curl (``redact``: with
-    credentials, cookie values and password-like fields replaced by a marker)."""
+    credentials, cookie values and password-like fields replaced by a marker;
+    ``base_url``: to this scheme, host and port instead of the recorded ones)."""
     if redact:
         x = sanitized(x)
     body = x.request_body
     args = ["curl", *_curl_method(x.method or "GET", bool(body))]
     if x.env("SERVER_PROTOCOL") == "HTTP/1.0":
         args.append("--http1.0")
-    args.append(url(x))
+    address = base_url.rstrip("/") + target(x) if base_url else url(x)
+    if _GLOB.search(address):
+        args.append("--globoff")  # else curl reads [1-9] and {a,b} as ranges and lists
+    if _DOT_SEGMENT.search(urlsplit(address).path):
+        args.append("--path-as-is")  # else curl squashes /a/../b before sending it
+    args.append(address)
     for name, value in request_headers(x):
         # curl writes Host from the URL and computes the body's length itself.
         if name.lower() not in ("host", "content-length", "transfer-encoding"):
@@ -135,16 +145,24 @@ def curl(x: Exchange, *, redact: bool = True) -> str:
     if body and not x.env("CONTENT_TYPE"):
         args += ["-H", "Content-Type:"]  # the request had none: drop curl's form default
     command = " ".join(shlex.quote(a) for a in args)
-    text = _shell_safe_text(body)
+    text = shell_safe_text(body)
     if text is not None:
         command += " --data-binary " + shlex.quote(text)
     elif body:
         # A NUL cannot be in an argument: printf writes the bytes, curl reads stdin.
-        command = f"printf {shlex.quote(_printf_format(body))} | {command} --data-binary @-"
+        command = f"printf {shlex.quote(printf_format(body))} | {command} --data-binary @-"
     if x.request_truncated:
         command = (f"# Only {len(body)} of {x.request_size} request body bytes were "
                    "captured; this sends those.\n" + command)
     return command
+
+
+_GLOB = re.compile(r"[\[\]{}]")
+_DOT_SEGMENT = re.compile(r"(?:^|/)\.\.?(?:/|$)")
+# Longer bodies go through printf (a shell builtin): one argument to a program
+# may hold at most 128 KiB on Linux.
+_ARGUMENT_LIMIT = 64 * 1024
+shell_quote = shlex.quote
 
 
 def _curl_method(method: str, has_body: bool) -> list[str]:
@@ -155,9 +173,10 @@ def _curl_method(method: str, has_body: bool) -> list[str]:
     return ["-X", method]
 
 
-def _shell_safe_text(body: bytes) -> str | None:
-    """The body as text if it pastes into a shell unchanged, else None."""
-    if not body or body.startswith(b"@"):  # curl reads "@name" as a file name
+def shell_safe_text(body: bytes) -> str | None:
+    """The body as text if it pastes into a shell unchanged, else None (also when it
+    is too long for one argument, or starts with "@": curl reads a file name)."""
+    if not body or body.startswith(b"@") or len(body) > _ARGUMENT_LIMIT:
         return None
     try:
         text = body.decode("utf-8")
@@ -166,7 +185,7 @@ def _shell_safe_text(body: bytes) -> str | None:
     return text if all(c.isprintable() or c in "\n\t" for c in text) else None
 
 
-def _printf_format(data: bytes) -> str:
+def printf_format(data: bytes) -> str:
     """A printf format that writes exactly ``data`` (octal escapes, POSIX printf)."""
     out = []
     for byte in data:

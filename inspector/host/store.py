@@ -567,6 +567,18 @@ class Store:
             return _TIMEOUT
         return command.result
 
+    def set_meta(self, key: str, value: str) -> None:
+        """Keep ``key = value`` in the session's meta table (after what is queued now)."""
+        self._check_writable()
+        self._call("meta", key, value)
+
+    def meta(self, key: str) -> str | None:
+        """A value of the meta table; None if absent or not text (a crafted file)."""
+        with self._read_lock:
+            row = self._read_conn.execute("SELECT value FROM meta WHERE key = ?",
+                                          (key,)).fetchone()
+        return row[0] if row is not None and isinstance(row[0], str) else None
+
     # -- reading (any thread) ----------------------------------------------------------
     def __len__(self) -> int:
         return len(self._summaries)
@@ -856,6 +868,10 @@ class Store:
 
     def _do_flush(self) -> None:
         return None
+
+    def _do_meta(self, key: str, value: str) -> None:
+        with _transaction(self._write_conn):
+            self._write_conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     def _do_close(self) -> None:
         # Exchanges still in flight keep what they have so far, marked active.

@@ -1,0 +1,215 @@
+"""Recorded requests as programs that send them again: curl, HTTPie, Python, fetch.
+
+Each writer takes the exchanges and a :class:`~inspector.host.formats.Context`
+and returns one runnable script that sends every request in order, body byte
+for byte, and shows each answer. Whatever came from the request (paths,
+headers, bodies, the app's status line) reaches the script only as a quoted
+literal of its language, or escaped in a comment, so a crafted request cannot
+add code to it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from ..model import Exchange
+from .export import curl, request_headers, shell_quote, shell_safe_text, target, url
+from .export import printf_format as _printf
+from .sanitize import REDACTED, sanitized
+
+if TYPE_CHECKING:
+    from .formats import Context
+
+# The client computes these from the URL and the body, or they belong to one connection.
+_CLIENT_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection",
+                             "keep-alive", "upgrade", "expect", "te", "proxy-connection"})
+
+Headers = list[tuple[str, str]]
+
+
+def address(x: Exchange, base_url: str | None) -> str:
+    """The request's URL, sent to ``base_url`` (scheme, host and port) when given."""
+    return base_url.rstrip("/") + target(x) if base_url else url(x)
+
+
+def sendable_headers(x: Exchange) -> Headers:
+    return [(n, v) for n, v in request_headers(x) if n.lower() not in _CLIENT_HEADERS]
+
+
+def heading(number: int, x: Exchange) -> str:
+    """``1: POST /api/items -> 201 Created``, escaped so it stays one comment line."""
+    status = x.app_status or "no answer"
+    return comment_text(f"{number}: {x.method or 'GET'} {target(x)} -> {status}")
+
+
+def comment_text(text: str) -> str:
+    """Text safe in a one-line comment of any language: control characters escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def truncation_note(x: Exchange) -> str:
+    if not x.request_truncated:
+        return ""
+    return (f"Only {len(x.request_body)} of {x.request_size} request body bytes were "
+            "captured; this sends those.")
+
+
+def _prepared(exchanges: Sequence[Exchange], ctx: Context) -> list[Exchange]:
+    return [sanitized(x) if ctx.redact else x for x in exchanges]
+
+
+# -- curl -------------------------------------------------------------------------------------
+
+def curl_script(exchanges: Sequence[Exchange], ctx: Context) -> str:
+    """A POSIX shell script, one curl command per request; each answer's body goes
+    to standard output, followed by a newline."""
+    lines = ["#!/bin/sh", "# Requests recorded by WSGI Inspector, sent again with curl."]
+    for number, x in enumerate(exchanges, 1):
+        lines.append(f"# {heading(number, x)}")
+        lines.append(curl(x, redact=ctx.redact, base_url=ctx.base_url) + " && echo")
+    return "\n".join(lines) + "\n"
+
+
+# -- HTTPie -----------------------------------------------------------------------------------
+
+def httpie_script(exchanges: Sequence[Exchange], ctx: Context) -> str:
+    """A POSIX shell script, one ``http`` command per request (HTTPie 3)."""
+    lines = ["#!/bin/sh", "# Requests recorded by WSGI Inspector, sent again with HTTPie."]
+    for number, x in enumerate(_prepared(exchanges, ctx), 1):
+        lines.append(f"# {heading(number, x)}")
+        note = truncation_note(x)
+        if note:
+            lines.append(f"# {note}")
+        lines.append(_httpie(x, ctx.base_url))
+    return "\n".join(lines) + "\n"
+
+
+def _httpie(x: Exchange, base_url: str | None) -> str:
+    body = x.request_body
+    args = ["http", "--ignore-stdin"] if not body else ["http"]
+    args += [x.method or "GET", address(x, base_url)]
+    for name, value in sendable_headers(x):
+        args.append(f"{name}:{value}" if value else f"{name};")  # "X:" would remove X
+    if body and not x.env("CONTENT_TYPE"):
+        args.append("Content-Type:")  # the request had none: send none
+    text = shell_safe_text(body)
+    if text is not None:
+        args.append(f"--raw={text}")  # one argument: a body starting with "-" stays a body
+        return " ".join(shell_quote(a) for a in args)
+    command = " ".join(shell_quote(a) for a in args)
+    if body:  # bytes a shell argument cannot hold: printf writes them, http reads stdin
+        command = f"printf {shell_quote(_printf(body))} | {command}"
+    return command
+
+
+# -- Python -----------------------------------------------------------------------------------
+
+_PYTHON_HEAD = '''\
+#!/usr/bin/env python3
+"""Requests recorded by WSGI Inspector, sent again with requests.
+
+Prints each answer's status and body. Needs requests: pip install requests.
+"""
+
+import sys
+
+import requests
+
+session = requests.Session()  # cookies the answers set are sent with later requests
+session.headers.clear()  # the recorded headers only, not requests' own defaults
+
+
+def show(response):
+    print(response.status_code, response.reason)
+    sys.stdout.flush()
+    sys.stdout.buffer.write(response.content + b"\\n")
+    sys.stdout.flush()
+'''
+
+
+def python_script(exchanges: Sequence[Exchange], ctx: Context) -> str:
+    """A Python script that sends the requests with ``requests`` in one session."""
+    parts = [_PYTHON_HEAD]
+    for number, x in enumerate(_prepared(exchanges, ctx), 1):
+        parts.append(_python_request(number, x, ctx.base_url))
+    return "\n".join(parts)
+
+
+def _python_request(number: int, x: Exchange, base_url: str | None) -> str:
+    lines = ["", f"# {heading(number, x)}"]
+    note = truncation_note(x)
+    if note:
+        lines.append(f"# {note}")
+    lines += ["show(session.request(", f"    {x.method or 'GET'!r},",
+              f"    {address(x, base_url)!r},", "    headers={"]
+    for name, value in sendable_headers(x):
+        entry = f"{name!r}: {value!r},"
+        if REDACTED in value:
+            lines.append(f"        # {entry}  # {_left_out(name)}")
+        else:
+            lines.append(f"        {entry}")
+    lines.append("    },")
+    if x.request_body:
+        lines.append(f"    data={x.request_body!r},")
+    lines += ["    allow_redirects=False,", "))"]
+    return "\n".join(lines) + "\n"
+
+
+def _left_out(name: str) -> str:
+    if name.lower() == "cookie":
+        return "redacted: cookies set by earlier answers are sent instead"
+    return "redacted: put the real value here"
+
+
+# -- JavaScript fetch -----------------------------------------------------------------------
+
+def fetch_script(exchanges: Sequence[Exchange], ctx: Context) -> str:
+    """JavaScript for Node 18+ or a browser's console: fetch() each request in order
+    and log each answer's status and body."""
+    lines = ["// Requests recorded by WSGI Inspector, sent again with fetch().",
+             "(async () => {"]
+    for number, x in enumerate(_prepared(exchanges, ctx), 1):
+        lines += _fetch_request(number, x, ctx.base_url)
+    lines.append("})();")
+    return "\n".join(lines) + "\n"
+
+
+def _js(text: str) -> str:
+    """A JavaScript string literal (JSON's, ASCII only: also safe in any file encoding)."""
+    return json.dumps(text)
+
+
+def _fetch_request(number: int, x: Exchange, base_url: str | None) -> list[str]:
+    lines = [f"  // {heading(number, x)}"]
+    note = truncation_note(x)
+    if note:
+        lines.append(f"  // {note}")
+    lines += ["  {", f"    const response = await fetch({_js(address(x, base_url))}, {{",
+              f"      method: {_js(x.method or 'GET')},", "      headers: {"]
+    for name, value in sendable_headers(x):
+        entry = f"{_js(name)}: {_js(value)},"
+        lines.append(f"        // {entry}  // redacted" if REDACTED in value
+                     else f"        {entry}")
+    lines.append("      },")
+    body = x.request_body
+    if body:
+        lines.append(f"      body: {_fetch_body(body, bool(x.env('CONTENT_TYPE')))},")
+    lines += ['      redirect: "manual",', "    });",
+              "    console.log(response.status, response.statusText);",
+              "    console.log(await response.text());", "  }"]
+    return lines
+
+
+def _fetch_body(body: bytes, typed: bool) -> str:
+    """Text as a string; other bytes (or a body without Content-Type, which fetch would
+    label text/plain) as a Uint8Array."""
+    if typed:
+        try:
+            return _js(body.decode("utf-8"))
+        except UnicodeDecodeError:
+            pass
+    encoded = base64.b64encode(body).decode("ascii")
+    return f"Uint8Array.from(atob({_js(encoded)}), (c) => c.charCodeAt(0))"
