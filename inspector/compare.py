@@ -35,8 +35,8 @@ _CONTENT_KEYS = {"CONTENT_TYPE": "Content-Type", "CONTENT_LENGTH": "Content-Leng
 @dataclass
 class Row:
     key: str
-    left: str
-    right: str
+    left: str | None  # None: absent on that side (no such header, key or line)
+    right: str | None
     same: bool
 
 
@@ -67,8 +67,7 @@ def compare(a: Exchange, b: Exchange) -> list[Section]:
 
 def _rows(left: dict[str, str], right: dict[str, str]) -> list[Row]:
     keys = list(left) + [k for k in right if k not in left]
-    return [Row(k, left.get(k, ""), right.get(k, ""), left.get(k) == right.get(k))
-            for k in keys]
+    return [Row(k, left.get(k), right.get(k), left.get(k) == right.get(k)) for k in keys]
 
 
 def _request_line(x: Exchange) -> dict[str, str]:
@@ -113,18 +112,22 @@ def _request_headers(x: Exchange) -> list[tuple[str, str]]:
 
 def _pairs(left: Iterable[tuple[str, str]], right: Iterable[tuple[str, str]],
            fold_case: bool) -> list[Row]:
-    return _rows(_grouped(left, fold_case), _grouped(right, fold_case))
-
-
-def _grouped(pairs: Iterable[tuple[str, str]], fold_case: bool) -> dict[str, str]:
-    """Name -> its values, one a line (a header may repeat); the first spelling kept."""
+    """Rows by name (without case when ``fold_case``), named as the left side spells it."""
     names: dict[str, str] = {}
+    sides = (_grouped(left, fold_case, names), _grouped(right, fold_case, names))
+    return [Row(names[r.key], r.left, r.right, r.same) for r in _rows(*sides)]
+
+
+def _grouped(pairs: Iterable[tuple[str, str]], fold_case: bool,
+             names: dict[str, str]) -> dict[str, str]:
+    """Key -> its values, one a line (a header may repeat); ``names`` gets each key's
+    first spelling."""
     values: dict[str, list[str]] = {}
     for name, value in pairs:
         key = name.lower() if fold_case else name
         names.setdefault(key, name)
         values.setdefault(key, []).append(str(value))
-    return {names[k]: "\n".join(v) for k, v in values.items()}
+    return {k: "\n".join(v) for k, v in values.items()}
 
 
 def _environ(a: Exchange, b: Exchange) -> Section:
@@ -135,8 +138,8 @@ def _environ(a: Exchange, b: Exchange) -> Section:
     return Section("Environ", rows, "objects shown by their repr are compared by type")
 
 
-def _env_text(value: tuple[str, str] | None) -> str:
-    return "" if value is None else value[0]
+def _env_text(value: tuple[str, str] | None) -> str | None:
+    return None if value is None else value[0]
 
 
 def _env_same(left: tuple[str, str] | None, right: tuple[str, str] | None) -> bool:
@@ -227,8 +230,8 @@ def _lines(left: list[str], right: list[str]) -> list[Row]:
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         for k in range(max(i2 - i1, j2 - j1)):
             li, ri = i1 + k, j1 + k
-            lt = left[li] if li < i2 else ""
-            rt = right[ri] if ri < j2 else ""
+            lt = left[li] if li < i2 else None
+            rt = right[ri] if ri < j2 else None
             key = f"{li + 1 if li < i2 else ''} / {ri + 1 if ri < j2 else ''}"
             rows.append(Row(key, lt, rt, tag == "equal"))
     return rows

@@ -36,7 +36,7 @@ def test_text_bodies_line_by_line_and_headers_without_case() -> None:
     rows = _section(sections, "Response body").rows
     assert [(r.left, r.right, r.same) for r in rows] == [
         ("one", "one", True), ("two", "2", False), ("three", "three", True),
-        ("", "four", False)]
+        (None, "four", False)]
     assert _different(sections, "Response headers") == ["X-A", "X-B"]
     assert "Status" in _different(sections, "Response and timing")
 

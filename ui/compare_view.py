@@ -33,6 +33,7 @@ from . import theme
 # (light, dark) grounds of a value that differs: the left one, the right one
 LEFT_GROUND = ("#fbe1e0", "#5a2a28")
 RIGHT_GROUND = ("#dff3dc", "#234a28")
+ABSENT = "(none)"
 MAX_VALUE = 2000  # characters of one value shown (the whole value is in its tooltip)
 
 
@@ -84,6 +85,7 @@ class CompareView(QDialog):
         dark = theme.is_dark(self.palette())
         grounds = [QBrush(QColor(pair[dark])) for pair in (LEFT_GROUND, RIGHT_GROUND)]
         mono = theme.mono_font()
+        quiet = self.palette().placeholderText()
         bold = QFont(self.font())
         bold.setBold(True)
         for section in self.sections:
@@ -96,12 +98,15 @@ class CompareView(QDialog):
                 child = QTreeWidgetItem(item, [inert(row.key), _shown(row.left),
                                                _shown(row.right)])
                 for col, text in ((1, row.left), (2, row.right)):
+                    if not row.same:
+                        child.setBackground(col, grounds[col - 1])
+                    if text is None:  # absent on this side: said so, in a quieter colour
+                        child.setForeground(col, quiet)
+                        continue
                     child.setFont(col, mono)
                     # Rich text, escaped: a value from the network is never markup.
                     child.setToolTip(col, "<pre>" + html.escape(inert_lines(text[:20000]))
                                      + "</pre>")
-                    if not row.same:
-                        child.setBackground(col, grounds[col - 1])
                 if not row.same:
                     child.setFont(0, bold)
             item.setExpanded(bool(section.differences) or not only)
@@ -121,7 +126,9 @@ class CompareView(QDialog):
         return [r.key for r in section.rows if not r.same]
 
 
-def _shown(text: str) -> str:
+def _shown(text: str | None) -> str:
+    if text is None:
+        return ABSENT
     text = inert_lines(text)
     return text if len(text) <= MAX_VALUE else text[:MAX_VALUE] + "…"
 

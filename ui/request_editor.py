@@ -11,6 +11,7 @@ the bytes when the request is sent.
 
 from __future__ import annotations
 
+import mimetypes
 from collections.abc import Iterable
 from itertools import count
 from pathlib import Path
@@ -74,6 +75,7 @@ class PairTable(QTableWidget):
         self.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
         self.setColumnWidth(0, 200)
         self.verticalHeader().setVisible(False)
+        self.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
 
     def add_row(self, *texts: str) -> int:
@@ -138,6 +140,7 @@ class RequestEditor(QDialog):
             self.headers.set_rows([("Host", host)] if host else [])
             self._set_kind("none")
         self._update()
+        self.target.setFocus()  # the path is what one changes first
 
     # -- building ---------------------------------------------------------------------
     def _build(self, paths: Iterable[str]) -> None:
@@ -316,11 +319,13 @@ class RequestEditor(QDialog):
         except OSError as exc:
             self.problem.setText(f"Cannot read {path}: {exc.strerror}.")
             return
-        row = self.parts.add_row(name, Path(path).name, content_type)
+        kind = content_type or mimetypes.guess_type(path)[0] or "application/octet-stream"
+        row = self.parts.add_row(name, f"{Path(path).name}  (file, {len(data):,} bytes)", kind)
         key = next(self._keys)
         self.parts.item(row, 0).setData(Qt.ItemDataRole.UserRole, key)
         self._files[key] = data
         item = self.parts.item(row, 1)
+        item.setData(Qt.ItemDataRole.UserRole, Path(path).name)  # the file name sent
         item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
         item.setToolTip(f"{path} ({len(data):,} bytes)")
         self._body_edited()
@@ -339,8 +344,8 @@ class RequestEditor(QDialog):
             if data is None:
                 parts.append(Part(name, self.parts.text(row, 1).encode("utf-8")))
             else:
-                parts.append(Part(name, data, self.parts.text(row, 1),
-                                  self.parts.text(row, 2).strip()))
+                filename = self.parts.item(row, 1).data(Qt.ItemDataRole.UserRole)
+                parts.append(Part(name, data, filename, self.parts.text(row, 2).strip()))
         return parts
 
     def body(self) -> bytes:
