@@ -214,3 +214,23 @@ def test_compare_two_exchanges(qtbot, make_window) -> None:
     top = view.tree.topLevelItem(2)
     assert top.text(0).startswith("Request headers — 2 differences")
     assert top.childCount() == 2 and top.child(0).background(1).color().isValid()
+
+
+def test_resend_links_through_the_app_process_too(qtbot, make_window) -> None:
+    """Isolated, the begin event comes through the ring from the app's process."""
+    window = make_window("inspector.examples.form:app", in_process=False)
+    http_request(window.url, "POST", "/", b"name=Ada&lang=Python",
+                 {"Content-Type": "application/x-www-form-urlencoded"})
+    wait_rows(qtbot, window, 1)
+    first = window.model.summary(0)
+    _select(window, first.id)
+    editor = window.loop.edit_selected()
+    assert editor.current_kind() == "form"
+    editor.form.item(0, 1).setText("Grace Hopper")
+    editor.send_button.click()
+    wait_rows(qtbot, window, 2, timeout=20000)
+    s = window.model.summary(1)
+    assert s.resent_from == first.id
+    x = window.store.get(s.id)
+    assert x.request_body == b"name=Grace+Hopper&lang=Python"
+    assert b"Thanks, Grace Hopper!" in x.response_body
