@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
+from inspector.host.appref import AppRef, record_app
 from inspector.host.process import Options, Status
 from inspector.host.resend import Links, resent_event
 from inspector.host.runner import Runner
@@ -188,6 +189,8 @@ class AppController(QObject):
             self._quiet_serve_error = False
         if status.state == "serve_error":
             self._on_status(status)
+        elif status.state == "serving":  # the session remembers its app (a pytest export)
+            record_app(self.recorder.store, AppRef(launch.spec, launch.options(0).app_dir))
         return status
 
     def _run(self, launch: Launch, port: int) -> Status:

@@ -17,9 +17,9 @@ import sys
 import traceback
 from collections.abc import Callable
 from types import ModuleType
-from typing import Any
+from typing import Any, NamedTuple
 
-__all__ = ["LoadError", "load_app", "project_files"]
+__all__ = ["LoadError", "SpecParts", "load_app", "parse_spec", "project_files"]
 
 # Names tried, in order, when the spec names only a module.
 _APP_NAMES = ("app", "application")
@@ -82,6 +82,29 @@ def load_app(spec: str, app_dir: str | None = None) -> Callable[..., Any]:
     if call is None:
         return _default_app(module)
     return _resolve_call(module, call)
+
+
+class SpecParts(NamedTuple):
+    """An app spec taken apart, without importing anything."""
+
+    target: str  # a module name, or a .py path (relative to the app directory)
+    is_file: bool
+    attribute: list[str] | None  # the dotted name after the colon; None: the defaults
+    args: tuple[Any, ...] | None  # literal arguments when it is called, else None
+    kwargs: dict[str, Any]
+
+
+def parse_spec(spec: str) -> SpecParts:
+    """What ``spec`` names, as :func:`load_app` reads it; LoadError if malformed.
+    (A generated test imports the app the same way, from its own code.)"""
+    target, expr = _split_spec(spec)
+    call = _parse_expr(expr, spec) if expr is not None else None
+    is_file = _is_path(target)
+    if not is_file and not _MODULE_RE.fullmatch(target):
+        raise _malformed(spec, f"{target!r} is neither a module name nor a .py file")
+    if call is None:
+        return SpecParts(target, is_file, None, None, {})
+    return SpecParts(target, is_file, call.path, call.args, call.kwargs)
 
 
 def project_files(app_dir: str) -> list[str]:

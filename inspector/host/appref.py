@@ -27,7 +27,10 @@ class AppRef:
 
 
 def record_app(store: MetaStore, app: AppRef) -> None:
-    """Remember ``app`` in the session (the last one served wins)."""
+    """Remember ``app`` in the session (the last one served wins); a session opened
+    read-only to view it stays as it is."""
+    if getattr(store, "read_only", False):
+        return
     store.set_meta(META_KEY, json.dumps({"spec": app.spec, "app_dir": app.app_dir}))
 
 

@@ -19,6 +19,7 @@ from typing import Any, TextIO
 
 from .. import __version__
 from .accesslog import access_line
+from .appref import AppRef, record_app
 from .process import Options, Status
 from .runner import Runner
 from .stopping import StopSignals
@@ -67,6 +68,21 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help="keep Authorization, cookies and passwords in the HAR")
     p.add_argument("--open", default=None, metavar="FILE",
                    help="a saved session or HAR file (with --har: convert and exit)")
+    p.add_argument("--export", default=None, metavar="FORMAT",
+                   help="with --open: write the exchanges as FORMAT (har, curl, httpie, "
+                        "python, fetch, raw, raw-request, raw-response, har-entry, pytest) "
+                        "to --out or standard output, secrets left out")
+    p.add_argument("--out", default=None, metavar="FILE",
+                   help="with --export: the file to write (default: standard output)")
+    p.add_argument("--filter", default="", metavar="EXPR",
+                   help="with --export: only the exchanges matching EXPR "
+                        "('method:POST status:2xx path:/api'; one that starts with a "
+                        "minus after =: --filter=-path:/static)")
+    p.add_argument("--secrets", action="store_true",
+                   help="with --export: keep Authorization, cookies and passwords")
+    p.add_argument("--base-url", default=None, metavar="URL",
+                   help="with --export: send the requests to URL (http://127.0.0.1:8123) "
+                        "instead of the recorded host")
     p.add_argument("--debug-logs", action="store_true", help="record DEBUG log records too")
     p.add_argument("--break", dest="breaks", action="append", default=[], metavar="FILTER",
                    help="with --headless: pause matching requests at each WSGI phase and step "
@@ -79,8 +95,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         p.error("--threads must be at least 1")
     if args.port is not None and not 0 <= args.port <= 65535:
         p.error("--port must be between 0 and 65535")
-    if args.open and args.app:
+    if args.open and args.app and not args.export:
         p.error("give either an APP to serve or --open FILE, not both")
+    if args.export and not args.open:
+        p.error("--export needs --open FILE, the saved session or HAR file to export")
+    if args.export and args.har:
+        p.error("give either --har OUT or --export FORMAT, not both (--export har --out OUT "
+                "writes the HAR)")
+    given = [o for o, v in (("--out", args.out), ("--filter", args.filter),
+                            ("--secrets", args.secrets), ("--base-url", args.base_url)) if v]
+    if given and not args.export:
+        p.error(f"{given[0]} goes with --export FORMAT")
     return args
 
 
@@ -110,6 +135,9 @@ def main(argv: Sequence[str] | None = None, gui: GuiRunner | None = None,
         stop = StopSignals.install()
     args = parse_args(argv)
     try:
+        if args.export:
+            stop.restore()  # as converting
+            return export(args)
         if args.open and args.har:
             stop.restore()  # a conversion is stopped by KeyboardInterrupt, see below
             return convert(args.open, args.har, redact=not args.har_secrets)
@@ -172,7 +200,7 @@ def check_folder(folder: str, remedy: str) -> None:
 
 
 def _suffix(option: str) -> str:
-    return ".har" if option == "--har" else ".wsgi-session"
+    return {"--har": ".har", "--out": ".txt"}.get(option, ".wsgi-session")
 
 
 # -- converting saved files ---------------------------------------------------------
@@ -199,6 +227,26 @@ def convert(source: str, har: str, redact: bool = True) -> int:
         raise UsageError(f"Cannot write the HAR file {os.path.abspath(har)} "
                          f"({exc.strerror}); choose another path for --har.") from None
     print(f"Wrote {count} exchange{'s' * (count != 1)} to {har}.", file=sys.stderr)
+    return 0
+
+
+def export(args: argparse.Namespace) -> int:
+    """``--open FILE --export FORMAT``: see :mod:`inspector.host.exportcmd`."""
+    from .exportcmd import ExportError, Request, run
+
+    if args.out:
+        check_output(args.out, "--out")
+    app = AppRef(args.app, os.path.abspath(args.app_dir or os.getcwd())) if args.app else None
+    request = Request(args.open, args.export, args.out, args.filter,
+                      redact=not (args.secrets or args.har_secrets), base_url=args.base_url,
+                      app=app)
+    try:
+        count = run(request, lambda note: print(f"wsgi-inspector: {inert(note)}",
+                                                file=sys.stderr))
+    except ExportError as exc:
+        raise UsageError(str(exc)) from None
+    if args.out:
+        print(f"Wrote {count} exchange{'s' * (count != 1)} to {args.out}.", file=sys.stderr)
     return 0
 
 
@@ -353,6 +401,9 @@ def headless(args: argparse.Namespace, stop: StopSignals) -> int:
     store.on_add(printer.summaries)
     store.on_update(printer.summaries)
     stepper = Stepper(out, args.breaks) if args.breaks else None
+    # Before serving: a write to the session now does not meet the first requests' batch.
+    record_app(store, AppRef(args.app or DEFAULT_APP,
+                             os.path.abspath(args.app_dir or os.getcwd())))
     try:
         runner = start_runner(args, store, out, stepper, stop)
     except StartError as exc:

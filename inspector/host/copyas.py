@@ -1,8 +1,9 @@
 """Recorded requests as programs that send them again: curl, HTTPie, Python, fetch.
 
-Each writer takes the exchanges and a :class:`~inspector.host.formats.Context`
-and returns one runnable script that sends every request in order, body byte
-for byte, and shows each answer. Whatever came from the request (paths,
+Each writer takes the exchanges (one at a time) and a
+:class:`~inspector.host.formats.Context` and yields the pieces of one runnable
+script that sends every request in order, body byte for byte, and shows each
+answer. Whatever came from the request (paths,
 headers, bodies, the app's status line) reaches the script only as a quoted
 literal of its language, or escaped in a comment, so a crafted request cannot
 add code to it.
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from ..model import Exchange
@@ -57,50 +58,47 @@ def truncation_note(x: Exchange) -> str:
             "captured; this sends those.")
 
 
-def _prepared(exchanges: Sequence[Exchange], ctx: Context) -> list[Exchange]:
-    return [sanitized(x) if ctx.redact else x for x in exchanges]
+def _prepared(exchanges: Iterable[Exchange], ctx: Context) -> Iterator[Exchange]:
+    return (sanitized(x) if ctx.redact else x for x in exchanges)
 
 
 # -- curl -------------------------------------------------------------------------------------
 
-def curl_script(exchanges: Sequence[Exchange], ctx: Context) -> str:
+def curl_parts(exchanges: Iterable[Exchange], ctx: Context) -> Iterator[str]:
     """A POSIX shell script, one curl command per request; each answer's body goes
     to standard output, followed by a newline."""
-    lines = ["#!/bin/sh", "# Requests recorded by WSGI Inspector, sent again with curl."]
+    yield "#!/bin/sh\n# Requests recorded by WSGI Inspector, sent again with curl.\n"
     for number, x in enumerate(exchanges, 1):
-        lines.append(f"# {heading(number, x)}")
-        lines.append(curl(x, redact=ctx.redact, base_url=ctx.base_url) + " && echo")
-    return "\n".join(lines) + "\n"
+        command = curl(x, redact=ctx.redact, base_url=ctx.base_url)
+        yield f"# {heading(number, x)}\n{command} && echo\n"
 
 
 # -- HTTPie -----------------------------------------------------------------------------------
 
-def httpie_script(exchanges: Sequence[Exchange], ctx: Context) -> str:
-    """A POSIX shell script, one ``http`` command per request (HTTPie 3)."""
-    lines = ["#!/bin/sh", "# Requests recorded by WSGI Inspector, sent again with HTTPie."]
+def httpie_parts(exchanges: Iterable[Exchange], ctx: Context) -> Iterator[str]:
+    """A POSIX shell script, one ``http`` command per request (HTTPie 3); each answer's
+    body goes to standard output, followed by a newline."""
+    yield "#!/bin/sh\n# Requests recorded by WSGI Inspector, sent again with HTTPie.\n"
     for number, x in enumerate(_prepared(exchanges, ctx), 1):
-        lines.append(f"# {heading(number, x)}")
         note = truncation_note(x)
-        if note:
-            lines.append(f"# {note}")
-        lines.append(_httpie(x, ctx.base_url))
-    return "\n".join(lines) + "\n"
+        yield (f"# {heading(number, x)}\n" + (f"# {note}\n" if note else "")
+               + _httpie(x, ctx.base_url) + " && echo\n")
 
 
 def _httpie(x: Exchange, base_url: str | None) -> str:
     body = x.request_body
-    args = ["http", "--ignore-stdin"] if not body else ["http"]
+    text = shell_safe_text(body)
+    piped = bool(body) and text is None  # bytes an argument cannot hold come on stdin
+    args = ["http"] if piped else ["http", "--ignore-stdin"]
     args += [x.method or "GET", address(x, base_url)]
     for name, value in sendable_headers(x):
         args.append(f"{name}:{value}" if value else f"{name};")  # "X:" would remove X
     if body and not x.env("CONTENT_TYPE"):
         args.append("Content-Type:")  # the request had none: send none
-    text = shell_safe_text(body)
     if text is not None:
         args.append(f"--raw={text}")  # one argument: a body starting with "-" stays a body
-        return " ".join(shell_quote(a) for a in args)
     command = " ".join(shell_quote(a) for a in args)
-    if body:  # bytes a shell argument cannot hold: printf writes them, http reads stdin
+    if piped:
         command = f"printf {shell_quote(_printf(body))} | {command}"
     return command
 
@@ -130,12 +128,11 @@ def show(response):
 '''
 
 
-def python_script(exchanges: Sequence[Exchange], ctx: Context) -> str:
+def python_parts(exchanges: Iterable[Exchange], ctx: Context) -> Iterator[str]:
     """A Python script that sends the requests with ``requests`` in one session."""
-    parts = [_PYTHON_HEAD]
+    yield _PYTHON_HEAD
     for number, x in enumerate(_prepared(exchanges, ctx), 1):
-        parts.append(_python_request(number, x, ctx.base_url))
-    return "\n".join(parts)
+        yield "\n" + _python_request(number, x, ctx.base_url)
 
 
 def _python_request(number: int, x: Exchange, base_url: str | None) -> str:
@@ -166,15 +163,13 @@ def _left_out(name: str) -> str:
 
 # -- JavaScript fetch -----------------------------------------------------------------------
 
-def fetch_script(exchanges: Sequence[Exchange], ctx: Context) -> str:
+def fetch_parts(exchanges: Iterable[Exchange], ctx: Context) -> Iterator[str]:
     """JavaScript for Node 18+ or a browser's console: fetch() each request in order
     and log each answer's status and body."""
-    lines = ["// Requests recorded by WSGI Inspector, sent again with fetch().",
-             "(async () => {"]
+    yield "// Requests recorded by WSGI Inspector, sent again with fetch().\n(async () => {\n"
     for number, x in enumerate(_prepared(exchanges, ctx), 1):
-        lines += _fetch_request(number, x, ctx.base_url)
-    lines.append("})();")
-    return "\n".join(lines) + "\n"
+        yield "\n".join(_fetch_request(number, x, ctx.base_url)) + "\n"
+    yield "})();\n"
 
 
 def _js(text: str) -> str:

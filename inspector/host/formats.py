@@ -8,12 +8,14 @@ that format's text (or bytes, for raw HTTP). Secrets are left out unless
 ``base_url`` (``http://127.0.0.1:8123``) sends the requests to where the app is
 served now instead of the recorded host. The pytest format needs to know which
 app answered (``app``: spec and folder, see :mod:`inspector.host.appref`).
-Qt-free: the window and the command line share it.
+Formats made of one piece per exchange also offer :attr:`Format.parts`, which
+takes the exchanges one at a time, so the command line writes a session of any
+size in flat memory. Qt-free: the window and the command line share it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Callable, Union
 
@@ -36,37 +38,44 @@ class Context:
     base_url: str | None = None
     redact: bool = True
     app: AppRef | None = None
+    out: str | None = None  # where the output will be saved, if known
+
+
+Writer = Callable[[Sequence[Exchange], Context], Output]
+Parts = Callable[[Iterable[Exchange], Context], Iterator[Output]]
 
 
 @dataclass(frozen=True)
 class Format:
-    label: str  # for a menu: "Copy as cURL"
+    label: str  # for a menu: "cURL"
     suffix: str  # for a file dialog: ".sh"
-    write: Callable[[Sequence[Exchange], Context], Output]
+    write: Writer
+    binary: bool = False  # the output is bytes (raw HTTP), not text
+    # The same output piece by piece, taking the exchanges one at a time; None: the
+    # format needs them all at once.
+    parts: Parts | None = None
 
-    @property
-    def binary(self) -> bool:
-        """True when the output is bytes (raw HTTP), not text."""
-        return self.suffix == ".http"
+
+def _streamed(label: str, suffix: str, parts: Parts, binary: bool = False) -> Format:
+    def write(exchanges: Sequence[Exchange], ctx: Context) -> Output:
+        pieces = parts(exchanges, ctx)
+        return b"".join(pieces) if binary else "".join(pieces)  # type: ignore[arg-type]
+    return Format(label, suffix, write, binary, parts)
 
 
 # -- the simple ones, from export.py ------------------------------------------------------
 
-def _raw_request(exchanges: Sequence[Exchange], ctx: Context) -> bytes:
-    return _join_raw(raw_request(_clean(x, ctx)) for x in exchanges)
-
-
-def _raw_response(exchanges: Sequence[Exchange], ctx: Context) -> bytes:
-    return _join_raw(raw_response(_clean(x, ctx)) for x in exchanges if x.start_response)
-
-
-def _raw(exchanges: Sequence[Exchange], ctx: Context) -> bytes:
-    return _join_raw(raw_exchange(x, redact=ctx.redact) for x in exchanges)
-
-
-def _join_raw(parts: object) -> bytes:
+def _raw_request(exchanges: Iterable[Exchange], ctx: Context) -> Iterator[bytes]:
     # A blank line after each message: bodies need not end in a newline.
-    return b"".join(part + b"\r\n\r\n" for part in parts)  # type: ignore[attr-defined]
+    return (raw_request(_clean(x, ctx)) + b"\r\n\r\n" for x in exchanges)
+
+
+def _raw_response(exchanges: Iterable[Exchange], ctx: Context) -> Iterator[bytes]:
+    return (raw_response(_clean(x, ctx)) + b"\r\n\r\n" for x in exchanges if x.start_response)
+
+
+def _raw(exchanges: Iterable[Exchange], ctx: Context) -> Iterator[bytes]:
+    return (raw_exchange(x, redact=ctx.redact) + b"\r\n\r\n" for x in exchanges)
 
 
 def _clean(x: Exchange, ctx: Context) -> Exchange:
@@ -88,17 +97,17 @@ def _pytest(exchanges: Sequence[Exchange], ctx: Context) -> str:
         raise ExportError("The session does not say which app answered these requests, so "
                           "no test can import it; export from a session recorded by this "
                           "version, or name the app with APP and --app-dir.")
-    return pytestgen.test_file(exchanges, ctx.app)
+    return pytestgen.pytest_file(exchanges, ctx.app, redact=ctx.redact, out=ctx.out)
 
 
 FORMATS: dict[str, Format] = {
-    "curl": Format("cURL", ".sh", copyas.curl_script),
-    "httpie": Format("HTTPie", ".sh", copyas.httpie_script),
-    "python": Format("Python (requests)", ".py", copyas.python_script),
-    "fetch": Format("JavaScript fetch", ".js", copyas.fetch_script),
-    "raw-request": Format("Raw HTTP request", ".http", _raw_request),
-    "raw-response": Format("Raw HTTP response", ".http", _raw_response),
-    "raw": Format("Raw HTTP request and response", ".http", _raw),
+    "curl": _streamed("cURL", ".sh", copyas.curl_parts),
+    "httpie": _streamed("HTTPie", ".sh", copyas.httpie_parts),
+    "python": _streamed("Python (requests)", ".py", copyas.python_parts),
+    "fetch": _streamed("JavaScript fetch", ".js", copyas.fetch_parts),
+    "raw-request": _streamed("Raw HTTP request", ".http", _raw_request, binary=True),
+    "raw-response": _streamed("Raw HTTP response", ".http", _raw_response, binary=True),
+    "raw": _streamed("Raw HTTP request and response", ".http", _raw, binary=True),
     "har-entry": Format("HAR entry", ".json", _har_entry),
     "har": Format("HAR file", ".har", _har),
     "pytest": Format("pytest test", ".py", _pytest),
@@ -112,12 +121,14 @@ def names() -> str:
 
 
 def render(name: str, exchanges: Sequence[Exchange], *, base_url: str | None = None,
-           redact: bool = True, app: AppRef | None = None) -> Output:
+           redact: bool = True, app: AppRef | None = None, out: str | None = None) -> Output:
     """``exchanges`` in the format ``name`` (a key of FORMATS); ExportError if unknown,
-    empty, or the format cannot be made from them."""
+    empty, or the format cannot be made from them. ``out``: the file it will be saved
+    to, if known (a pytest file in the app's folder then finds the app relative to
+    itself)."""
     fmt = FORMATS.get(name)
     if fmt is None:
         raise ExportError(f"{name!r} is not an export format; use one of {names()}.")
     if not exchanges:
         raise ExportError("There is no exchange to export; select one or widen the filter.")
-    return fmt.write(list(exchanges), Context(base_url, redact, app))
+    return fmt.write(list(exchanges), Context(base_url, redact, app, out))
