@@ -78,8 +78,11 @@ def test_a_session_from_before_the_link_opens_and_gets_the_column(tmp_path: Path
     with sqlite3.connect(path) as db:  # as the version before the link wrote it
         db.execute("ALTER TABLE exchanges DROP COLUMN resent_from")
     db.close()
-    with Store.open(path) as saved:
+    before = path.read_bytes()
+    with Store.open(path) as saved:  # read through a view: the file stays as it was
         assert [s.resent_from for s in saved.summaries()] == [None]
+        assert saved.get(1).status == "200 OK"
+    assert path.read_bytes() == before
     with Store.open(path, writable=True) as store:
         store.add([make_exchange(2)])
         store.flush()

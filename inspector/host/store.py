@@ -128,8 +128,8 @@ CREATE TABLE process_output (
 
 _SUMMARY_COLUMNS = ("id, start, method, path, query, status, content_type, response_size, "
                     "duration, findings, error, state, resent_from")
-# Sessions written before resent_from was added lack the column: read as NULL there.
-_OLD_SUMMARY_COLUMNS = _SUMMARY_COLUMNS.replace("resent_from", "NULL")
+# Columns added to format 3 since it first shipped: (name, definition, older rows' value).
+_ADDED_COLUMNS = (("resent_from", "INTEGER", "NULL"),)
 # A row is listed only if each column has the type the store writes (a crafted file may
 # hold anything: SQLite keeps any value in any column). Checked by SQLite, which reads
 # only each value's type for typeof(), not the value itself.
@@ -140,15 +140,8 @@ _COLUMN_TYPES = (
     ("duration", ("real", "integer", "null")), ("findings", ("integer",)),
     ("error", ("integer",)), ("state", ("text",)),
     ("resent_from", ("integer", "null")))  # data and bodies: checked when loaded
-
-
-def _fits(columns: tuple[tuple[str, tuple[str, ...]], ...]) -> str:
-    return " AND ".join(f"typeof({name}) IN ({', '.join(repr(t) for t in types)})"
-                        for name, types in columns)
-
-
-_ROW_FITS = _fits(_COLUMN_TYPES)
-_OLD_ROW_FITS = _fits(_COLUMN_TYPES[:-1])
+_ROW_FITS = " AND ".join(
+    f"typeof({name}) IN ({', '.join(repr(t) for t in types)})" for name, types in _COLUMN_TYPES)
 _UPSERT = ("INSERT OR REPLACE INTO exchanges (" + _SUMMARY_COLUMNS
            + ", data, request_body, response_body) VALUES (" + ", ".join("?" * 16) + ")")
 
@@ -446,7 +439,8 @@ class Store:
             if writable:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
-            summaries, notes = _read_summaries(conn, _has_link_column(conn, writable))
+            _add_columns(conn, writable)
+            summaries, notes = _read_summaries(conn)
         except (sqlite3.DatabaseError, SessionError) as exc:
             if conn is not None:
                 conn.close()
@@ -976,26 +970,28 @@ def _row_summary(row: tuple[Any, ...]) -> Summary:
                    sys.intern(state), resent_from)
 
 
-def _has_link_column(conn: sqlite3.Connection, writable: bool) -> bool:
-    """Whether the file's exchanges have a resent_from column; one opened to be written
-    to gets it (older versions name their columns, so they read and write it still)."""
-    names = {row[1] for row in conn.execute("PRAGMA table_info(exchanges)")}
-    if "resent_from" in names:
-        return True
-    if writable and names:
-        conn.execute("ALTER TABLE exchanges ADD COLUMN resent_from INTEGER")
-        return True
-    return False
+def _add_columns(conn: sqlite3.Connection, writable: bool) -> None:
+    """Sessions saved before a column of _ADDED_COLUMNS was added lack it: one opened to
+    append gets it (older versions name their columns, so they still read and write
+    such a file); one opened read-only is read through a temporary view that adds it
+    (the temp schema lives in memory: the file stays as it was)."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(exchanges)")}
+    missing = [c for c in _ADDED_COLUMNS if c[0] not in columns]
+    if not columns or not missing:
+        return
+    if writable:
+        for name, definition, _value in missing:
+            conn.execute(f"ALTER TABLE exchanges ADD COLUMN {name} {definition}")
+    else:
+        added = ", ".join(f"{value} AS {name}" for name, _definition, value in missing)
+        conn.execute(f"CREATE TEMP VIEW exchanges AS SELECT *, {added} FROM main.exchanges")
 
 
-def _read_summaries(conn: sqlite3.Connection, link: bool = True
-                    ) -> tuple[list[Summary], list[str]]:
+def _read_summaries(conn: sqlite3.Connection) -> tuple[list[Summary], list[str]]:
     """The summaries of the rows that have the store's column types, and a note for
-    each row that has not (``link``: the file has the resent_from column)."""
+    each row that has not."""
     # One scan: each row comes with SQLite's verdict on its column types.
-    columns, fits = (_SUMMARY_COLUMNS, _ROW_FITS) if link else (_OLD_SUMMARY_COLUMNS,
-                                                                 _OLD_ROW_FITS)
-    rows = conn.execute(f"SELECT {columns}, {fits} FROM exchanges ORDER BY id")
+    rows = conn.execute(f"SELECT {_SUMMARY_COLUMNS}, {_ROW_FITS} FROM exchanges ORDER BY id")
     summaries = []
     bad = 0
     for row in rows:
@@ -1003,18 +999,17 @@ def _read_summaries(conn: sqlite3.Connection, link: bool = True
             summaries.append(_row_summary(row))
         else:
             bad += 1
-    return summaries, (_why_unfit(conn, link) if bad else [])
+    return summaries, (_why_unfit(conn) if bad else [])
 
 
-def _why_unfit(conn: sqlite3.Connection, link: bool) -> list[str]:
+def _why_unfit(conn: sqlite3.Connection) -> list[str]:
     """A note for each row (the first thousand) whose columns have other types."""
     notes = []
-    checked = _COLUMN_TYPES if link else _COLUMN_TYPES[:-1]
     rows = conn.execute(
-        f"SELECT {', '.join(f'typeof({name})' for name, _ in checked)}, id "
-        f"FROM exchanges WHERE NOT ({_fits(checked)}) ORDER BY id LIMIT 1000")
+        f"SELECT {', '.join(f'typeof({name})' for name, _ in _COLUMN_TYPES)}, id "
+        f"FROM exchanges WHERE NOT ({_ROW_FITS}) ORDER BY id LIMIT 1000")
     for *types, xid in rows:
-        name, kind = next((name, kind) for (name, allowed), kind in zip(checked, types)
+        name, kind = next((name, kind) for (name, allowed), kind in zip(_COLUMN_TYPES, types)
                           if kind not in allowed)
         what = {"null": "NULL", "integer": "a number", "real": "a number", "text": "a text",
                 "blob": "bytes"}.get(kind, kind)
