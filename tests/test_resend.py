@@ -4,11 +4,9 @@ address, kept in the log, the summary and the session file), and what is sent.""
 from __future__ import annotations
 
 import sqlite3
-import threading
 from pathlib import Path
 
 import pytest
-from waitress.server import create_server
 
 from inspector.host.eventlog import fold
 from inspector.host.resend import (
@@ -111,7 +109,7 @@ def test_a_truncated_body_cannot_be_resent() -> None:
         from_exchange(x)
 
 
-def test_nothing_is_added_to_what_is_sent() -> None:
+def test_nothing_is_added_to_what_is_sent(serve_plain) -> None:
     """http.client adds Host and Accept-Encoding of its own; send() must not."""
     seen: list[dict] = []
 
@@ -123,16 +121,10 @@ def test_nothing_is_added_to_what_is_sent() -> None:
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [b"ok"]
 
-    server = create_server(app, host="127.0.0.1", port=0)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        clients = []
-        reply = send(f"http://127.0.0.1:{server.effective_port}",
-                     OutgoingRequest("PUT", "/x", [("X-One", "1")], b"\x00\xff"),
-                     connected=clients.append)
-    finally:
-        server.close()
+    server = serve_plain(app)
+    clients: list[tuple[str, int]] = []
+    reply = send(server.url, OutgoingRequest("PUT", "/x", [("X-One", "1")], b"\x00\xff"),
+                 connected=clients.append)
     assert reply.status == 200 and reply.body == b"ok"
     assert seen == [{"HTTP_X_ONE": "1", "CONTENT_LENGTH": "2", "REMOTE": clients[0],
                      "BODY": b"\x00\xff"}]
