@@ -5,8 +5,8 @@ headers, response headers, environ, request body, response body), each a list
 of rows ``key, left, right, same``. Headers and environ keys are matched by
 name (headers without case); a JSON body is compared structurally, value by
 value at each path (``$.items[0].id``), so key order and spacing do not
-count; a text body line by line (:mod:`difflib`); anything else by size and
-SHA-256. The response side is what the client got (the wire), as the list
+count; a form's fields by name; a text body line by line (:mod:`difflib`);
+anything else by size and SHA-256. The response side is what the client got (the wire), as the list
 shows it. :mod:`inspector.difference` is the other comparison: the app's
 answer against the wire's, within one exchange.
 """
@@ -21,6 +21,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
 
 from .model import Exchange
 
@@ -181,6 +182,9 @@ def _body(title: str, left: Body, right: Body) -> Section:
         flat_l, flat_r = dict(_flatten(jl)), dict(_flatten(jr))
         if len(flat_l) + len(flat_r) <= 2 * MAX_JSON_VALUES:
             return Section(title, _rows(flat_l, flat_r), "JSON, value by value")
+    fl, fr = _form(left), _form(right)
+    if fl is not None and fr is not None:
+        return Section(title, _pairs(fl, fr, False), "form fields, by name")
     tl, tr = _text(left), _text(right)
     if tl is not None and tr is not None:
         return Section(title, _lines(tl, tr), "text, line by line")
@@ -198,6 +202,16 @@ def _json(body: Body) -> Any:
         return json.loads(body.data)
     except ValueError:
         return _NOT_JSON
+
+
+def _form(body: Body) -> list[tuple[str, str]] | None:
+    kind = body.content_type.split(";", 1)[0].strip().lower()
+    if not body.complete or kind != "application/x-www-form-urlencoded":
+        return None
+    try:
+        return parse_qsl(body.data.decode("ascii"), keep_blank_values=True)
+    except (UnicodeDecodeError, ValueError):
+        return None
 
 
 def _flatten(value: Any, path: str = "$") -> Iterator[tuple[str, str]]:

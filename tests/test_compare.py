@@ -52,3 +52,14 @@ def test_binary_bodies_by_size_and_hash_and_environ_objects_by_type() -> None:
 def test_the_same_exchange_does_not_differ() -> None:
     x = make_exchange(1, "POST", request_body=json.dumps({"a": 1}).encode())
     assert sum(s.differences for s in compare(x, x)) == 0
+
+
+def test_form_bodies_by_field() -> None:
+    form = [("Content-Type", "application/x-www-form-urlencoded")]
+    left = make_exchange(1, "POST", request_body=b"name=Ada&lang=Python", request_headers=form)
+    right = make_exchange(2, "POST", request_body=b"lang=Python&name=Grace+Hopper",
+                          request_headers=form)
+    section = _section(compare(left, right), "Request body")
+    assert section.note == "form fields, by name"
+    assert [(r.key, r.left, r.right) for r in section.rows if not r.same] == [
+        ("name", "Ada", "Grace Hopper")]

@@ -13,6 +13,7 @@ from inspector.host.resend import (
     Links,
     OutgoingRequest,
     ResendError,
+    check,
     from_exchange,
     resent_event,
     send,
@@ -128,3 +129,17 @@ def test_nothing_is_added_to_what_is_sent(serve_plain) -> None:
     assert reply.status == 200 and reply.body == b"ok"
     assert seen == [{"HTTP_X_ONE": "1", "CONTENT_LENGTH": "2", "REMOTE": clients[0],
                      "BODY": b"\x00\xff"}]
+
+
+@pytest.mark.parametrize(("request_", "problem"), [
+    (OutgoingRequest("GE T", "/"), "method"),
+    (OutgoingRequest("GET", "/a b"), "spaces"),
+    (OutgoingRequest("GET", "/", [("X Y", "1")]), "header name"),
+    (OutgoingRequest("GET", "/", [("X", "a\r\nInjected: 1")]), "line break"),
+    (OutgoingRequest("GET", "/", [("X", "snow ☃")]), "latin-1"),
+])
+def test_a_request_http_cannot_carry_is_refused_before_sending(request_, problem) -> None:
+    with pytest.raises(ResendError, match=problem):
+        check(request_)
+    with pytest.raises(ResendError, match=problem):  # before any connection is made
+        send("http://127.0.0.1:9", request_)

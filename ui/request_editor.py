@@ -53,7 +53,7 @@ from inspector.host.compose import (
     new_boundary,
 )
 from inspector.host.compose import set_header as with_header
-from inspector.host.resend import OutgoingRequest
+from inspector.host.resend import OutgoingRequest, ResendError, check
 
 from . import theme
 
@@ -161,6 +161,7 @@ class RequestEditor(QDialog):
         line.addWidget(self.target, 1)
 
         self.headers = PairTable()
+        self.headers.itemChanged.connect(self._update)
         headers_page = QWidget()
         headers_layout = QVBoxLayout(headers_page)
         headers_layout.addWidget(self.headers)
@@ -279,6 +280,7 @@ class RequestEditor(QDialog):
         self.kind.model().item(len(KINDS) - 1).setEnabled(self._binary)
         if getattr(self, "_keep_type", False):
             return
+        self._carry_text(kind)
         self._touched = kind != "binary"
         if kind in CONTENT_TYPES:
             self._set_header("Content-Type", CONTENT_TYPES[kind])
@@ -287,6 +289,12 @@ class RequestEditor(QDialog):
         elif kind == "none":
             self._set_header("Content-Type", None)
         self._update()
+
+    def _carry_text(self, kind: str) -> None:
+        """Text typed as Text goes on as JSON and back: changing the kind keeps it."""
+        pair = {"json": (self.text, self.json), "text": (self.json, self.text)}.get(kind)
+        if pair is not None and not pair[1].toPlainText():
+            pair[1].setPlainText(pair[0].toPlainText())
 
     def _set_header(self, name: str, value: str | None) -> None:
         self.headers.set_rows(with_header(self.headers.pairs(), name, value))
@@ -373,13 +381,16 @@ class RequestEditor(QDialog):
     def request(self) -> OutgoingRequest:
         """What the fields say; ComposeError when they do not make a request."""
         method = self.method.currentText().strip().upper()
-        if not method or not method.isascii() or not method.isalpha():
-            raise ComposeError("The method must be a word of letters, such as GET or POST.")
         target = self.target.text().strip()
         if not target.startswith("/") and target != "*":
             raise ComposeError("The path must start with /, for example /api/items?page=2.")
-        return OutgoingRequest(method, target, self.headers.pairs(), self.body(),
-                               length=self._length, origin=self._origin)
+        request = OutgoingRequest(method, target, self.headers.pairs(), self.body(),
+                                  length=self._length, origin=self._origin)
+        try:
+            check(request)
+        except ResendError as exc:
+            raise ComposeError(str(exc)) from None
+        return request
 
     def _update(self) -> None:
         try:

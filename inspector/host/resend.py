@@ -20,6 +20,7 @@ expectation no begin claims (recording paused, the app stopped) expires.
 from __future__ import annotations
 
 import http.client
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -60,6 +61,34 @@ class OutgoingRequest:
         return headers
 
 
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110: a method, a header name
+
+
+def check(request: OutgoingRequest) -> None:
+    """ResendError (one sentence) unless ``request`` can go out as HTTP/1.1."""
+    if not _TOKEN.fullmatch(request.method):
+        raise ResendError(f"The method {request.method!r} is not a word HTTP allows; use "
+                          "letters, such as GET or POST.")
+    if not request.target or any(c.isspace() or ord(c) < 0x20 for c in request.target):
+        raise ResendError("The path must not be empty or hold spaces or control characters; "
+                          "write a space as %20.")
+    for name, value in request.headers:
+        if not _TOKEN.fullmatch(name):
+            raise ResendError(f"The header name {name!r} is not one HTTP allows (letters, "
+                              "digits and -, no spaces or colons).")
+        if "\r" in value or "\n" in value or not _latin1(value):
+            raise ResendError(f"The value of {name} holds a line break or a character HTTP "
+                              "headers cannot carry (only latin-1).")
+
+
+def _latin1(text: str) -> bool:
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 @dataclass
 class Reply:
     status: int
@@ -96,6 +125,7 @@ def send(base_url: str, request: OutgoingRequest, *,
     parts = urlsplit(base_url)
     if not parts.hostname or not parts.port:
         raise ResendError("The app is not being served; start it, then send the request.")
+    check(request)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
     try:
         conn.connect()

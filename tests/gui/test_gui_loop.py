@@ -234,3 +234,36 @@ def test_resend_links_through_the_app_process_too(qtbot, make_window) -> None:
     x = window.store.get(s.id)
     assert x.request_body == b"name=Grace+Hopper&lang=Python"
     assert b"Thanks, Grace Hopper!" in x.response_body
+
+
+def test_resend_several_rows_at_once(qtbot, make_window) -> None:
+    window = make_window("inspector.examples.router:app")
+    for path in ("/hello/ada", "/about"):
+        http_request(window.url, path=path)
+    wait_rows(qtbot, window, 2)
+    ids = [window.model.summary(i).id for i in range(2)]
+    _select(window, *ids)
+    window.actions_by_name["resend"].trigger()
+    wait_rows(qtbot, window, 4)
+    resent = {window.model.summary(i).resent_from: window.model.summary(i).path
+              for i in (2, 3)}
+    assert resent == {ids[0]: "/hello/ada", ids[1]: "/about"}
+
+
+def test_the_editor_refuses_what_http_cannot_carry(qtbot, make_window) -> None:
+    window = make_window()
+    editor = window.loop.new_request()
+    editor.headers.add_row("X-Name", "snow ☃")
+    assert not editor.send_button.isEnabled() and "latin-1" in editor.problem.text()
+    editor.headers.item(1, 1).setText("snow")
+    assert editor.send_button.isEnabled()
+    editor.target.setText("api")
+    assert not editor.send_button.isEnabled()
+    assert "must start with /" in editor.problem.text()
+    editor.target.setText("/api")
+    assert editor.send_button.isEnabled()
+    editor.kind.setCurrentIndex(1)  # Text
+    editor.text.setPlainText('{"a": 1}')
+    editor.kind.setCurrentIndex(2)  # JSON: the text goes along
+    assert editor.json.toPlainText() == '{"a": 1}'
+    assert ("Content-Type", "application/json") in editor.headers.pairs()
