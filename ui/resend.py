@@ -1,6 +1,9 @@
-"""Sends requests to the served app from a worker thread, never the GUI thread.
+"""Sends requests to the served app from worker threads, never the GUI thread.
 
-Each request goes out on its own connection (see :mod:`inspector.host.resend`);
+The requests of one :meth:`Resender.send` go out one after another, in order
+(log in, then the page); separate sends run side by side, so a request paused
+at a breakpoint does not hold up the next one. Each request goes out on its
+own connection (see :mod:`inspector.host.resend`);
 a request made from a row has its client address noted in the recorder's
 links first, so its exchange is recorded as "resent from #N". Answers come
 back to the GUI thread through a queued signal.
@@ -28,7 +31,7 @@ class Resender(QObject):
         super().__init__(parent)
         self._links = links
         self._url = url  # the app's URL now ("" when it is not served)
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="resend")
+        self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="resend")
         self._closed = False
         self._from_worker.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
 
