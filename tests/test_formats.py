@@ -129,3 +129,14 @@ def test_streamed_formats_take_one_exchange_at_a_time(name: str) -> None:
     assert [seen for _, seen in pieces][:3] in ([0, 1, 2], [1, 2, 3])  # a head, or none
     joined = (b"" if fmt.binary else "").join(p for p, _ in pieces)
     assert joined == render(name, [make_exchange(i, path=f"/p{i}") for i in range(1, 4)])
+
+
+@pytest.mark.parametrize("name", ["curl", "httpie", "python", "fetch"])
+def test_scripts_say_what_they_cannot_send(name: str) -> None:
+    cut = make_exchange(1, method="POST", request_body=b"x" * 10, request_size=500)
+    waitress = make_exchange(2, path="/big", status="413 Request Entity Too Large")
+    waitress.server_only = True
+    script = render(name, [cut, waitress])
+    assert isinstance(script, str)
+    assert "Only 10 of 500 request body bytes were captured" in script
+    assert "The server answered this request itself" in script

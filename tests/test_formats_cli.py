@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from inspector.host.appref import AppRef, record_app
+from inspector.host.cli import export, parse_args
+from inspector.host.formats import FORMATS
 from inspector.host.store import Store
 from tests.factories import BINARY_SAMPLE, make_exchange
 from tests.test_cli import command, one_sentence, run
@@ -100,12 +102,16 @@ def test_secrets_kept_make_a_private_file(session: Path, tmp_path: Path) -> None
     assert oct(os.stat(out).st_mode & 0o777) == "0o600"
 
 
-def test_every_format_from_the_command_line(session: Path, tmp_path: Path) -> None:
-    for name in ("har", "curl", "httpie", "python", "fetch", "raw", "raw-response",
-                 "har-entry", "pytest"):
-        result = run_bytes("--open", str(session), "--export", name, cwd=tmp_path)
-        assert result.returncode == 0, (name, result.stderr)
-        assert result.stdout, name
+@pytest.mark.parametrize("name", ["har", "curl", "httpie", "python", "fetch", "raw",
+                                  "raw-request", "raw-response", "har-entry", "pytest"])
+def test_every_format_from_the_command_line(session: Path, name: str, capfdbinary) -> None:
+    """In this process (the real process is tested above): each name gives output."""
+    code = export(parse_args(["--open", str(session), "--export", name]))
+    out, err = capfdbinary.readouterr()
+    assert code == 0, err
+    assert out and not err
+    if not FORMATS[name].binary:
+        out.decode("utf-8")
 
 
 def test_har_input_and_the_app_named_on_the_command_line(session: Path,
@@ -155,3 +161,14 @@ def test_export_options_need_export(session: Path, tmp_path: Path, args: list[st
     result = run("--open", str(session), *args, cwd=tmp_path)
     assert result.returncode == 2 and says in result.stderr
     assert not list(tmp_path.glob("x.*"))
+
+
+def test_advice_about_output_names(session: Path, tmp_path: Path) -> None:
+    result = run("--open", str(session), "--export", "pytest", "--out",
+                 str(tmp_path / "recorded.py"), cwd=tmp_path)
+    assert result.returncode == 0
+    assert "pytest collects files named test_*.py" in result.stderr
+    result = run("--open", str(session), "--export", "python", "--out",
+                 str(tmp_path / "requests.py"), cwd=tmp_path)
+    assert result.returncode == 0
+    assert "imports itself instead of requests" in result.stderr

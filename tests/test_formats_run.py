@@ -8,13 +8,16 @@ import base64
 import hashlib
 import http.client
 import json
+import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from inspector.host.export import from_har
 from inspector.host.formats import render
 from inspector.model import Exchange
 from tests.factories import BINARY_SAMPLE
@@ -162,3 +165,70 @@ def test_fetch_script_gets_the_recorded_answers(recorded: list[Exchange], live: 
     expected = b"".join(x.app_status.encode() + b"\n" + x.response_body + b"\n"
                         for x in recorded)
     assert out == expected
+
+
+def test_raw_request_bytes_get_the_recorded_answers(recorded: list[Exchange],
+                                                    serve_plain) -> None:
+    """Each raw request, written to a socket as it is, gets the recorded answer."""
+    server = serve_plain(echo)
+    for x in recorded:
+        raw = render("raw-request", [x])
+        assert isinstance(raw, bytes) and raw.endswith(b"\r\n\r\n")
+        with socket.create_connection(("127.0.0.1", server.effective_port), timeout=10) as s:
+            s.sendall(raw[:-4])  # the separator after the message is not part of it
+            s.shutdown(socket.SHUT_WR)
+            reply = b""
+            while chunk := s.recv(65536):
+                reply += chunk
+        head, _, body = reply.partition(b"\r\n\r\n")
+        assert head.split(b"\r\n")[0] == b"HTTP/1.1 " + x.app_status.encode()
+        assert body == x.response_body
+
+
+def test_har_entries_read_back_as_the_same_requests(recorded: list[Exchange]) -> None:
+    entries = json.loads(render("har-entry", recorded))
+    back = from_har({"log": {"version": "1.2", "entries": entries}})
+    assert [(b.method, b.path, b.query, b.request_body) for b in back] == \
+        [(x.method, x.path, x.query, x.request_body) for x in recorded]
+    one = json.loads(render("har-entry", recorded[:1]))
+    assert one["request"]["url"].endswith("/items?q=a%20b&tag=1&tag=2&empty=")
+
+
+def login_app(environ, start_response):
+    """A session cookie that is new each login: a recorded one is worthless later."""
+    if environ["PATH_INFO"] == "/login":
+        sid = os.urandom(8).hex()
+        SESSIONS[sid] = "ada"
+        start_response("204 No Content", [("Set-Cookie", f"sid={sid}; Path=/; HttpOnly")])
+        return [b""]
+    cookie = environ.get("HTTP_COOKIE", "")
+    user = SESSIONS.get(cookie.partition("sid=")[2].split(";")[0])
+    start_response("200 OK" if user else "401 Unauthorized", [("Content-Type", "text/plain")])
+    return [f"user={user}".encode()]
+
+
+SESSIONS: dict[str, str] = {}
+
+
+def test_python_script_carries_the_cookies_its_answers_set(serve_inspected, serve_plain,
+                                                           tmp_path: Path) -> None:
+    """Redacted, the recorded Cookie header is left out and the script's session sends
+    the cookie this run's login set: the page answers as it did."""
+    pytest.importorskip("requests")
+    agent, log = serve_inspected(login_app)
+    port = agent.server.effective_port
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("POST", "/login", body=b"")
+    response = conn.getresponse()
+    response.read()
+    cookie = response.getheader("Set-Cookie").split(";")[0]
+    conn.request("GET", "/me", headers={"Cookie": cookie})
+    conn.getresponse().read()
+    conn.close()
+    recorded = log.wait_ended(2)
+    assert recorded[1].response_body == b"user=ada"
+    live = serve_plain(login_app)
+    script = render("python", recorded, base_url=f"http://127.0.0.1:{live.effective_port}")
+    assert isinstance(script, str) and "# 'Cookie': 'sid=[redacted]'," in script
+    out = execute([sys.executable], script, tmp_path, "replay.py")
+    assert out == b"204 No Content\n\n200 OK\nuser=ada\n"

@@ -325,3 +325,15 @@ def test_django_csrf_form_replays_with_this_runs_token(tmp_path: Path, elsewhere
     urls.write_text(urls.read_text().replace('"saved "', '"kept "'))
     result = run_pytest(test_file, cwd=tmp_path)
     assert result.returncode == 1 and "kept hi" in result.stdout
+
+
+def test_json_times_and_tokens_match_anything_and_deep_json_goes_by_hash() -> None:
+    body = json.dumps({"id": 3, "created": "2026-11-30T09:58:01.123Z", "day": "2026-11-30",
+                       "seen": ["Mon, 30 Nov 2026 09:58:01 GMT"], "auth_token": "x1"}).encode()
+    x = make_exchange(1, headers=[("Content-Type", "application/json")], response_body=body)
+    text = render("pytest", [x], app=AppRef("web:app", "/p"))
+    assert ("assert json.loads(response.body) == {'id': 3, 'created': ANY, "
+            "'day': '2026-11-30', 'seen': [ANY], 'auth_token': ANY}") in text
+    deep = make_exchange(1, headers=[("Content-Type", "application/json")],
+                         response_body=b"[" * 800 + b"]" * 800)
+    assert "sha256(response.body)" in render("pytest", [deep], app=AppRef("web:app", "/p"))

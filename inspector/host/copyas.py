@@ -52,6 +52,10 @@ def comment_text(text: str) -> str:
 
 
 def truncation_note(x: Exchange) -> str:
+    """A comment's text when this sends less than the client did, else ""."""
+    if x.server_only:
+        return ("The server answered this request itself (the app was not called); "
+                "this sends what it read of it, without a body.")
     if not x.request_truncated:
         return ""
     return (f"Only {len(x.request_body)} of {x.request_size} request body bytes were "
@@ -70,7 +74,8 @@ def curl_parts(exchanges: Iterable[Exchange], ctx: Context) -> Iterator[str]:
     yield "#!/bin/sh\n# Requests recorded by WSGI Inspector, sent again with curl.\n"
     for number, x in enumerate(exchanges, 1):
         command = curl(x, redact=ctx.redact, base_url=ctx.base_url)
-        yield f"# {heading(number, x)}\n{command} && echo\n"
+        note = f"# {truncation_note(x)}\n" if x.server_only else ""  # curl() says the rest
+        yield f"# {heading(number, x)}\n{note}{command} && echo\n"
 
 
 # -- HTTPie -----------------------------------------------------------------------------------

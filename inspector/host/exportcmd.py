@@ -51,7 +51,8 @@ def parse_filter(text: str) -> Predicate:
 
 
 def run(request: Request, notes: Callable[[str], None]) -> int:
-    """Export; return how many exchanges were written. ``notes`` hears rows left out."""
+    """Export; return how many exchanges were written. ``notes`` hears rows left out
+    and advice about the output's name."""
     if request.format not in FORMATS:
         raise ExportError(f"{request.format!r} is not an export format; use one of "
                           f"{names()}.")
@@ -60,6 +61,9 @@ def run(request: Request, notes: Callable[[str], None]) -> int:
         raise ExportError(f"--base-url {request.base_url!r} is not an http:// or https:// "
                           "URL; give one such as http://127.0.0.1:8000.")
     keep = parse_filter(request.filter)
+    advice = _name_advice(request)
+    if advice:
+        notes(advice)
     path = Path(request.source)
     if not path.is_file():
         raise ExportError(f"{request.source} does not exist; give the path of a session or "
@@ -69,6 +73,20 @@ def run(request: Request, notes: Callable[[str], None]) -> int:
             return _export(request, exchanges, request.app or app)
     except (HarError, SessionError) as exc:
         raise ExportError(str(exc)) from None
+
+
+def _name_advice(request: Request) -> str:
+    """A word about an --out name that would not work as meant, else ""."""
+    name = os.path.basename(request.out or "")
+    if not name.endswith(".py"):
+        return ""
+    if request.format == "pytest" and not (name.startswith("test_") or name.endswith("_test.py")):
+        return (f"pytest collects files named test_*.py or *_test.py; {name} runs when "
+                "named on the command line.")
+    if request.format == "python" and name == "requests.py":
+        return ("a script named requests.py imports itself instead of requests; give it "
+                "another name.")
+    return ""
 
 
 @contextmanager

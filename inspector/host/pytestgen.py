@@ -42,6 +42,9 @@ _TAG, _CSRF_NAME, _CSRF_VALUE = (re.compile(TAG), re.compile(CSRF_NAME, re.I),
 _CGI_KEY = re.compile(r"[A-Z][A-Z0-9_]*")
 _LEFT_OUT_KEYS = frozenset({"HTTP_COOKIE", "REMOTE_PORT"})  # cookies: the Client sends them
 _VOLATILE_KEY = re.compile(r"csrf|token|nonce", re.I)
+# A moment to the second (ISO 8601 or an HTTP date): "now" when it was recorded.
+_MOMENT = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?"
+                     r"|[A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d GMT")
 # Larger bodies are compared by hash: a test file is read by people.
 LITERAL_LIMIT = 16 * 1024
 _TEXT_TYPES = ("application/xml", "application/javascript", "application/x-www-form-urlencoded")
@@ -331,13 +334,14 @@ def _sha256(data: bytes) -> str:
 def _json_checks(body: bytes) -> list[str] | None:
     try:
         data = json.loads(body)
-    except (ValueError, RecursionError):
+        if not _finite(data):
+            return None
+        loose, changed = _loosen(data)
+        expected = pprint.pformat(loose, width=88, sort_dicts=False).replace("\n", "\n    ")
+    except (ValueError, RecursionError):  # not JSON, or nested too deep to write out
         return None
-    if not _finite(data):
-        return None
-    loose, changed = _loosen(data)
-    expected = pprint.pformat(loose, width=88, sort_dicts=False).replace("\n", "\n    ")
-    lines = ["# Values named like a token or CSRF change every run: ANY."] if changed else []
+    lines = (["# Tokens, CSRF values and times to the second change every run: ANY."]
+             if changed else [])
     return [*lines, f"assert json.loads(response.body) == {expected}"]
 
 
@@ -355,11 +359,13 @@ def _finite(data: Any) -> bool:
 
 
 def _loosen(data: Any) -> tuple[Any, bool]:
-    """``data`` with values that change every run (tokens, redacted ones) as ANY."""
+    """``data`` with values that change every run (tokens, times, redacted ones) as ANY."""
+    if _volatile(data):
+        return _ANY, True
     if isinstance(data, dict):
         out, changed = {}, False
         for key, value in data.items():
-            if value == REDACTED or (isinstance(value, str) and _VOLATILE_KEY.search(key)):
+            if isinstance(value, str) and _VOLATILE_KEY.search(key):
                 out[key], changed = _ANY, True
             else:
                 out[key], inner = _loosen(value)
@@ -369,6 +375,10 @@ def _loosen(data: Any) -> tuple[Any, bool]:
         pairs = [_loosen(v) for v in data]
         return [p[0] for p in pairs], any(p[1] for p in pairs)
     return data, False
+
+
+def _volatile(value: Any) -> bool:
+    return isinstance(value, str) and (value == REDACTED or _MOMENT.fullmatch(value) is not None)
 
 
 def _charset(mime: str) -> str:

@@ -3,7 +3,8 @@
 A *session* is one SQLite database (WAL journal, ``synchronous=NORMAL``, file
 mode 0600 because bodies and headers may hold secrets). Layout:
 
-- ``meta(key, value)``: ``app = "wsgi-inspector-session"``, ``schema_version = 3``;
+- ``meta(key, value)``: ``app = "wsgi-inspector-session"``, ``schema_version = 3``,
+  and ``served_app`` (the app served, as JSON: :mod:`inspector.host.appref`) when known;
 - ``exchanges``: summary columns for listing (filtering runs in memory), ``data``
   (the exchange's event log: a pickle of a list holding each event as the
   agent sent it, the ring record's bytes as they came, or the event itself
