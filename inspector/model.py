@@ -29,8 +29,10 @@ EV_END = "end"  # the exchange is over
 EV_PAUSED = "paused"  # stepping: the request waits at a phase (with that phase's data)
 EV_RESUMED = "resumed"  # stepping: it goes on ("how": step, continue, abort, timeout, ...)
 EV_EDIT = "edit"  # stepping: the user changed what passes ("what", "original", "edited")
+# The host's, not the agent's: this exchange is the user's resend of row "from".
+EV_RESENT = "resent"
 EVENT_TYPES = (EV_BEGIN, EV_PHASE, EV_CHUNK, EV_OUTPUT, EV_FINDING, EV_ERROR, EV_END,
-               EV_PAUSED, EV_RESUMED, EV_EDIT)
+               EV_PAUSED, EV_RESUMED, EV_EDIT, EV_RESENT)
 
 # Phase names, in the order a well-behaved exchange passes them.
 PH_RECEIVED = "received"
@@ -150,6 +152,7 @@ class Exchange:
     client_disconnected: bool = False  # the client hung up before the response was out
     server_only: bool = False  # the server answered on its own; the app was not called
     request_line: str = ""  # as received, for a server_only answer
+    resent_from: int | None = None  # the row this one was sent again from (Resend, Edit)
 
     # -- convenience views over the environ ---------------------------------
     def env(self, key: str, default: str = "") -> str:
@@ -295,6 +298,8 @@ class Exchange:
             "paused_time": self.paused_time,
             "client_dropped": self.client_dropped,
         }
+        if self.resent_from is not None:
+            data["resent_from"] = self.resent_from
         if self.wire_size is not None or self.server_only:
             data.update(wire_to_plain(self))
         return data
@@ -330,6 +335,7 @@ class Exchange:
             paused_time=data.get("paused_time", 0.0),
             **wire_from_plain(data),
             client_dropped=data.get("client_dropped", False),
+            resent_from=data.get("resent_from"),
         )
 
 
@@ -559,6 +565,13 @@ def _apply_resumed(x: Exchange, ev: dict[str, Any]) -> None:
     x.pause = None
 
 
+def _apply_resent(x: Exchange, ev: dict[str, Any]) -> None:
+    origin = ev["from"]
+    if type(origin) is not int:  # a crafted log: the link is left out, not the exchange
+        raise TypeError("a resent event's origin is not a row id")
+    x.resent_from = origin
+
+
 def _apply_edit(x: Exchange, ev: dict[str, Any]) -> None:
     x.edits.append(Edit(ev["phase"], ev["what"], ev["original"], ev["edited"], ev["t"]))
 
@@ -574,6 +587,7 @@ _APPLY = {
     EV_PAUSED: _apply_paused,
     EV_RESUMED: _apply_resumed,
     EV_EDIT: _apply_edit,
+    EV_RESENT: _apply_resent,
 }
 
 

@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 from inspector.host.appref import AppRef, record_app
 from inspector.host.process import Options, Status
+from inspector.host.resend import Links, resent_event
 from inspector.host.runner import Runner
 from inspector.host.store import Store
 
@@ -74,6 +75,7 @@ class Recorder:
         self.paused = False
         self.step_listener: Callable[[str, dict[str, Any]], None] | None = None
         self.wants_begin: Callable[[], bool] = lambda: False
+        self.links = Links()  # resent requests to recognise (inspector.host.resend)
 
     def set_store(self, store: Store) -> None:
         with self._lock:
@@ -106,6 +108,10 @@ class Recorder:
         if kind == "paused":
             event = {**event, "agent_id": xid}
         store.put(event)
+        if kind == "begin" and self.links:  # a resend waits for its exchange
+            origin = self.links.match(event)
+            if origin is not None:
+                store.put(resent_event(event, origin))
         if kind in ("paused", "resumed") and listener is not None:
             listener(kind, event)
 

@@ -63,6 +63,7 @@ from .exchange_model import (
     ExchangeModel,
 )
 from .flow_view import FlowPane
+from .loop_actions import LoopActions
 from .open_app_dialog import OpenAppDialog
 from .panes import (
     EnvironPane,
@@ -129,6 +130,9 @@ class MainWindow(QMainWindow):
         self._build_toolbar()
         self._build_central()
         self._build_step_dock()
+        self.loop = LoopActions(self)  # resend, edit, compose, copy as, compare
+        self.actions_by_name.update(self.loop.actions)
+        self.table.addActions(_row_menu(self.actions_by_name))
         self.actions_by_name["follow"].setChecked(True)
         self._build_menus()
         self._build_statusbar()
@@ -309,14 +313,14 @@ class MainWindow(QMainWindow):
         self.table.addAction(delete)
         copy_url = QAction("Copy URL", self.table)
         copy_url.triggered.connect(self._copy_selected_urls)
-        self.table.addAction(copy_url)
+        self.actions_by_name["copy_url"] = copy_url
         exports = make_actions(self, self.current_exchange,
                                lambda: self._start_dir(_documents()))
         self.actions_by_name.update(exports)
-        self.table.addActions(list(exports.values()))
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
 
         self.overview = OverviewPane()
+        self.overview.origin_clicked.connect(self.select_id)  # "resent from #12"
         self.flow = FlowPane()
         self.environ = EnvironPane()
         self.request = RequestPane()
@@ -364,6 +368,7 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         acts = self.actions_by_name
         file_menu = self.menuBar().addMenu("&File")
+        file_menu.addAction(acts["new_request"])
         file_menu.addAction(acts["open_app"])
         self.recent_menu = file_menu.addMenu("Open &Recent App")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
@@ -377,8 +382,13 @@ class MainWindow(QMainWindow):
         edit.addAction(acts["delete"])
         edit.addAction(acts["clear"])
         edit.addSeparator()
-        for name in ("copy_curl", "copy_curl_secrets", "save_raw", "save_raw_secrets"):
-            edit.addAction(acts[name])
+        for name in ("resend", "edit_resend", None, "copy_as", "copy_url", "copy_body",
+                     "save_body", "copy_curl", "copy_curl_secrets", "save_raw",
+                     "save_raw_secrets", None, "compare"):
+            if name is None:
+                edit.addSeparator()
+            else:
+                edit.addAction(acts[name])
         edit.addSeparator()
         edit.addAction(acts["find"])
         app_menu = self.menuBar().addMenu("&App")
@@ -915,6 +925,7 @@ class MainWindow(QMainWindow):
         self.recorder.step_listener = None
         self.stepper.close()
         self.controller.shutdown()
+        self.loop.close()  # after the app: a request it was answering ends with it
         self.bridge.detach()
         if self.store is not self.recording:
             self.store.close()
@@ -937,6 +948,20 @@ class MainWindow(QMainWindow):
             self.url_label.setText(text)
         super().changeEvent(event)
 
+
+
+def _row_menu(acts: dict[str, QAction]) -> list[QAction]:
+    """The list's context menu, in order (separators between the groups)."""
+    items = []
+    for name in ("resend", "edit_resend", None, "copy_as", "copy_url", "copy_body",
+                 "save_body", None, "compare", None, "delete"):
+        if name is None:
+            separator = QAction(acts["delete"].parent())
+            separator.setSeparator(True)
+            items.append(separator)
+        else:
+            items.append(acts[name])
+    return items
 
 
 def _documents() -> str:

@@ -31,6 +31,7 @@ from ..model import (
     EV_FINDING,
     EV_PAUSED,
     EV_PHASE,
+    EV_RESENT,
     EV_RESUMED,
     PH_START_RESPONSE,
     ST_ABORTED,
@@ -62,6 +63,7 @@ class Summary(NamedTuple):
     findings: int
     error: bool
     state: str
+    resent_from: int | None = None  # the row it was sent again from (Resend, Edit and resend)
 
 
 class _Code(NamedTuple):
@@ -98,8 +100,9 @@ class Tally:
 
     __slots__ = ("aborted", "chunks", "client_dropped", "duration", "environ", "error",
                  "file_wrapper", "findings", "others", "pause_t", "paused", "paused_time",
-                 "pausing", "problems", "request_line", "response_size", "server_only",
-                 "start", "start_response", "state", "texts", "wire_head", "wire_size")
+                 "pausing", "problems", "request_line", "resent_from", "response_size",
+                 "server_only", "start", "start_response", "state", "texts", "wire_head",
+                 "wire_size")
 
     def __init__(self) -> None:
         self.start = 0.0
@@ -126,6 +129,7 @@ class Tally:
         self.client_dropped = False
         self.wire_head = b""
         self.wire_size: int | None = None
+        self.resent_from: int | None = None
 
     # -- the fields check_record reads -------------------------------------------
     def env(self, key: str, default: str = "") -> str:
@@ -168,6 +172,8 @@ class Tally:
             self.pause_t = ev.get("t")
         elif kind == EV_RESUMED:
             self._resumed(ev)
+        elif kind == EV_RESENT and type(ev["from"]) is int:
+            self.resent_from = ev["from"]
 
     def _environ(self, environ: Any) -> None:
         if type(environ) is list:  # [texts, others]: nearly always
@@ -246,7 +252,8 @@ class Tally:
         path = self.env("SCRIPT_NAME") + self.env("PATH_INFO") or self.request_line
         return Summary(xid, self.start, sys.intern(self.method), path,
                        self.env("QUERY_STRING"), code, sys.intern(content_type or ""), size,
-                       duration, self.problems, self.error is not None, sys.intern(state))
+                       duration, self.problems, self.error is not None, sys.intern(state),
+                       self.resent_from)
 
 
 def _wire_head(head: bytes) -> tuple[str, str | None]:

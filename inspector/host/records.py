@@ -176,7 +176,7 @@ _FIELDS: dict[str, Check] = {
 }
 _OPTIONAL: dict[str, Check] = {
     "paused": _TEXT, "edits": _ANY, "aborted": _TEXT, "paused_time": _NUMBER,
-    "client_dropped": _BOOL,
+    "client_dropped": _BOOL, "resent_from": _is(int, type(None)),
     # the wire side (absent in older sessions)
     "wire_version": _TEXT, "wire_status": _TEXT, "wire_headers": _pairs,
     "wire_head_size": _INT, "wire_size": _is(int, type(None)), "wire_body": _OPT_TEXT,

@@ -111,6 +111,7 @@ CREATE TABLE exchanges (
     findings INTEGER NOT NULL,
     error INTEGER NOT NULL,
     state TEXT NOT NULL,
+    resent_from INTEGER,
     data BLOB NOT NULL,
     request_body BLOB NOT NULL,
     response_body BLOB NOT NULL
@@ -127,7 +128,9 @@ CREATE TABLE process_output (
 """
 
 _SUMMARY_COLUMNS = ("id, start, method, path, query, status, content_type, response_size, "
-                    "duration, findings, error, state")
+                    "duration, findings, error, state, resent_from")
+# Columns added to format 3 since it first shipped: (name, definition, older rows' value).
+_ADDED_COLUMNS = (("resent_from", "INTEGER", "NULL"),)
 # A row is listed only if each column has the type the store writes (a crafted file may
 # hold anything: SQLite keeps any value in any column). Checked by SQLite, which reads
 # only each value's type for typeof(), not the value itself.
@@ -136,11 +139,12 @@ _COLUMN_TYPES = (
     ("path", ("text",)), ("query", ("text",)), ("status", ("integer", "null")),
     ("content_type", ("text",)), ("response_size", ("integer",)),
     ("duration", ("real", "integer", "null")), ("findings", ("integer",)),
-    ("error", ("integer",)), ("state", ("text",)))  # data and bodies: checked when loaded
+    ("error", ("integer",)), ("state", ("text",)),
+    ("resent_from", ("integer", "null")))  # data and bodies: checked when loaded
 _ROW_FITS = " AND ".join(
     f"typeof({name}) IN ({', '.join(repr(t) for t in types)})" for name, types in _COLUMN_TYPES)
 _UPSERT = ("INSERT OR REPLACE INTO exchanges (" + _SUMMARY_COLUMNS
-           + ", data, request_body, response_body) VALUES (" + ", ".join("?" * 15) + ")")
+           + ", data, request_body, response_body) VALUES (" + ", ".join("?" * 16) + ")")
 
 
 # A wake-up that finds this many events means a heavy load: the writer then
@@ -174,7 +178,7 @@ def summarize(x: Exchange) -> Summary:
     return Summary(x.id, x.start, sys.intern(x.method), x.path or x.request_line, x.query,
                    x.status_code, sys.intern(x.header("Content-Type") or ""), x.client_size,
                    x.app_duration, sum(f.severity != "info" for f in x.findings),
-                   x.error is not None, sys.intern(_summary_state(x)))
+                   x.error is not None, sys.intern(_summary_state(x)), x.resent_from)
 
 
 def _summary_state(x: Exchange) -> str:
@@ -436,6 +440,7 @@ class Store:
             if writable:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
+            _add_columns(conn, writable)
             summaries, notes = _read_summaries(conn)
         except (sqlite3.DatabaseError, SessionError) as exc:
             if conn is not None:
@@ -960,10 +965,27 @@ def _row(x: Exchange, summary: Summary) -> tuple[Any, ...]:
 def _row_summary(row: tuple[Any, ...]) -> Summary:
     # Only rows whose columns passed _ROW_FITS come here (its verdict is the last value).
     (xid, start, method, path, query, status, content_type, response_size, duration,
-     findings, error, state, _fits) = row
+     findings, error, state, resent_from, _fits) = row
     return Summary(xid, start, sys.intern(method), path, query, status,
                    sys.intern(content_type), response_size, duration, findings, bool(error),
-                   sys.intern(state))
+                   sys.intern(state), resent_from)
+
+
+def _add_columns(conn: sqlite3.Connection, writable: bool) -> None:
+    """Sessions saved before a column of _ADDED_COLUMNS was added lack it: one opened to
+    append gets it (older versions name their columns, so they still read and write
+    such a file); one opened read-only is read through a temporary view that adds it
+    (the temp schema lives in memory: the file stays as it was)."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(exchanges)")}
+    missing = [c for c in _ADDED_COLUMNS if c[0] not in columns]
+    if not columns or not missing:
+        return
+    if writable:
+        for name, definition, _value in missing:
+            conn.execute(f"ALTER TABLE exchanges ADD COLUMN {name} {definition}")
+    else:
+        added = ", ".join(f"{value} AS {name}" for name, _definition, value in missing)
+        conn.execute(f"CREATE TEMP VIEW exchanges AS SELECT *, {added} FROM main.exchanges")
 
 
 def _read_summaries(conn: sqlite3.Connection) -> tuple[list[Summary], list[str]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from http import HTTPStatus
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFormLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from inspector.host.terminal import inert
@@ -36,8 +36,10 @@ def request_line(x: Exchange) -> str:
 
 
 class OverviewPane(QWidget):
-    FIELDS = ("Request", "Status", "Meaning", "Client", "Started", "Request body",
-              "Response body", "Duration", "State", "Thread", "Calls", "Edits")
+    FIELDS = ("Request", "Status", "Meaning", "Resent from", "Client", "Started",
+              "Request body", "Response body", "Duration", "State", "Thread", "Calls", "Edits")
+    LINKS = ("Edits", "Resent from")  # rich text made here; every other field is plain
+    origin_clicked = Signal(int)  # the "resent from #N" link: row N
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -52,10 +54,14 @@ class OverviewPane(QWidget):
             if name in ("Request", "Status"):
                 label.setFont(theme.mono_font())
             # Paths and headers come from the network: never read as markup.
-            label.setTextFormat(Qt.TextFormat.RichText if name == "Edits"
+            label.setTextFormat(Qt.TextFormat.RichText if name in self.LINKS
                                 else Qt.TextFormat.PlainText)
             self.labels[name] = label
             form.addRow(f"{name}:", label)
+        origin = self.labels["Resent from"]
+        origin.setTextInteractionFlags(Qt.TextInteractionFlag.LinksAccessibleByMouse
+                                       | Qt.TextInteractionFlag.LinksAccessibleByKeyboard)
+        origin.linkActivated.connect(lambda href: self.origin_clicked.emit(int(href[1:])))
         self.timeline = TimelineWidget()
         heading = QLabel("<b>Phases</b> — where the time went, from the request being "
                          "received to the iterable being closed")
@@ -85,6 +91,7 @@ class OverviewPane(QWidget):
             for label in self.labels.values():
                 label.setText("")
             self.form.setRowVisible(self.labels["Edits"], False)
+            self.form.setRowVisible(self.labels["Resent from"], False)
             self.labels["Request"].setText("Select an exchange in the list.")
             return
         values = {
@@ -105,6 +112,11 @@ class OverviewPane(QWidget):
             self.labels[name].setText(value)
         self.labels["Edits"].setText(edits_html(x.edits, self.palette()))
         self.form.setRowVisible(self.labels["Edits"], bool(x.edits))
+        origin = x.resent_from
+        self.labels["Resent from"].setText(
+            f'<a href="#{origin}">#{origin}</a> (sent again from that exchange; click to '
+            "select it)" if origin is not None else "")
+        self.form.setRowVisible(self.labels["Resent from"], origin is not None)
         colour = theme.status_color(x.status_code)
         self.labels["Status"].setStyleSheet(f"color: {colour.name()}" if colour else "")
 
