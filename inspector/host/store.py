@@ -82,6 +82,7 @@ from ..model import (
     OutputLine,
 )
 from ..wire import Record, dumps_plain
+from . import bodyindex
 from .eventlog import SERVER_ONLY, Summary, Tally, fold
 from .records import UnreadableRecord, exchange_from_row
 
@@ -413,6 +414,7 @@ class Store:
                 conn.execute(statement)
             conn.executemany("INSERT INTO meta VALUES (?, ?)",
                              [("app", APP_ID), ("schema_version", str(SCHEMA_VERSION))])
+            bodyindex.create(conn)  # bodies and headers, for body: and header: filters
         self._setup(target, conn, SCHEMA_VERSION, [], interval, batch_events,
                     busy_interval or interval)
 
@@ -487,6 +489,10 @@ class Store:
         # the app's throughput when it runs in this process.
         self._pending: collections.deque[dict[str, Any]] = collections.deque()
         self._closed = False
+        # Body search: the writer fills the file's index; a file without one gets it in memory.
+        self.search_index = bodyindex.SessionIndex(self, self._read_conn, self._read_lock,
+                                                   in_file=bodyindex.exists(conn))
+        self._indexing = self.search_index.in_file and not read_only
         self._thread = threading.Thread(target=self._run, name="session-writer", daemon=True)
         if not read_only:
             self._thread.start()
@@ -814,6 +820,9 @@ class Store:
                 conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'",
                              (str(SCHEMA_VERSION),))
             conn.executemany(_UPSERT, rows)
+            if self._indexing:
+                bodyindex.insert(conn, bodyindex.rows_of_logs(
+                    (xid, live[xid].events) for xid in sorted(batch.ended) if xid in live))
             conn.executemany(
                 "INSERT INTO process_output (gen, stream, level, logger, text, t) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
@@ -867,11 +876,17 @@ class Store:
                 log.exception("session store: exchange %d cannot be saved", x.id)
             batch.new.append(x.id)
         self._commit(batch)
+        if self._indexing:
+            with _transaction(self._write_conn):
+                bodyindex.insert(self._write_conn, bodyindex.rows_of_exchanges(exchanges))
 
     def _do_delete(self, ids: set[int]) -> None:
         with _transaction(self._write_conn):
             self._write_conn.executemany("DELETE FROM exchanges WHERE id = ?",
                                          [(i,) for i in sorted(ids)])
+            if self._indexing:
+                bodyindex.delete(self._write_conn, sorted(ids))
+        self.search_index.forget(ids)
         self._forget(ids)
         with self._lock:
             removed = [s for s in self._summaries if s.id in ids]
@@ -883,6 +898,9 @@ class Store:
     def _do_clear(self) -> None:
         with _transaction(self._write_conn):
             self._write_conn.execute("DELETE FROM exchanges")
+            if self._indexing:
+                bodyindex.clear(self._write_conn)
+        self.search_index.forget()
         self._forget(set(self._live) | set(self._cache))
         with self._lock:
             self._summaries = []

@@ -1,0 +1,399 @@
+"""Full-text index of the session's bodies and headers, for ``body:`` and ``header:``.
+
+One SQLite FTS5 table, ``search``, in the session file, one row per ended
+exchange (its rowid is the exchange's row id)::
+
+    reqhead  request headers, a "name: value" line each
+    reqbody  request body as text
+    reshead  response headers as the client got them
+    resbody  response body as text
+    marks    words for flags the summary lacks ("edited": changed while stepping)
+
+Bodies are indexed as text when they are text (text/*, JSON, XML, JavaScript,
+forms, multipart, or no type and valid UTF-8 without NUL bytes); gzip and
+deflate are decoded first; a form's ``+`` and ``%XX`` are decoded; binary
+bodies are left out; each body's text is cut at :data:`TEXT_CAP`.
+
+The session's writer thread fills it in the same transaction that writes the
+exchange's row when it ends (:meth:`SessionIndex.insert`, from its event log:
+no Exchange is folded), so indexing adds to the batches the writer already
+makes and nothing to the request path. A session without the table (written
+before it existed) is opened read-only, so nothing may be added to its file:
+its index is built in memory, from the rows, on the first search that needs
+it (:meth:`SessionIndex.ensure`, in whichever thread calls it) and kept up to
+date from then on.
+
+``header:`` asks the index for the rows whose header column holds the name's
+words, then checks those rows' header lines exactly. ``body:`` is an FTS5
+phrase query: whole words in order, case and accents ignored, the last one a
+prefix with ``*`` (see :func:`inspector.filtering.words`).
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import zlib
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, Callable, NamedTuple
+from urllib.parse import unquote_plus
+
+from ..filtering import Search, words
+from ..model import EV_BEGIN, EV_CHUNK, EV_EDIT, EV_END, EV_PHASE, Exchange, from_jsonable
+
+log = logging.getLogger(__name__)
+
+__all__ = ["TEXT_CAP", "IndexRow", "SessionIndex", "row_from_events", "row_from_exchange"]
+
+TEXT_CAP = 64 * 1024  # characters of one body's text in the index
+_RAW_CAP = 1 << 20  # bytes of a body read (decompressed) for that text
+TABLE = "search"
+_CREATE = (f"CREATE VIRTUAL TABLE IF NOT EXISTS {TABLE} USING fts5("
+           "reqhead, reqbody, reshead, resbody, marks, tokenize='unicode61')")
+_INSERT = f"INSERT INTO {TABLE} (rowid, reqhead, reqbody, reshead, resbody, marks) " \
+          "VALUES (?, ?, ?, ?, ?, ?)"
+_TEXT_TYPES = ("text/", "json", "xml", "javascript", "ecmascript", "x-www-form-urlencoded",
+               "multipart/", "graphql", "yaml", "csv", "html")
+
+
+class IndexRow(NamedTuple):
+    id: int
+    reqhead: str
+    reqbody: str
+    reshead: str
+    resbody: str
+    marks: str
+
+
+# -- bodies as text --------------------------------------------------------------------
+
+def body_text(data: bytes, content_type: str, encoding: str) -> str:
+    """The text to index of a body, "" for a binary one (see the module docstring)."""
+    if not data:
+        return ""
+    data = _decoded(bytes(data[:_RAW_CAP]), encoding.strip().lower())
+    kind = content_type.lower()
+    if kind and not any(t in kind for t in _TEXT_TYPES):
+        return ""
+    if not kind and b"\x00" in data[:4096]:
+        return ""
+    text = data[:TEXT_CAP * 4].decode("utf-8", "replace")
+    if not kind and text.count("\ufffd") > len(text) // 20:  # mostly not UTF-8: binary
+        return ""
+    if "x-www-form-urlencoded" in kind:
+        text = unquote_plus(text)
+    return text[:TEXT_CAP]
+
+
+def _decoded(data: bytes, encoding: str) -> bytes:
+    """``data`` without its gzip or deflate coding, at most _RAW_CAP bytes; as it is
+    when it is not so coded or does not decode (a body cut at the capture cap
+    decodes as far as it goes)."""
+    if encoding in ("gzip", "x-gzip", "deflate"):
+        for wbits in (47, -15):  # gzip or zlib header (auto); raw deflate
+            try:
+                return zlib.decompressobj(wbits).decompress(data, _RAW_CAP)
+            except zlib.error:
+                continue
+    return data
+
+
+def _header_lines(headers: Iterable[tuple[Any, Any]]) -> str:
+    return "".join(f"{name}: {value}\n" for name, value in headers)
+
+
+def _value_of(headers: Iterable[tuple[Any, Any]], lname: str) -> str:
+    for name, value in headers:
+        if str(name).lower() == lname:
+            return str(value)
+    return ""
+
+
+def _request_headers(env: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The request's headers from its environ (names as waitress gave them: lower case,
+    ``-`` for ``_``)."""
+    out = []
+    for key, value in env.items():
+        if key.startswith("HTTP_"):
+            out.append((key[5:].lower().replace("_", "-"), value))
+        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
+            out.append((key.lower().replace("_", "-"), value))
+    return out
+
+
+def _row(xid: int, request: list[tuple[str, str]], request_body: bytes,
+         response: list[tuple[str, str]], response_body: bytes, edited: bool) -> IndexRow:
+    return IndexRow(
+        xid, _header_lines(request),
+        body_text(request_body, _value_of(request, "content-type"),
+                  _value_of(request, "content-encoding")),
+        _header_lines(response),
+        body_text(response_body, _value_of(response, "content-type"),
+                  _value_of(response, "content-encoding")),
+        "edited" if edited else "")
+
+
+def row_from_exchange(x: Exchange) -> IndexRow:
+    request = _request_headers({k: v[0] for k, v in x.environ.items()
+                                if k.startswith("HTTP_") or k.startswith("CONTENT_")})
+    return _row(x.id, request, x.request_body, x.headers, x.sent_body, bool(x.edits))
+
+
+def row_from_events(xid: int, events: Iterable[dict[str, Any]]) -> IndexRow:
+    """The index row of an exchange from its event log, without folding it: the
+    environ's header keys, the request body, the last headers and the body chunks."""
+    env: Mapping[str, Any] = {}
+    request_body = b""
+    app_headers: list[tuple[str, str]] = []
+    wire: list[tuple[str, str]] | None = None
+    chunks: list[bytes] = []
+    wire_body: bytes | None = None
+    edited = False
+    for ev in events:
+        kind = ev.get("type")
+        if kind == EV_BEGIN:
+            env, request_body = _begin(ev)
+        elif kind == EV_CHUNK or (kind == EV_PHASE and ev.get("name") == "start_response"):
+            call = ev.get("start_response") if kind == EV_CHUNK else (
+                None, ev.get("status"), ev.get("headers"), None)
+            if call:
+                app_headers = [(h[0], h[1]) for h in call[2] or ()]
+            data = ev.get("data")
+            if data:
+                chunks.append(data if not isinstance(data, dict) else
+                              from_jsonable({"d": data})["d"])
+        elif kind == EV_END:
+            if ev.get("start_response"):
+                app_headers = [(h[0], h[1]) for h in ev["start_response"][2] or ()]
+            chunks.extend(c[2] for c in ev.get("chunks", ()) if c[2])
+            if "wire_size" in ev:
+                wire = _wire_headers(ev.get("wire_head") or b"")
+                wire_body = ev.get("wire_body")
+        elif kind == EV_EDIT:
+            edited = True
+    body = wire_body if wire_body is not None else b"".join(
+        bytes(c) for c in chunks)[:_RAW_CAP]
+    return _row(xid, _request_headers(env), request_body,
+                wire if wire is not None else app_headers, body, edited)
+
+
+def _begin(ev: dict[str, Any]) -> tuple[Mapping[str, Any], bytes]:
+    if isinstance(ev.get("body"), dict):
+        ev = from_jsonable(ev)
+    environ = ev.get("environ")
+    if isinstance(environ, list):  # [texts, others]: the agent's form
+        env: Mapping[str, Any] = environ[0]
+    else:
+        env = {k: v[0] for k, v in (environ or {}).items()}
+    return env, bytes(ev.get("body") or b"")
+
+
+def _wire_headers(head: bytes) -> list[tuple[str, str]]:
+    lines = bytes(head).decode("latin-1").split("\r\n")[1:]
+    return [(name, value) for name, _, value in (line.partition(": ") for line in lines
+                                                 if line)]
+
+
+# -- matching a row in Python (no index: a HAR file; and the check after a header query)
+
+_COLUMNS = {"req": ("reqbody",), "res": ("resbody",), "any": ("reqbody", "resbody")}
+_HEAD_COLUMNS = {"req": ("reqhead",), "res": ("reshead",), "any": ("reqhead", "reshead")}
+
+
+def row_matches(row: IndexRow, search: Search) -> bool:
+    """What the index answers for ``search`` on this one row."""
+    if search.kind == "edits":
+        return "edited" in row.marks
+    if search.kind == "header":
+        return any(headers_match(getattr(row, c), search) for c in _HEAD_COLUMNS[search.side])
+    wanted = search.text.split()
+    return any(_has_phrase(words(getattr(row, c)), wanted, search.prefix)
+               for c in _COLUMNS[search.side])
+
+
+def headers_match(lines: str, search: Search) -> bool:
+    for line in lines.split("\n"):
+        name, colon, value = line.partition(": ")
+        if colon and name.lower().replace("_", "-") == search.text and (
+                search.value is None or search.value in value.lower()):
+            return True
+    return False
+
+
+def _has_phrase(found: list[str], wanted: list[str], prefix: bool) -> bool:
+    n = len(wanted)
+    for i in range(len(found) - n + 1):
+        if found[i:i + n - 1] == wanted[:-1] and (
+                found[i + n - 1].startswith(wanted[-1]) if prefix
+                else found[i + n - 1] == wanted[-1]):
+            return True
+    return False
+
+
+# -- the index ---------------------------------------------------------------------------
+
+def create(conn: sqlite3.Connection) -> None:
+    conn.execute(_CREATE)
+
+
+def exists(conn: sqlite3.Connection) -> bool:
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (TABLE,)).fetchone() \
+        is not None
+
+
+def _query(search: Search) -> str | None:
+    """The FTS5 query of ``search``; None when the index cannot narrow it down."""
+    if search.kind == "edits":
+        return "marks : edited"
+    if search.kind == "header":
+        phrase = words(search.text)
+        columns = _HEAD_COLUMNS[search.side]
+    else:
+        phrase = search.text.split()
+        columns = _COLUMNS[search.side]
+    if not phrase:
+        return None
+    star = " *" if search.kind == "body" and search.prefix else ""
+    # The words are letters and digits only (filtering.words): nothing to escape.
+    return f"{{{' '.join(columns)}}} : \"{' '.join(phrase)}\"{star}"
+
+
+def lookup(conn: sqlite3.Connection, search: Search,
+           among: Iterable[int] | None = None) -> set[int]:
+    """The ids of the rows ``search`` finds in the index on ``conn`` (of ``among``
+    only, when given: the rows of one batch, say)."""
+    query = _query(search)
+    ids = sorted(set(among)) if among is not None else None
+    where, args = [], []
+    if query is not None:
+        where.append(f"{TABLE} MATCH ?")
+        args.append(query)
+    elif search.kind != "header":
+        return set()
+    if ids is not None and len(ids) <= 500:
+        where.append(f"rowid IN ({', '.join('?' * len(ids))})")
+        args.extend(ids)
+    columns = "rowid" if search.kind != "header" else "rowid, reqhead, reshead"
+    sql = f"SELECT {columns} FROM {TABLE}" + (f" WHERE {' AND '.join(where)}" if where else "")
+    rows = conn.execute(sql, args)
+    if search.kind != "header":
+        found = {r[0] for r in rows}
+    else:
+        heads = {"req": (1,), "res": (2,), "any": (1, 2)}[search.side]
+        found = {r[0] for r in rows if any(headers_match(r[i], search) for i in heads)}
+    return found if ids is None else found.intersection(ids)
+
+
+def insert(conn: sqlite3.Connection, rows: Iterable[IndexRow]) -> None:
+    conn.executemany(_INSERT, rows)
+
+
+def delete(conn: sqlite3.Connection, ids: Iterable[int]) -> None:
+    conn.executemany(f"DELETE FROM {TABLE} WHERE rowid = ?", [(i,) for i in ids])
+
+
+def clear(conn: sqlite3.Connection) -> None:
+    conn.execute(f"DELETE FROM {TABLE}")
+
+
+class SessionIndex:
+    """The index of one store: in its file (``in_file``) or built in memory.
+
+    ``lookup`` answers from what is indexed; ``ensure`` first indexes the ended
+    exchanges not indexed yet (all of them, the first time, for an index in
+    memory). Both may be called from any thread.
+    """
+
+    def __init__(self, store: Any, read: sqlite3.Connection, read_lock: threading.Lock,
+                 in_file: bool) -> None:
+        self.in_file = in_file
+        self._store = store
+        self._lock = read_lock if in_file else threading.Lock()
+        if in_file:
+            self._conn = read
+        else:
+            self._conn = sqlite3.connect(":memory:", isolation_level=None,
+                                         check_same_thread=False)
+            create(self._conn)
+        self._indexed: set[int] = set()  # in memory: the ids indexed so far
+        self._build_lock = threading.Lock()
+
+    def pending(self) -> int:
+        """How many exchanges ``ensure`` would still index (0 for an index in the file)."""
+        if self.in_file:
+            return 0
+        return sum(1 for s in self._store.summaries() if _ended(s) and s.id not in
+                   self._indexed)
+
+    def ensure(self, progress: Callable[[int, int], None] | None = None,
+               cancelled: Callable[[], bool] = lambda: False) -> None:
+        """Index what is not indexed yet (an index in memory only); ``progress(done,
+        total)`` now and then."""
+        if self.in_file:
+            return
+        with self._build_lock:
+            todo = [s.id for s in self._store.summaries()
+                    if _ended(s) and s.id not in self._indexed]
+            for start in range(0, len(todo), 200):
+                if cancelled():
+                    return
+                rows = list(self._rows(todo[start:start + 200]))
+                with self._lock:
+                    insert(self._conn, rows)
+                self._indexed.update(todo[start:start + 200])
+                if progress is not None:
+                    progress(min(start + 200, len(todo)), len(todo))
+
+    def _rows(self, ids: list[int]) -> Iterator[IndexRow]:
+        for xid in ids:
+            try:
+                yield row_from_exchange(self._store.get(xid))
+            except KeyError:  # deleted meanwhile, or unreadable (the store says why)
+                continue
+
+    def lookup(self, search: Search, among: Iterable[int] | None = None) -> set[int]:
+        with self._lock:
+            return lookup(self._conn, search, among)
+
+    def find(self, searches: Iterable[Search]) -> dict[Search, set[int]]:
+        """``ensure``, then each search's ids."""
+        wanted = list(searches)
+        if wanted:
+            self.ensure()
+        return {s: self.lookup(s) for s in wanted}
+
+    def forget(self, ids: Iterable[int] | None = None) -> None:
+        """Rows deleted (``ids``) or all cleared (None), for an index in memory."""
+        if self.in_file:
+            return
+        with self._lock:
+            if ids is None:
+                clear(self._conn)
+                self._indexed.clear()
+            else:
+                gone = [i for i in ids if i in self._indexed]
+                delete(self._conn, gone)
+                self._indexed.difference_update(gone)
+
+
+def _ended(s: Any) -> bool:
+    return s.state not in ("active", "paused")
+
+
+def rows_of_logs(logs: Iterable[tuple[int, list[dict[str, Any]]]]) -> Iterator[IndexRow]:
+    """The rows of ended exchanges' event logs; one that fails (a malformed event) is
+    left out of the index, and the writer goes on."""
+    for xid, events in logs:
+        try:
+            yield row_from_events(xid, events)
+        except Exception:
+            log.exception("body index: exchange %d left out", xid)
+
+
+def rows_of_exchanges(exchanges: Iterable[Exchange]) -> Iterator[IndexRow]:
+    for x in exchanges:
+        try:
+            yield row_from_exchange(x)
+        except Exception:
+            log.exception("body index: exchange %d left out", x.id)

@@ -1,0 +1,206 @@
+"""The session's full-text index: bodies as text (gzip, deflate, forms, JSON; binary
+left out), filled by the writer from real recorded exchanges, answering ``body:`` and
+``header:`` as the Python check of one exchange does; built in memory for sessions
+written without it."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import sqlite3
+import zlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from inspector.filtering import parse
+from inspector.host import bodyindex, summaryfilter
+from inspector.host.bodyindex import TEXT_CAP, body_text, row_from_events, row_from_exchange
+from inspector.host.store import Store
+from tests.conftest import fetch
+from tests.factories import exchange_events, make_exchange
+
+FORM = "application/x-www-form-urlencoded"
+
+
+@pytest.mark.parametrize(("data", "ctype", "coding", "text"), [
+    (b'{"name": "Ada"}', "application/json", "", '{"name": "Ada"}'),
+    (gzip.compress(b"zipped words"), "text/plain", "gzip", "zipped words"),
+    (zlib.compress(b"zlib words"), "text/html", "deflate", "zlib words"),
+    (zlib.compress(b"raw words")[2:-4], "text/html", "deflate", "raw words"),  # raw deflate
+    (b"a=hello+world&b=%C3%A9t%C3%A9", FORM, "", "a=hello world&b=été"),
+    (b"plain, no type", "", "", "plain, no type"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00", "image/png", "", ""),
+    (b"\x00\x01binary", "", "", ""),
+    (bytes(range(128, 256)) * 4, "", "", ""),  # not UTF-8, no type: binary
+    (b"", "text/plain", "", ""),
+    (gzip.compress(b"not gzip after all"), "text/plain", "", None),  # no coding: as it is
+])
+def test_body_text(data: bytes, ctype: str, coding: str, text: str | None) -> None:
+    got = body_text(data, ctype, coding)
+    if text is None:
+        assert "not gzip" not in got
+    else:
+        assert got == text
+
+
+def test_a_body_is_cut_for_the_index() -> None:
+    text = body_text(b"word " * TEXT_CAP, "text/plain", "")
+    assert len(text) == TEXT_CAP
+
+
+def test_rows_from_events_and_from_the_folded_exchange_agree() -> None:
+    args: dict[str, Any] = dict(
+        method="POST", path="/api", request_body=b'{"q": "needle"}',
+        request_headers=[("Content-Type", "application/json"), ("X-Debug", "on")],
+        headers=[("Content-Type", "text/plain"), ("Content-Encoding", "gzip")],
+        response_body=gzip.compress(b"found the haystack"))
+    from_events = row_from_events(1, exchange_events(1, **args))
+    from_exchange = row_from_exchange(make_exchange(1, **args))
+    assert from_events == from_exchange
+    assert from_events.resbody == "found the haystack"
+    assert "x-debug: on\n" in from_events.reqhead
+    assert "content-encoding: gzip\n" in from_events.reshead.lower()
+
+
+APP_BODIES = {
+    "/gzip": ([("Content-Type", "application/json"), ("Content-Encoding", "gzip")],
+              gzip.compress(json.dumps({"status": "out of stock", "sku": "B-42"}).encode())),
+    "/deflate": ([("Content-Type", "text/html; charset=utf-8"),
+                  ("Content-Encoding", "deflate")],
+                 zlib.compress("<p>Crème brûlée recipe</p>".encode())),
+    "/png": ([("Content-Type", "image/png")], b"\x89PNG\r\n\x1a\nstock" + bytes(200)),
+    "/plain": ([("Content-Type", "text/plain"), ("X-Trace", "abc-123")], b"nothing here"),
+}
+
+
+def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    environ["wsgi.input"].read()
+    headers, body = APP_BODIES.get(environ["PATH_INFO"], ([("Content-Type", "text/plain")],
+                                                          b"ok"))
+    start_response("200 OK", [*headers, ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def record(tmp_path: Path) -> Path:
+    """Real requests to a real waitress, recorded by a Store; the session's path."""
+    from inspector.agent.runtime import Agent
+
+    path = tmp_path / "s.wsgi-session"
+    store = Store(path, interval=0.005)
+    agent = Agent(app, store.put)
+    agent.start()
+    try:
+        port = agent.server.effective_port
+        for target in APP_BODIES:
+            assert fetch(port, "GET", target)[0] == 200
+        fetch(port, "POST", "/form", b"email=ada%40example.org&note=gzip+me",
+              {"Content-Type": FORM})
+        fetch(port, "POST", "/gzipped-upload", gzip.compress(b'{"secret": "uploaded word"}'),
+              {"Content-Type": "application/json", "Content-Encoding": "gzip",
+               "X-Debug": "yes please"})
+    finally:
+        agent.stop()
+    store.flush()
+    store.close()
+    return path
+
+
+def paths(store: Store, text: str) -> list[str]:
+    return [s.path for s in summaryfilter.select(store, parse(text))]
+
+
+SEARCHES = [
+    ("body:stock", ["/gzip"]),  # not the PNG: its bytes are not searched
+    ('body:"out of stock"', ["/gzip"]),
+    ("resbody:b", ["/gzip"]),  # B-42: words are letters and digits
+    ("body:brulee", ["/deflate"]),  # accents ignored
+    ("body:CRÈME", ["/deflate"]),
+    ("body:recip*", ["/deflate"]),
+    ("body:recip", []),  # whole words without *
+    ("body:ada@example.org", ["/form"]),  # the form decoded: ada example org
+    ("reqbody:gzip", ["/form"]),
+    ("resbody:gzip", []),
+    ('reqbody:"uploaded word"', ["/gzipped-upload"]),
+    ("body:uploaded -method:POST", []),
+    ("header:X-Trace", ["/plain"]),
+    ("header:x-trace=ABC", ["/plain"]),
+    ("header:X-Trace=zzz", []),
+    ("resheader:content-encoding=gzip", ["/gzip"]),
+    ("reqheader:content-encoding=gzip", ["/gzipped-upload"]),
+    ("header:Content-Encoding", ["/gzip", "/deflate", "/gzipped-upload"]),
+    ("reqheader:X-Debug=please", ["/gzipped-upload"]),
+    ("-header:Content-Encoding method:GET", ["/png", "/plain"]),
+    ("has:edits", []),
+]
+
+
+def test_body_and_header_search_over_a_real_recording(tmp_path: Path) -> None:
+    path = record(tmp_path)
+    with Store.open(path) as store:
+        assert store.search_index.in_file
+        assert len(store) == 6
+        for text, expected in SEARCHES:
+            assert paths(store, text) == expected, text
+            # The Python check of each whole exchange agrees with the index.
+            matched = [x.path for x in store.exchanges()
+                       if summaryfilter.exchange_matches(parse(text), x)]
+            assert matched == expected, text
+
+
+def test_a_session_without_the_index_gets_one_in_memory(tmp_path: Path) -> None:
+    path = record(tmp_path)
+    conn = sqlite3.connect(path)  # as a session written before the index existed
+    conn.execute("DROP TABLE search")
+    conn.commit()
+    conn.close()
+    with Store.open(path) as store:
+        assert not store.search_index.in_file
+        assert store.search_index.pending() == 6
+        progress: list[tuple[int, int]] = []
+        store.search_index.ensure(lambda done, total: progress.append((done, total)))
+        assert progress[-1] == (6, 6) and store.search_index.pending() == 0
+        for text, expected in SEARCHES:
+            assert paths(store, text) == expected, text
+    assert not bodyindex.exists(sqlite3.connect(path))  # opening never wrote to it
+
+
+def test_deleting_and_clearing_leave_the_index(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.wsgi-session", interval=0.005)
+    for i, word in enumerate(["alpha", "beta", "alpha beta"], 1):
+        for event in exchange_events(i, path=f"/{i}", response_body=word.encode()):
+            store.put(event)
+    store.flush()
+    assert paths(store, "body:alpha") == ["/1", "/3"]
+    store.delete([1])
+    assert paths(store, "body:alpha") == ["/3"]
+    assert store.search_index.lookup(parse("body:alpha").searches[0]) == {3}
+    store.add([make_exchange(9, path="/imported", response_body=b"alpha from a HAR")])
+    store.flush()
+    assert paths(store, "body:alpha") == ["/3", "/imported"]
+    store.clear()
+    assert store.search_index.lookup(parse("body:alpha").searches[0]) == set()
+    store.close()
+
+
+def test_edits_are_marked(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.wsgi-session", interval=0.005)
+    events = exchange_events(1, path="/edited")
+    events.insert(1, {"type": "edit", "id": 1, "t": 0.0, "phase": "received",
+                      "what": "environ", "original": {}, "edited": {}})
+    for event in events + exchange_events(2, path="/plain"):
+        store.put(event)
+    store.flush()
+    assert paths(store, "has:edits") == ["/edited"]
+    assert paths(store, "-has:edits") == ["/plain"]
+    store.close()
+
+
+def test_an_exchange_still_in_flight_is_not_searched_yet(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.wsgi-session", interval=0.005)
+    for event in exchange_events(1, response_body=b"later", end=False):
+        store.put(event)
+    store.flush()
+    assert paths(store, "body:later") == []
+    store.close()
