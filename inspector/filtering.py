@@ -511,3 +511,39 @@ def parse_breakpoint(text: str) -> Filter:
     if problem:
         raise FilterError(problem)
     return flt
+
+
+# The syntax, term by term, for help texts (Help ▸ Filter syntax; kept beside the code
+# that reads it, so a new key cannot be left out: a test checks every key is here).
+SYNTAX: tuple[tuple[str, str], ...] = (
+    ("text", "the path or query contains the text (any case); \"two words\" in quotes"),
+    ("*", "every exchange (a breakpoint that pauses every request)"),
+    ("method:POST", "the request method; method:GET,HEAD for any of several"),
+    ("status:404", "the status the client got; status:4xx or status:4 a class, "
+                   "status:400-499 a range, status:>=400, status:error (400 and above), "
+                   "status:none (no reply)"),
+    ("path:/api/*", "the path as a glob (* ? [ab]); without a glob character a prefix: "
+                    "path:/api"),
+    ("header:NAME", "a request or response header of that name is there"),
+    ("header:NAME=VALUE", "... and its value contains VALUE (any case)"),
+    ("reqheader: resheader:", "the same, on the request or the response only"),
+    ("body:TEXT", "the request or response body holds these words in this order (whole "
+                  "words, any case, accents ignored; body:tok* for a word prefix); gzip "
+                  "and deflate bodies are decoded, binary ones are not searched"),
+    ("reqbody: resbody:", "the same, in the request or the response body only"),
+    ("type:json", "the response's Content-Type contains the text"),
+    ("dur:>100ms", "the app's duration: us, ms, s, m (a bare number is ms); > >= < <= = "
+                   "or a range dur:100ms-2s; no operator means at least"),
+    ("size:>1mb", "the response body's size: b, kb, mb, gb (1024-based); the same "
+                  "operators"),
+    ("has:findings", "PEP 3333 findings; has:error an exception; has:edits changed while "
+                     "stepping; has:query a query string"),
+    ("is:paused", "waiting at a breakpoint; is:resent sent again from the window; "
+                  "is:active, is:complete, is:error (an exception or a 5xx), is:dropped "
+                  "(no reply), is:server (answered by waitress alone)"),
+    ("-TERM", "negates a term: -path:/static, -status:2xx, -header:Cookie"),
+)
+BREAKPOINT_NOTE = ("A breakpoint decides when a request arrives, before the app runs: it "
+                   "may use the text, method:, path: and the request's headers "
+                   "(header:, reqheader:), with - to negate; the other terms need the "
+                   "answer and are refused with a sentence saying so.")
