@@ -17,7 +17,8 @@ term                       matches
 ``path:/api/*``            the path, as a glob (``*`` ``?`` ``[...]``); without
                            a glob character, a path prefix
 ``header:NAME``            a request or response header of that name is there
-``header:NAME=VALUE``      ... and its value contains ``VALUE``
+``header:NAME=VALUE``      ... and its value holds the words of ``VALUE``
+                           (as ``body:`` does; ``=Mozi*`` a word prefix)
 ``reqheader:``/``resheader:``  the same, on one side only
 ``body:TEXT``              the request or response body holds the words of
                            ``TEXT`` in that order (whole words; ``body:tok*``
@@ -84,8 +85,8 @@ class Search:
     kind: str
     side: str = "any"  # "req", "res" or "any"
     text: str = ""  # body: the words; header: its name
-    value: str | None = None  # header: the value it must contain (None: any)
-    prefix: bool = False  # body: the last word is a prefix
+    value: str | None = None  # header: the words its value must hold (None: any value)
+    prefix: bool = False  # the last word (of the body text, of the header value) is a prefix
 
 
 @dataclass(frozen=True)
@@ -307,19 +308,25 @@ def _is(value: str) -> Term:
 
 
 def _header(key: str, value: str) -> Term:
-    name, eq, wanted = value.partition("=")
+    name, _, wanted = value.partition("=")
     name = name.strip()
     if not name:
         raise FilterError(f"{key}:{value} names no header; write it like "
                           f"{key}:Content-Type or {key}:Content-Type=json.")
+    found = words(wanted)
+    if wanted.strip() and not found:
+        raise FilterError(f"{key}:{value} has no word to look for in the value; a value "
+                          f"is matched by its words, e.g. {key}:{name}=json.")
     side = {"header": "any", "reqheader": "req", "resheader": "res"}[key]
+    prefix = wanted.endswith("*")
     search = Search("header", side, name.lower().replace("_", "-"),
-                    wanted.lower() if eq else None)
-    request = _request_header(name, wanted.lower() if eq else None) if side != "res" else None
+                    " ".join(found) if found else None, prefix)
+    request = _request_header(name, found, prefix) if side != "res" else None
     return Term(key, value, on_request=request, search=search)
 
 
-def _request_header(name: str, wanted: str | None) -> Callable[[Mapping[str, Any]], bool]:
+def _request_header(name: str, wanted: list[str], prefix: bool
+                    ) -> Callable[[Mapping[str, Any]], bool]:
     env_key = name.upper().replace("-", "_")
     if env_key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
         env_key = "HTTP_" + env_key
@@ -328,7 +335,7 @@ def _request_header(name: str, wanted: str | None) -> Callable[[Mapping[str, Any
         got = environ.get(env_key)
         if got is None:
             return False
-        return wanted is None or wanted in str(got).lower()
+        return not wanted or has_phrase(words(str(got)), wanted, prefix)
     return check
 
 
@@ -343,6 +350,20 @@ def _body(key: str, value: str) -> Term:
 
 
 _WORD = re.compile(r"[^\W_]+")
+
+
+def has_phrase(found: list[str], wanted: list[str], prefix: bool = False) -> bool:
+    """Do the words ``wanted`` come in a row in ``found`` (the last one a prefix of its
+    word with ``prefix``)? As an FTS5 phrase query answers."""
+    n = len(wanted)
+    if not n:
+        return True
+    head, last = wanted[:-1], wanted[-1]
+    for i in range(len(found) - n + 1):
+        word = found[i + n - 1]
+        if (word.startswith(last) if prefix else word == last) and found[i:i + n - 1] == head:
+            return True
+    return False
 
 
 def words(text: str) -> list[str]:
@@ -491,7 +512,7 @@ def _describe(term: Term) -> str:
     if term.key.endswith("header"):
         name, eq, value = term.value.partition("=")
         side = {"reqheader": "request ", "resheader": "response "}.get(term.key, "")
-        has = f"{side}header {name}" + (f" containing “{value}”" if eq else "")
+        has = f"{side}header {name}" + (f" with “{value}”" if eq and value else "")
         return f"{'no ' if term.negate else ''}{has}"
     return str(term)
 
@@ -525,7 +546,8 @@ SYNTAX: tuple[tuple[str, str], ...] = (
     ("path:/api/*", "the path as a glob (* ? [ab]); without a glob character a prefix: "
                     "path:/api"),
     ("header:NAME", "a request or response header of that name is there"),
-    ("header:NAME=VALUE", "... and its value contains VALUE (any case)"),
+    ("header:NAME=VALUE", "... and its value holds the words of VALUE in this order, as "
+                          "body: does (header:Content-Type=json, header:User-Agent=curl*)"),
     ("reqheader: resheader:", "the same, on the request or the response only"),
     ("body:TEXT", "the request or response body holds these words in this order (whole "
                   "words, any case, accents ignored; body:tok* for a word prefix); gzip "

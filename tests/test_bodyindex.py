@@ -126,6 +126,8 @@ SEARCHES = [
     ("body:uploaded -method:POST", []),
     ("header:X-Trace", ["/plain"]),
     ("header:x-trace=ABC", ["/plain"]),
+    ("header:x-trace=12*", ["/plain"]),
+    ("header:x-trace=12", []),  # words: 123 is not 12
     ("header:X-Trace=zzz", []),
     ("resheader:content-encoding=gzip", ["/gzip"]),
     ("reqheader:content-encoding=gzip", ["/gzipped-upload"]),

@@ -122,7 +122,8 @@ def test_is_resent_reads_a_flag_when_the_summary_has_one() -> None:
     ("header:content_type=JSON", Search("header", "any", "content-type", "json")),
     ('reqheader:Authorization="Bearer a b"', Search("header", "req", "authorization",
                                                      "bearer a b")),
-    ("resheader:Set-Cookie=", Search("header", "res", "set-cookie", "")),
+    ("resheader:Set-Cookie=", Search("header", "res", "set-cookie")),  # any value
+    ("header:User-Agent=Curl/8*", Search("header", "any", "user-agent", "curl 8", True)),
     ("has:edits", Search("edits")),
 ])
 def test_search_terms_are_looked_up_not_tested(text: str, search: Search) -> None:
@@ -168,6 +169,7 @@ def test_split(text: str, terms: list[tuple[bool, str, str]]) -> None:
     ("is:nice", "is:nice is not a state I know"),
     ("body:{}", "has no word to look for"),
     ("header:=x", "names no header"),
+    ("header:X-A=--", "has no word to look for in the value"),
     ('""', 'An empty "" matches nothing'),
 ])
 def test_errors_are_one_sentence(text: str, says: str) -> None:
@@ -199,6 +201,9 @@ def environ(method: str = "GET", path: str = "/", query: str = "", **extra: str
     ("path:/api/*", environ(path="/api"), False),
     ("header:X-Debug=yes", environ(HTTP_X_DEBUG="Yes please"), True),
     ("header:X-Debug=yes", environ(HTTP_X_DEBUG="no"), False),
+    ("header:X-Debug=ye", environ(HTTP_X_DEBUG="yes"), False),  # words, not a substring
+    ("header:X-Debug=ye*", environ(HTTP_X_DEBUG="yes"), True),
+    ('header:User-Agent="curl 8"', environ(HTTP_USER_AGENT="curl/8.1"), True),
     ("reqheader:content-type=json", environ(CONTENT_TYPE="application/json"), True),
     ("-header:Cookie", environ(HTTP_COOKIE="a=1"), False),
     ("-header:Cookie", environ(), True),
@@ -223,7 +228,7 @@ def test_a_breakpoint_says_which_term_cannot_apply(text: str) -> None:
 def test_describe_and_str() -> None:
     flt = parse('method:post -path:/static "a b" header:X-A=1 -header:Cookie')
     assert flt.describe() == ("method POST, not path starting with /static, path or query "
-                              "containing “a b”, header X-A containing “1”, no header Cookie")
+                              "containing “a b”, header X-A with “1”, no header Cookie")
     assert str(flt) == 'method:post -path:/static "a b" header:X-A=1 -header:Cookie'
     assert str(parse('"a:b" "-x"')) == '"a:b" "-x"'
     assert parse(str(parse('"a:b" "-x"'))).describe() == parse('"a:b" "-x"').describe()

@@ -7,7 +7,8 @@ exchange (its rowid is the exchange's row id)::
     reqbody  request body as text
     reshead  response headers as the client got them
     resbody  response body as text
-    marks    words for flags the summary lacks ("edited": changed while stepping)
+    marks    words for what the summary lacks: "edited" (changed while stepping),
+             and a word per header name and side ("rqxdebug", "rscontenttype")
 
 Bodies are indexed as text when they are text (text/*, JSON, XML, JavaScript,
 forms, multipart, or no type and valid UTF-8 without NUL bytes); gzip and
@@ -23,8 +24,9 @@ its index is built in memory, from the rows, on the first search that needs
 it (:meth:`SessionIndex.ensure`, in whichever thread calls it) and kept up to
 date from then on.
 
-``header:`` asks the index for the rows whose header column holds the name's
-words, then checks those rows' header lines exactly. ``body:`` is an FTS5
+``header:NAME`` is the name's word in ``marks``; ``header:NAME=VALUE`` also
+asks for the value's words in the header columns, then checks those rows'
+header lines (the words may belong to another header). ``body:`` is an FTS5
 phrase query: whole words in order, case and accents ignored, the last one a
 prefix with ``*`` (see :func:`inspector.filtering.words`).
 """
@@ -39,7 +41,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Callable, NamedTuple
 from urllib.parse import unquote_plus
 
-from ..filtering import Search, words
+from ..filtering import Search, has_phrase, words
 from ..model import EV_BEGIN, EV_CHUNK, EV_EDIT, EV_END, EV_PHASE, Exchange, from_jsonable
 
 log = logging.getLogger(__name__)
@@ -131,7 +133,20 @@ def _row(xid: int, request: list[tuple[str, str]], request_body: bytes,
         _header_lines(response),
         body_text(response_body, _value_of(response, "content-type"),
                   _value_of(response, "content-encoding")),
-        "edited" if edited else "")
+        _marks(request, response, edited))
+
+
+def _marks(request: list[tuple[str, str]], response: list[tuple[str, str]],
+           edited: bool) -> str:
+    """The marks column: "edited", and one word per header name and side ("rqxdebug",
+    "rscontenttype"), so ``header:NAME`` is one exact index lookup."""
+    names = {_name_word("rq", n) for n, _ in request} | {_name_word("rs", n) for n, _ in response}
+    return " ".join(["edited"] * edited + sorted(n for n in names if n))
+
+
+def _name_word(side: str, name: Any) -> str:
+    letters = "".join(words(str(name)))
+    return side + letters if letters else ""
 
 
 def row_from_exchange(x: Exchange) -> IndexRow:
@@ -208,25 +223,17 @@ def row_matches(row: IndexRow, search: Search) -> bool:
     if search.kind == "header":
         return any(headers_match(getattr(row, c), search) for c in _HEAD_COLUMNS[search.side])
     wanted = search.text.split()
-    return any(_has_phrase(words(getattr(row, c)), wanted, search.prefix)
+    return any(has_phrase(words(getattr(row, c)), wanted, search.prefix)
                for c in _COLUMNS[search.side])
 
 
 def headers_match(lines: str, search: Search) -> bool:
+    wanted = search.value.split() if search.value else []
+    key = "".join(words(search.text))
     for line in lines.split("\n"):
         name, colon, value = line.partition(": ")
-        if colon and name.lower().replace("_", "-") == search.text and (
-                search.value is None or search.value in value.lower()):
-            return True
-    return False
-
-
-def _has_phrase(found: list[str], wanted: list[str], prefix: bool) -> bool:
-    n = len(wanted)
-    for i in range(len(found) - n + 1):
-        if found[i:i + n - 1] == wanted[:-1] and (
-                found[i + n - 1].startswith(wanted[-1]) if prefix
-                else found[i + n - 1] == wanted[-1]):
+        if colon and "".join(words(name)) == key and (
+                not wanted or has_phrase(words(value), wanted, search.prefix)):
             return True
     return False
 
@@ -243,20 +250,30 @@ def exists(conn: sqlite3.Connection) -> bool:
 
 
 def _query(search: Search) -> str | None:
-    """The FTS5 query of ``search``; None when the index cannot narrow it down."""
+    """The FTS5 query of ``search``; None when the index cannot narrow it down. A
+    header is found by its name's mark; with a value, the rows whose header lines
+    also hold the value's words are then checked line by line (:func:`headers_match`:
+    the words may be in another header's value)."""
     if search.kind == "edits":
         return "marks : edited"
     if search.kind == "header":
-        phrase = words(search.text)
-        columns = _HEAD_COLUMNS[search.side]
-    else:
-        phrase = search.text.split()
-        columns = _COLUMNS[search.side]
-    if not phrase:
-        return None
-    star = " *" if search.kind == "body" and search.prefix else ""
+        sides = {"req": ("rq",), "res": ("rs",), "any": ("rq", "rs")}[search.side]
+        names = [_name_word(side, search.text) for side in sides]
+        if not all(names):
+            return None
+        query = f"marks : ({' OR '.join(names)})"
+        if search.value:
+            columns = "{" + " ".join(_HEAD_COLUMNS[search.side]) + "}"
+            query += f" AND {columns} : {_phrase(search.value.split(), search.prefix)}"
+        return query
+    columns = "{" + " ".join(_COLUMNS[search.side]) + "}"
+    phrase = _phrase(search.text.split(), search.prefix)
+    return f"{columns} : {phrase}" if phrase else None
+
+
+def _phrase(found: list[str], prefix: bool) -> str:
     # The words are letters and digits only (filtering.words): nothing to escape.
-    return f"{{{' '.join(columns)}}} : \"{' '.join(phrase)}\"{star}"
+    return f"\"{' '.join(found)}\"" + (" *" if prefix else "") if found else ""
 
 
 def lookup(conn: sqlite3.Connection, search: Search,
@@ -274,10 +291,11 @@ def lookup(conn: sqlite3.Connection, search: Search,
     if ids is not None and len(ids) <= 500:
         where.append(f"rowid IN ({', '.join('?' * len(ids))})")
         args.extend(ids)
-    columns = "rowid" if search.kind != "header" else "rowid, reqhead, reshead"
+    check = search.kind == "header" and (search.value is not None or query is None)
+    columns = "rowid, reqhead, reshead" if check else "rowid"
     sql = f"SELECT {columns} FROM {TABLE}" + (f" WHERE {' AND '.join(where)}" if where else "")
     rows = conn.execute(sql, args)
-    if search.kind != "header":
+    if not check:
         found = {r[0] for r in rows}
     else:
         heads = {"req": (1,), "res": (2,), "any": (1, 2)}[search.side]
