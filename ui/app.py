@@ -82,6 +82,8 @@ def run(args: argparse.Namespace) -> int:
         except (ValueError, OSError) as exc:
             window.shutdown()
             raise UsageError(f"{args.open} cannot be imported as HAR: {exc}") from None
+    if getattr(args, "filter", None):  # --filter: the list opens filtered
+        window.set_filter(args.filter)
     window.show()
 
     heartbeat = QTimer()

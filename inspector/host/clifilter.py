@@ -2,7 +2,8 @@
 
 ``--filter`` limits what the command line shows and writes: the access-log
 lines of ``--headless``, the HAR at its end, and the exchanges ``--open FILE
---har OUT`` converts (a session through its index, a HAR file entry by entry).
+--har OUT`` converts (a session through its index, a HAR file entry by entry);
+the window opens with it in the list's filter box.
 A filter or breakpoint that cannot be read ends the command before anything
 starts, with the parser's one sentence (exit code 2).
 """
@@ -17,9 +18,9 @@ from ..filtering import Filter, FilterError, parse, parse_breakpoint
 from ..model import Exchange
 from . import summaryfilter
 
-HELP = ("with --headless or --open: only the exchanges matching EXPR are printed and "
-        "exported, e.g. 'method:POST status:5xx' or 'body:token -path:/static' "
-        "(the list's filter syntax, see the README)")
+HELP = ("only the exchanges matching EXPR: printed and exported with --headless, "
+        "converted with --open FILE --har OUT, listed in the window; e.g. 'method:POST "
+        "status:5xx' or 'body:token -path:/static' (the filter syntax: see the README)")
 
 
 def checked(args: argparse.Namespace, error: Callable[[str], Exception]) -> Filter | None:
