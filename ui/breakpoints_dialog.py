@@ -52,6 +52,7 @@ class BreakpointsDialog(QDialog):
         self.edit.textChanged.connect(self._preview)
         self.edit.returnPressed.connect(self.add_from_edit)
         self.preview = QLabel()
+        self.preview.setWordWrap(True)
         self.preview.setEnabled(False)
         add = QPushButton("Add")
         add.clicked.connect(self.add_from_edit)
@@ -102,10 +103,13 @@ class BreakpointsDialog(QDialog):
         if not text:
             self.preview.setText("Type a filter and press Enter to add it.")
             self.preview.setEnabled(False)
+            self.preview.setStyleSheet("")
             return
         meaning, valid = breakpoint_meaning(text)
-        self.preview.setText(f"Pauses: {meaning}" if valid else meaning)
-        self.preview.setEnabled(not valid)  # an error reads in the normal colour
+        self.preview.setText(f"Pauses: {meaning}" if valid else f"⚠ {meaning}")
+        self.preview.setEnabled(not valid)  # an error in full colour, the error's
+        color = "" if valid else severity_color("error", self.palette()).name()
+        self.preview.setStyleSheet(f"color: {color};" if color else "")
 
     def add_from_edit(self) -> None:
         text = self.edit.text().strip()

@@ -27,8 +27,9 @@ from inspector.host.store import Store
 from . import theme
 from .exchange_model import ExchangeFilterProxy
 
-PLACEHOLDER = ("Filter: text, method:POST, status:5xx, body:word, header:NAME, "
-               "-path:/static  (Ctrl+F; Help ▸ Filter syntax)")
+PLACEHOLDER = "Filter: method:POST status:5xx body:word -path:/static — Help ▸ Filter syntax"
+TIP = ("Filter the list (Ctrl+F): text in the path, method:, status:, path:, header:, body:, "
+       "reqbody:, resbody:, type:, dur:, size:, has:, is:; - negates. Help ▸ Filter syntax")
 REFRESH_MS = 300  # new exchanges are looked up again at most this often
 
 
@@ -63,6 +64,7 @@ class ListFilter(QObject):
         self._answered.connect(self._on_answer, Qt.ConnectionType.QueuedConnection)
         self._progress.connect(self._on_progress, Qt.ConnectionType.QueuedConnection)
         edit.setPlaceholderText(PLACEHOLDER)
+        edit.setToolTip(TIP)
         edit.textChanged.connect(self.apply)
 
     # -- the text ---------------------------------------------------------------------------
@@ -86,7 +88,7 @@ class ListFilter(QObject):
 
     def _show_error(self, sentence: str) -> None:
         self.error = sentence
-        self.edit.setToolTip(sentence)
+        self.edit.setToolTip(sentence or TIP)
         self._note(sentence, error=True)
 
     def _note(self, text: str, error: bool = False) -> None:

@@ -186,7 +186,7 @@ def test_a_breakpoint_that_needs_the_answer_is_refused(qtbot: Any, window: Any) 
     dialog = BreakpointsDialog([], window)
     qtbot.addWidget(dialog)
     qtbot.keyClicks(dialog.edit, "status:500")
-    assert dialog.preview.text().startswith("status: cannot be in a breakpoint")
+    assert dialog.preview.text().startswith("⚠ status: cannot be in a breakpoint")
     qtbot.keyClick(dialog.edit, Qt.Key.Key_Return)
     assert dialog.list.count() == 0  # not added
     window.stepper.set_breakpoints([BreakpointEntry("status:500")])  # from old settings
