@@ -206,3 +206,20 @@ def test_an_exchange_still_in_flight_is_not_searched_yet(tmp_path: Path) -> None
     store.flush()
     assert paths(store, "body:later") == []
     store.close()
+
+
+def test_a_rare_word_narrows_the_rows_tested_to_those_it_found(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.wsgi-session", interval=0.005)
+    for i in range(1, 41):
+        body = b"rare word" if i in (7, 31) else b"common word"
+        for event in exchange_events(i, "POST" if i % 2 else "GET", f"/{i}",
+                                     response_body=body):
+            store.put(event)
+    store.flush()
+    assert paths(store, "body:rare") == ["/7", "/31"]
+    assert paths(store, "body:rare method:GET") == []
+    assert paths(store, "body:word -body:common path:/3") == ["/31"]
+    assert len(paths(store, "-body:rare")) == 38
+    some = [s for s in store.summaries() if s.id > 10]
+    assert [s.path for s in summaryfilter.select(store, parse("body:rare"), some)] == ["/31"]
+    store.close()

@@ -3,12 +3,11 @@
 One SQLite FTS5 table, ``search``, in the session file, one row per ended
 exchange (its rowid is the exchange's row id)::
 
-    reqhead  request headers, a "name: value" line each
     reqbody  request body as text
-    reshead  response headers as the client got them
     resbody  response body as text
-    marks    words for what the summary lacks: "edited" (changed while stepping),
-             and a word per header name and side ("rqxdebug", "rscontenttype")
+    marks    "edited" (changed while stepping), and for each header a word for its
+             name and side ("rqxdebug", "rscontenttype") followed by one word per
+             word of its value, the name's word joined to it ("rscontenttypeǂjson")
 
 Bodies are indexed as text when they are text (text/*, JSON, XML, JavaScript,
 forms, multipart, or no type and valid UTF-8 without NUL bytes); gzip and
@@ -24,11 +23,10 @@ its index is built in memory, from the rows, on the first search that needs
 it (:meth:`SessionIndex.ensure`, in whichever thread calls it) and kept up to
 date from then on.
 
-``header:NAME`` is the name's word in ``marks``; ``header:NAME=VALUE`` also
-asks for the value's words in the header columns, then checks those rows'
-header lines (the words may belong to another header). ``body:`` is an FTS5
-phrase query: whole words in order, case and accents ignored, the last one a
-prefix with ``*`` (see :func:`inspector.filtering.words`).
+``header:NAME`` is its name's word in ``marks``; ``header:NAME=VALUE`` the
+phrase of its value's joined words: both exact, without reading any row.
+``body:`` is an FTS5 phrase query: whole words in order, case and accents
+ignored, the last one a prefix with ``*`` (see :func:`inspector.filtering.words`).
 """
 
 from __future__ import annotations
@@ -52,14 +50,18 @@ TEXT_CAP = 64 * 1024  # characters of one body's text in the index
 _RAW_CAP = 1 << 20  # bytes of a body read (decompressed) for that text
 TABLE = "search"
 _CREATE = (f"CREATE VIRTUAL TABLE IF NOT EXISTS {TABLE} USING fts5("
-           "reqhead, reqbody, reshead, resbody, marks, tokenize='unicode61')")
-_INSERT = f"INSERT INTO {TABLE} (rowid, reqhead, reqbody, reshead, resbody, marks) " \
-          "VALUES (?, ?, ?, ?, ?, ?)"
+           "reqbody, resbody, marks, tokenize='unicode61')")
+_INSERT = f"INSERT INTO {TABLE} (rowid, reqbody, resbody, marks) VALUES (?, ?, ?, ?)"
+JOIN = "ǂ"  # a letter no header name or typed word holds: name word + JOIN + value word
+VALUE_WORDS = 32  # words of one header value in the index
 _TEXT_TYPES = ("text/", "json", "xml", "javascript", "ecmascript", "x-www-form-urlencoded",
                "multipart/", "graphql", "yaml", "csv", "html")
 
 
 class IndexRow(NamedTuple):
+    """What the index holds of one exchange (the header lines are for matching it
+    in Python, without the index: the index has them as marks)."""
+
     id: int
     reqhead: str
     reqbody: str
@@ -138,10 +140,15 @@ def _row(xid: int, request: list[tuple[str, str]], request_body: bytes,
 
 def _marks(request: list[tuple[str, str]], response: list[tuple[str, str]],
            edited: bool) -> str:
-    """The marks column: "edited", and one word per header name and side ("rqxdebug",
-    "rscontenttype"), so ``header:NAME`` is one exact index lookup."""
-    names = {_name_word("rq", n) for n, _ in request} | {_name_word("rs", n) for n, _ in response}
-    return " ".join(["edited"] * edited + sorted(n for n in names if n))
+    """The marks column (see the module docstring)."""
+    marks = ["edited"] * edited
+    for side, headers in (("rq", request), ("rs", response)):
+        for name, value in headers:
+            word = _name_word(side, name)
+            if word:
+                marks.append(word)
+                marks.extend(word + JOIN + w for w in words(str(value))[:VALUE_WORDS])
+    return " ".join(marks)
 
 
 def _name_word(side: str, name: Any) -> str:
@@ -250,10 +257,8 @@ def exists(conn: sqlite3.Connection) -> bool:
 
 
 def _query(search: Search) -> str | None:
-    """The FTS5 query of ``search``; None when the index cannot narrow it down. A
-    header is found by its name's mark; with a value, the rows whose header lines
-    also hold the value's words are then checked line by line (:func:`headers_match`:
-    the words may be in another header's value)."""
+    """The FTS5 query of ``search``; None for one that can find nothing (a header
+    name without a letter or digit)."""
     if search.kind == "edits":
         return "marks : edited"
     if search.kind == "header":
@@ -261,11 +266,11 @@ def _query(search: Search) -> str | None:
         names = [_name_word(side, search.text) for side in sides]
         if not all(names):
             return None
-        query = f"marks : ({' OR '.join(names)})"
-        if search.value:
-            columns = "{" + " ".join(_HEAD_COLUMNS[search.side]) + "}"
-            query += f" AND {columns} : {_phrase(search.value.split(), search.prefix)}"
-        return query
+        value = search.value.split() if search.value else []
+        if not value:
+            return f"marks : ({' OR '.join(names)})"
+        phrases = [_phrase([name + JOIN + w for w in value], search.prefix) for name in names]
+        return f"marks : ({' OR '.join(phrases)})"
     columns = "{" + " ".join(_COLUMNS[search.side]) + "}"
     phrase = _phrase(search.text.split(), search.prefix)
     return f"{columns} : {phrase}" if phrase else None
@@ -281,30 +286,20 @@ def lookup(conn: sqlite3.Connection, search: Search,
     """The ids of the rows ``search`` finds in the index on ``conn`` (of ``among``
     only, when given: the rows of one batch, say)."""
     query = _query(search)
-    ids = sorted(set(among)) if among is not None else None
-    where, args = [], []
-    if query is not None:
-        where.append(f"{TABLE} MATCH ?")
-        args.append(query)
-    elif search.kind != "header":
+    if query is None:
         return set()
+    ids = sorted(set(among)) if among is not None else None
+    sql = f"SELECT rowid FROM {TABLE} WHERE {TABLE} MATCH ?"
+    args: list[Any] = [query]
     if ids is not None and len(ids) <= 500:
-        where.append(f"rowid IN ({', '.join('?' * len(ids))})")
+        sql += f" AND rowid IN ({', '.join('?' * len(ids))})"
         args.extend(ids)
-    check = search.kind == "header" and (search.value is not None or query is None)
-    columns = "rowid, reqhead, reshead" if check else "rowid"
-    sql = f"SELECT {columns} FROM {TABLE}" + (f" WHERE {' AND '.join(where)}" if where else "")
-    rows = conn.execute(sql, args)
-    if not check:
-        found = {r[0] for r in rows}
-    else:
-        heads = {"req": (1,), "res": (2,), "any": (1, 2)}[search.side]
-        found = {r[0] for r in rows if any(headers_match(r[i], search) for i in heads)}
+    found = {r[0] for r in conn.execute(sql, args)}
     return found if ids is None else found.intersection(ids)
 
 
 def insert(conn: sqlite3.Connection, rows: Iterable[IndexRow]) -> None:
-    conn.executemany(_INSERT, rows)
+    conn.executemany(_INSERT, ((r.id, r.reqbody, r.resbody, r.marks) for r in rows))
 
 
 def delete(conn: sqlite3.Connection, ids: Iterable[int]) -> None:

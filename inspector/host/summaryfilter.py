@@ -17,6 +17,7 @@ such term plus the pass over the summaries.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable
 from typing import Any, Callable
 
@@ -54,9 +55,26 @@ def find(store: Any, flt: Filter) -> dict[Search, set[int]]:
 
 
 def select(store: Any, flt: Filter, summaries: Iterable[Any] | None = None) -> list[Any]:
-    """The summaries of ``store`` (or those given) that ``flt`` matches, in order."""
-    test = predicate(flt, find(store, flt))
-    return [s for s in (store.summaries() if summaries is None else summaries) if test(s)]
+    """The summaries of ``store`` (or those given, in id order) that ``flt`` matches,
+    in order. A search term that must hold narrows the rows tested to what it found."""
+    found = find(store, flt)
+    test = predicate(flt, found)
+    rows = store.summaries() if summaries is None else list(summaries)
+    needed = [found[t.search] for t in flt.terms if t.search is not None and not t.negate]
+    if needed and len(min(needed, key=len)) * 8 < len(rows):
+        rows = _with_ids(rows, min(needed, key=len))
+    return [s for s in rows if test(s)]
+
+
+def _with_ids(rows: list[Any], ids: set[int]) -> list[Any]:
+    """Those of ``rows`` (in id order) whose id is in ``ids``, found by bisection."""
+    keys = [s.id for s in rows]
+    out = []
+    for xid in sorted(ids):
+        at = bisect.bisect_left(keys, xid)
+        if at < len(keys) and keys[at] == xid:
+            out.append(rows[at])
+    return out
 
 
 def exchange_matches(flt: Filter, x: Exchange) -> bool:
