@@ -10,7 +10,11 @@
    The same session without its index (as one saved before the index existed)
    is opened and indexed in memory: that one-time cost is printed too.
 
-2. Recording. Rounds alternate plain waitress, the headless inspector as users
+2. The writer. The CPU this process spends recording the lesson's hello
+   exchanges into a Store (the writer thread included), with the index and
+   without, alternating: what indexing adds per exchange, with little noise.
+
+3. Recording. Rounds alternate plain waitress, the headless inspector as users
    run it, and the same inspector with the index turned off (this script
    starts it with ``bodyindex.create`` made a no-op, so the session has no
    index table and the writer indexes nothing), ABBA order; throughput medians
@@ -18,7 +22,7 @@
 
     python bench/body_search.py                 # 100k exchanges; 5 rounds of 5 s
     python bench/body_search.py --quick         # 20k exchanges; 3 rounds of 2 s
-    python bench/body_search.py --only search   # or: --only recording
+    python bench/body_search.py --only search   # or: --only writer, --only recording
 """
 
 from __future__ import annotations
@@ -183,7 +187,65 @@ def search(n: int, workdir: Path) -> tuple[list[str], list[dict[str, Any]]]:
     return lines, [row]
 
 
-# -- 2. recording ------------------------------------------------------------------------
+# -- 2. the writer's CPU per exchange -------------------------------------------------------
+
+def hello_events(xid: int) -> list[dict[str, Any]]:
+    """A GET of the lesson's hello app as wrk sends it, as the agent reports it."""
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "SCRIPT_NAME": "",
+               "QUERY_STRING": "", "SERVER_PROTOCOL": "HTTP/1.1", "SERVER_NAME": "127.0.0.1",
+               "SERVER_PORT": "8000", "REMOTE_ADDR": "127.0.0.1", "REMOTE_PORT": "50000",
+               "HTTP_HOST": "127.0.0.1:8000", "wsgi.url_scheme": "http"}
+    body = b"Hello, World!"
+    head = (b"HTTP/1.1 200 OK\r\nContent-Length: 13\r\nContent-Type: text/plain; "
+            b"charset=utf-8\r\nDate: Mon, 30 Nov 2026 09:00:00 GMT\r\nServer: waitress\r\n")
+    return [
+        {"type": "begin", "id": xid, "t": 0.0, "start": 1.7e9, "thread": "w",
+         "environ": [environ, {}], "body": b"", "body_size": 0, "t_app": 0.00001},
+        {"type": "end", "id": xid, "t": 0.0002, "closed": True, "closed_t": 0.00019,
+         "start_response": (0.0001, "200 OK", [("Content-Type", "text/plain; charset=utf-8"),
+                                               ("Content-Length", "13")], None),
+         "chunks": [(0.00015, 13, body, "iter")], "wire_head": head, "wire_size": 13},
+    ]
+
+
+def writer_cpu(path: Path, n: int, index: bool) -> float:
+    """CPU seconds of this process (the writer thread included) to record ``n`` hello
+    exchanges, per exchange."""
+    from inspector.host import bodyindex
+
+    create = bodyindex.create
+    if not index:
+        bodyindex.create = lambda conn: None  # type: ignore[assignment]
+    try:
+        batch = [hello_events(i) for i in range(1, n + 1)]
+        began = time.process_time()
+        store = Store(path, interval=0.05, batch_events=1000)
+        for events_of in batch:
+            for event in events_of:
+                store.put(event)
+        store.flush()
+        took = time.process_time() - began
+        store.close()
+    finally:
+        bodyindex.create = create
+    return took / n
+
+
+def writer(n: int, workdir: Path, rounds: int) -> list[str]:
+    costs: dict[bool, list[float]] = {True: [], False: []}
+    for i in range(rounds):
+        for index in ((True, False) if i % 2 == 0 else (False, True)):
+            path = workdir / f"writer-{i}-{index}.wsgi-session"
+            costs[index].append(writer_cpu(path, n, index))
+            path.unlink()
+    with_index, without = (statistics.median(costs[k]) * 1e6 for k in (True, False))
+    return [f"the session writer's CPU per hello exchange ({n:,} exchanges, {rounds} rounds, "
+            f"medians): {without:.1f} us without the index, {with_index:.1f} us with it "
+            f"(+{with_index - without:.1f} us: the text and marks of the exchange and "
+            "its FTS5 row)"]
+
+
+# -- 3. recording ------------------------------------------------------------------------
 
 NO_INDEX = ("import sys, runpy\n"
             "import inspector.host.bodyindex as b\n"
@@ -284,7 +346,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=1.0)
     parser.add_argument("--apps", default="hello", help="comma-separated: hello,flask")
     parser.add_argument("--load", choices=("auto", "wrk", "python"), default="auto")
-    parser.add_argument("--only", choices=("search", "recording"))
+    parser.add_argument("--only", choices=("search", "writer", "recording"))
     add_summary_option(parser)
     args = parser.parse_args(argv)
     n = args.exchanges or (20_000 if args.quick else 100_000)
@@ -294,11 +356,13 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="body-search-bench-") as tmp:
         workdir = Path(tmp)
-        if args.only != "recording":
+        if args.only in (None, "search"):
             lines, found = search(n, workdir)
             out += ["body search (goal: each query < 200 ms)", "", *lines, ""]
             rows += found
-        if args.only != "search":
+        if args.only in (None, "writer"):
+            out += [*writer(n // 5, workdir, rounds), ""]
+        if args.only in (None, "recording"):
             tool, load = load_tool(args.load)
             out += [f"recording with and without the body index: {rounds} rounds of "
                     f"{seconds:g} s, medians; load: {tool}"]

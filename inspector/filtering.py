@@ -369,6 +369,8 @@ def has_phrase(found: list[str], wanted: list[str], prefix: bool = False) -> boo
 def words(text: str) -> list[str]:
     """The words of ``text`` as the body index reads them: runs of letters and
     digits, lower case, without accents (SQLite FTS5's unicode61 tokenizer)."""
+    if text.isascii():  # nearly always: no accents to take off
+        return _WORD.findall(text.lower())
     plain = unicodedata.normalize("NFKD", text.lower())
     plain = "".join(c for c in plain if not unicodedata.combining(c))
     return _WORD.findall(plain)

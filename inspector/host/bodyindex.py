@@ -50,7 +50,7 @@ TEXT_CAP = 64 * 1024  # characters of one body's text in the index
 _RAW_CAP = 1 << 20  # bytes of a body read (decompressed) for that text
 TABLE = "search"
 _CREATE = (f"CREATE VIRTUAL TABLE IF NOT EXISTS {TABLE} USING fts5("
-           "reqbody, resbody, marks, tokenize='unicode61')")
+           "reqbody, resbody, marks, tokenize='unicode61', columnsize=0)")
 _INSERT = f"INSERT INTO {TABLE} (rowid, reqbody, resbody, marks) VALUES (?, ?, ?, ?)"
 JOIN = "ǂ"  # a letter no header name or typed word holds: name word + JOIN + value word
 VALUE_WORDS = 32  # words of one header value in the index
@@ -114,25 +114,33 @@ def _value_of(headers: Iterable[tuple[Any, Any]], lname: str) -> str:
     return ""
 
 
+_CONTENT_KEYS = {"CONTENT_TYPE": "content-type", "CONTENT_LENGTH": "content-length"}
+
+
 def _request_headers(env: Mapping[str, Any]) -> list[tuple[str, str]]:
     """The request's headers from its environ (names as waitress gave them: lower case,
     ``-`` for ``_``)."""
     out = []
     for key, value in env.items():
         if key.startswith("HTTP_"):
-            out.append((key[5:].lower().replace("_", "-"), value))
-        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
-            out.append((key.lower().replace("_", "-"), value))
+            name = _names.get(key)
+            if name is None:
+                name = _remember(_names, key, key[5:].lower().replace("_", "-"))
+            out.append((name, value))
+        elif key in _CONTENT_KEYS and value:
+            out.append((_CONTENT_KEYS[key], value))
     return out
 
 
 def _row(xid: int, request: list[tuple[str, str]], request_body: bytes,
-         response: list[tuple[str, str]], response_body: bytes, edited: bool) -> IndexRow:
+         response: list[tuple[str, str]], response_body: bytes, edited: bool,
+         lines: bool = True) -> IndexRow:
+    """``lines``: with the header lines (to match in Python; the index has marks)."""
     return IndexRow(
-        xid, _header_lines(request),
+        xid, _header_lines(request) if lines else "",
         body_text(request_body, _value_of(request, "content-type"),
                   _value_of(request, "content-encoding")),
-        _header_lines(response),
+        _header_lines(response) if lines else "",
         body_text(response_body, _value_of(response, "content-type"),
                   _value_of(response, "content-encoding")),
         _marks(request, response, edited))
@@ -140,15 +148,50 @@ def _row(xid: int, request: list[tuple[str, str]], request_body: bytes,
 
 def _marks(request: list[tuple[str, str]], response: list[tuple[str, str]],
            edited: bool) -> str:
-    """The marks column (see the module docstring)."""
+    """The marks column (see the module docstring); the same headers give the same
+    marks, made once."""
+    key = (tuple(request), tuple(response), edited)
+    marks = _all_marks.get(key)
+    if marks is None:
+        marks = _remember(_all_marks, key, _made_marks(request, response, edited))
+    return marks
+
+
+def _made_marks(request: list[tuple[str, str]], response: list[tuple[str, str]],
+                edited: bool) -> str:
     marks = ["edited"] * edited
     for side, headers in (("rq", request), ("rs", response)):
         for name, value in headers:
-            word = _name_word(side, name)
-            if word:
-                marks.append(word)
-                marks.extend(word + JOIN + w for w in words(str(value))[:VALUE_WORDS])
+            key = (side, name, value)
+            mark = _header_marks.get(key)
+            if mark is None:
+                mark = _remember(_header_marks, key, _header_mark(side, name, value))
+            if mark:
+                marks.append(mark)
     return " ".join(marks)
+
+
+def _header_mark(side: str, name: Any, value: Any) -> str:
+    word = _name_word(side, name)
+    if not word:
+        return ""
+    return " ".join([word, *(word + JOIN + w for w in words(str(value))[:VALUE_WORDS])])
+
+
+# Most headers repeat from one exchange to the next (Host, User-Agent, Content-Type...):
+# their marks are made once. Bounded: cleared when full.
+_CACHE_SIZE = 4096
+_names: dict[str, str] = {}
+_header_marks: dict[tuple[str, Any, Any], str] = {}
+_all_marks: dict[tuple[Any, ...], str] = {}
+_wire_heads: dict[bytes, list[tuple[str, str]]] = {}
+
+
+def _remember(cache: dict[Any, Any], key: Any, value: Any) -> Any:
+    if len(cache) >= _CACHE_SIZE:
+        cache.clear()
+    cache[key] = value
+    return value
 
 
 def _name_word(side: str, name: Any) -> str:
@@ -164,7 +207,8 @@ def row_from_exchange(x: Exchange) -> IndexRow:
 
 def row_from_events(xid: int, events: Iterable[dict[str, Any]]) -> IndexRow:
     """The index row of an exchange from its event log, without folding it: the
-    environ's header keys, the request body, the last headers and the body chunks."""
+    environ's header keys, the request body, the last headers and the body chunks
+    (no header lines: the writer stores the marks)."""
     env: Mapping[str, Any] = {}
     request_body = b""
     app_headers: list[tuple[str, str]] = []
@@ -190,14 +234,17 @@ def row_from_events(xid: int, events: Iterable[dict[str, Any]]) -> IndexRow:
                 app_headers = [(h[0], h[1]) for h in ev["start_response"][2] or ()]
             chunks.extend(c[2] for c in ev.get("chunks", ()) if c[2])
             if "wire_size" in ev:
-                wire = _wire_headers(ev.get("wire_head") or b"")
+                head = bytes(ev.get("wire_head") or b"")
+                wire = _wire_heads.get(head)
+                if wire is None:  # the same head comes back under load (Date: each second)
+                    wire = _remember(_wire_heads, head, _wire_headers(head))  # type: ignore[arg-type]
                 wire_body = ev.get("wire_body")
         elif kind == EV_EDIT:
             edited = True
     body = wire_body if wire_body is not None else b"".join(
         bytes(c) for c in chunks)[:_RAW_CAP]
     return _row(xid, _request_headers(env), request_body,
-                wire if wire is not None else app_headers, body, edited)
+                wire if wire is not None else app_headers, body, edited, lines=False)
 
 
 def _begin(ev: dict[str, Any]) -> tuple[Mapping[str, Any], bytes]:
