@@ -203,3 +203,29 @@ def test_help_filter_syntax(qtbot: Any, window: Any) -> None:
     for key in KEYS:
         assert f"{key}:" in text, key
     assert len(SYNTAX) > 10 and "A breakpoint decides" in text
+
+
+def test_a_saved_session_without_the_index_is_indexed_off_the_gui_thread(
+        qtbot: Any, window: Any, tmp_path: Path) -> None:
+    import sqlite3
+
+    from inspector.host.store import Store
+
+    saved = tmp_path / "saved.wsgi-session"
+    window.store.save_as(saved)
+    conn = sqlite3.connect(saved)  # as saved before the index existed
+    conn.execute("DROP TABLE search")
+    conn.commit()
+    conn.close()
+    window.show_saved(Store.open(saved))
+    assert not window.store.search_index.in_file
+    progress: list[str] = []
+    window.list_filter._progress.connect(lambda *args: progress.append(args))
+    type_filter(qtbot, window, 'body:"out of stock"')
+    qtbot.waitUntil(lambda: shown(window) == ["/api/items"], timeout=10000)
+    assert progress and progress[-1][1:] == (8, 8)  # done, total: told as it went
+    assert window.list_filter.note.isHidden()
+    type_filter(qtbot, window, "reqbody:zipped")  # indexed once: answered at once
+    qtbot.waitUntil(lambda: shown(window) == ["/search"])
+    window.show_live_session()
+    qtbot.waitUntil(lambda: shown(window) == ["/search"])  # the live one's own index
