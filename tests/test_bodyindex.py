@@ -225,3 +225,74 @@ def test_a_rare_word_narrows_the_rows_tested_to_those_it_found(tmp_path: Path) -
     some = [s for s in store.summaries() if s.id > 10]
     assert [s.path for s in summaryfilter.select(store, parse("body:rare"), some)] == ["/31"]
     store.close()
+
+
+def test_an_id_used_again_replaces_its_index_row(tmp_path: Path) -> None:
+    path = tmp_path / "s.wsgi-session"
+    with Store(path, interval=0.005) as store:
+        for i, word in ((1, b"first"), (2, b"second")):
+            for event in exchange_events(i, path=f"/{i}", response_body=word):
+                store.put(event)
+        store.flush()
+    conn = sqlite3.connect(path)  # row 2 gone from the list, not from the index
+    conn.execute("DELETE FROM exchanges WHERE id = 2")
+    conn.commit()
+    conn.close()
+    with Store.open(path, writable=True) as store:
+        for event in exchange_events(1, path="/again", response_body=b"third"):
+            store.put(event)  # gets row id 2 again
+        store.flush()
+        assert paths(store, "body:third") == ["/again"]
+        assert paths(store, "body:second") == []
+        assert paths(store, "body:first") == ["/1"]
+
+
+def record_while_busy(tmp_path: Path, defer: bool) -> tuple[list[int], list[set[int]]]:
+    """Three exchanges committed while the writer counts as busy: what the index had
+    and what was put off, seen from the observer called at that commit."""
+    store = Store(tmp_path / "s.wsgi-session", interval=0.005)
+    writer = store.search_index.writer
+    assert writer is not None
+    writer.defer = defer
+    seen: list[int] = []
+    found: list[set[int]] = []
+    search = parse("body:later").searches[0]
+
+    def added(summaries: list[Any]) -> None:
+        seen.append(store.search_index.pending())
+        found.append(store.search_index.lookup(search))
+    store.on_add(added)
+    writer.busy = True  # as after wake-ups that find hundreds of events, all along
+    writer.woke = lambda conn, busy: None  # type: ignore[method-assign]
+    for i in (1, 2, 3):
+        for event in exchange_events(i, path=f"/{i}", response_body=b"later"):
+            store.put(event)
+    store.flush()
+    assert paths(store, "body:later") == ["/1", "/2", "/3"]  # caught up
+    assert store.search_index.pending() == 0
+    store.close()
+    return seen, found
+
+
+def test_a_busy_writer_indexes_after_the_load(tmp_path: Path) -> None:
+    seen, found = record_while_busy(tmp_path, defer=True)
+    assert seen[-1] == 3 and found[-1] == set()
+
+
+def test_a_live_body_filter_has_the_index_at_once(tmp_path: Path) -> None:
+    seen, found = record_while_busy(tmp_path, defer=False)
+    assert set(seen) == {0} and found[-1] == {1, 2, 3}
+
+
+def test_closing_completes_the_index(tmp_path: Path) -> None:
+    path = tmp_path / "s.wsgi-session"
+    store = Store(path, interval=0.005)
+    writer = store.search_index.writer
+    assert writer is not None
+    writer.busy = True
+    writer.woke = lambda conn, busy: None  # type: ignore[method-assign]
+    for event in exchange_events(1, response_body=b"kept"):
+        store.put(event)
+    store.close()
+    with Store.open(path) as again:
+        assert paths(again, "body:kept") == ["/"]

@@ -150,6 +150,9 @@ class ListFilter(QObject):
                 if not self.error:
                     self._note("")
                 self._show(self.filter, answer)
+                index = self._store().search_index
+                if index.in_file and index.pending():  # the writer indexes after a load
+                    self._timer.start()
         if self._again or generation != self._generation:
             self._again = False
             self._look_up()

@@ -14,10 +14,14 @@ forms, multipart, or no type and valid UTF-8 without NUL bytes); gzip and
 deflate are decoded first; a form's ``+`` and ``%XX`` are decoded; binary
 bodies are left out; each body's text is cut at :data:`TEXT_CAP`.
 
-The session's writer thread fills it in the same transaction that writes the
-exchange's row when it ends (:meth:`SessionIndex.insert`, from its event log:
-no Exchange is folded), so indexing adds to the batches the writer already
-makes and nothing to the request path. A session without the table (written
+The session's writer thread fills it (:class:`WriterIndex`) in the same
+transaction that writes the exchange's row when it ends, from its event log
+(no Exchange is folded): about 15 us per exchange, nothing on the request
+path. While the writer is busy (a wake-up finds hundreds of events: a load
+test), it only notes the ids and indexes them from their rows once it is not
+(a few thousand per wake-up), on ``flush`` and on ``close``: the app's
+throughput under load does not pay for the index, and the index is complete
+a moment after the load ends. A session without the table (written
 before it existed) is opened read-only, so nothing may be added to its file:
 its index is built in memory, from the rows, on the first search that needs
 it (:meth:`SessionIndex.ensure`, in whichever thread calls it) and kept up to
@@ -41,6 +45,7 @@ from urllib.parse import unquote_plus
 
 from ..filtering import Search, has_phrase, words
 from ..model import EV_BEGIN, EV_CHUNK, EV_EDIT, EV_END, EV_PHASE, Exchange, from_jsonable
+from ..wire import loads_plain, loads_record
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +56,9 @@ _RAW_CAP = 1 << 20  # bytes of a body read (decompressed) for that text
 TABLE = "search"
 _CREATE = (f"CREATE VIRTUAL TABLE IF NOT EXISTS {TABLE} USING fts5("
            "reqbody, resbody, marks, tokenize='unicode61', columnsize=0)")
-_INSERT = f"INSERT INTO {TABLE} (rowid, reqbody, resbody, marks) VALUES (?, ?, ?, ?)"
+# OR REPLACE: a row id used again (a session reopened after its last rows were deleted)
+# replaces what was indexed for it, and never fails the writer's transaction.
+_INSERT = f"INSERT OR REPLACE INTO {TABLE} (rowid, reqbody, resbody, marks) VALUES (?, ?, ?, ?)"
 JOIN = "ǂ"  # a letter no header name or typed word holds: name word + JOIN + value word
 VALUE_WORDS = 32  # words of one header value in the index
 _TEXT_TYPES = ("text/", "json", "xml", "javascript", "ecmascript", "x-www-form-urlencoded",
@@ -346,7 +353,12 @@ def lookup(conn: sqlite3.Connection, search: Search,
 
 
 def insert(conn: sqlite3.Connection, rows: Iterable[IndexRow]) -> None:
-    conn.executemany(_INSERT, ((r.id, r.reqbody, r.resbody, r.marks) for r in rows))
+    """Add ``rows`` (inside the caller's transaction). A failure leaves them out of the
+    index and is logged: the exchanges themselves must still be written."""
+    try:
+        conn.executemany(_INSERT, ((r.id, r.reqbody, r.resbody, r.marks) for r in rows))
+    except sqlite3.Error:
+        log.exception("body index: rows left out")
 
 
 def delete(conn: sqlite3.Connection, ids: Iterable[int]) -> None:
@@ -377,12 +389,14 @@ class SessionIndex:
                                          check_same_thread=False)
             create(self._conn)
         self._indexed: set[int] = set()  # in memory: the ids indexed so far
+        self.writer: WriterIndex | None = None  # the store's, when it fills the file's
         self._build_lock = threading.Lock()
 
     def pending(self) -> int:
-        """How many exchanges ``ensure`` would still index (0 for an index in the file)."""
+        """How many ended exchanges are not indexed yet: in memory, what ``ensure``
+        would index; in the file, what the writer put off while busy."""
         if self.in_file:
-            return 0
+            return len(self.writer.backlog) if self.writer is not None else 0
         return sum(1 for s in self._store.summaries() if _ended(s) and s.id not in
                    self._indexed)
 
@@ -457,3 +471,60 @@ def rows_of_exchanges(exchanges: Iterable[Exchange]) -> Iterator[IndexRow]:
             yield row_from_exchange(x)
         except Exception:
             log.exception("body index: exchange %d left out", x.id)
+
+
+class WriterIndex:
+    """The writer thread's side of the file's index: rows of ended exchanges, now or,
+    while the writer is busy, later (see the module docstring)."""
+
+    CATCH_UP = 2000  # exchanges indexed from their rows per wake-up that is not busy
+
+    def __init__(self) -> None:
+        self.defer = True  # False: always at once (a --filter that reads the index live)
+        self.busy = False
+        self.backlog: list[int] = []  # ended, not indexed yet, oldest first
+
+    def ended(self, conn: sqlite3.Connection,
+              logs: Iterable[tuple[int, list[dict[str, Any]]]]) -> None:
+        """Exchanges that ended in this batch (inside the writer's transaction)."""
+        if self.busy and self.defer:
+            self.backlog.extend(xid for xid, _events in logs)
+        else:
+            insert(conn, rows_of_logs(logs))
+
+    def woke(self, conn: sqlite3.Connection, busy: bool) -> None:
+        """After each wake-up's commit: busy or not; not busy, catch up a little."""
+        self.busy = busy
+        if not busy and self.backlog:
+            self.catch_up(conn, self.CATCH_UP)
+
+    def catch_up(self, conn: sqlite3.Connection, limit: int | None = None) -> None:
+        """Index (up to ``limit`` of) the backlog from the rows, in a transaction."""
+        if not self.backlog:
+            return
+        count = len(self.backlog) if limit is None else limit
+        take, self.backlog = self.backlog[:count], self.backlog[count:]
+        if not take:
+            return
+        try:
+            conn.execute("BEGIN")
+            for start in range(0, len(take), 500):
+                part = take[start:start + 500]
+                found = conn.execute(f"SELECT id, data FROM exchanges WHERE id IN "
+                                     f"({', '.join('?' * len(part))})", part).fetchall()
+                insert(conn, rows_of_logs(_logs(found)))
+            conn.execute("COMMIT")
+        except sqlite3.Error:  # disk full, say: the recording goes on, these unindexed
+            log.exception("body index: %d exchanges left out", len(take))
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+
+
+def _logs(rows: Iterable[tuple[int, Any]]) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+    """The event logs of rows this process wrote (ring records kept as their bytes)."""
+    for xid, data in rows:
+        try:
+            items = loads_plain(data)
+            yield xid, [loads_record(i) if type(i) is bytes else i for i in items]
+        except Exception:  # a row written otherwise (an import): left out of the index
+            log.debug("body index: row %d has no event log", xid)

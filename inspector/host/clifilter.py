@@ -70,6 +70,9 @@ def filtered_summaries(store: Any, flt: Filter | None,
     committing them, index rows included."""
     if flt is None:
         return show
+    writer = store.search_index.writer
+    if flt.searches and writer is not None:
+        writer.defer = False  # each batch's rows are looked up as it is committed
 
     def summaries(batch: list[Any]) -> None:
         ended = [s for s in batch if s.state not in ("active", "paused")]

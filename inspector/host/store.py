@@ -493,6 +493,8 @@ class Store:
         self.search_index = bodyindex.SessionIndex(self, self._read_conn, self._read_lock,
                                                    in_file=bodyindex.exists(conn))
         self._indexing = self.search_index.in_file and not read_only
+        self._index_writer = self.search_index.writer = (
+            bodyindex.WriterIndex() if self._indexing else None)
         self._thread = threading.Thread(target=self._run, name="session-writer", daemon=True)
         if not read_only:
             self._thread.start()
@@ -706,6 +708,8 @@ class Store:
             drained = self._drain(batch)  # events put before a command go before it runs
             self._commit(batch)
             wait = self._busy_interval if drained >= BUSY_EVENTS else self._interval
+            if self._index_writer is not None:  # a busy writer indexes later
+                self._index_writer.woke(self._write_conn, drained >= BUSY_EVENTS)
             if command is not None:
                 self._do(command)
                 if command.kind == "close":
@@ -820,9 +824,9 @@ class Store:
                 conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'",
                              (str(SCHEMA_VERSION),))
             conn.executemany(_UPSERT, rows)
-            if self._indexing:
-                bodyindex.insert(conn, bodyindex.rows_of_logs(
-                    (xid, live[xid].events) for xid in sorted(batch.ended) if xid in live))
+            if self._index_writer is not None:
+                self._index_writer.ended(conn, [(xid, live[xid].events)
+                                                for xid in sorted(batch.ended) if xid in live])
             conn.executemany(
                 "INSERT INTO process_output (gen, stream, level, logger, text, t) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
@@ -853,7 +857,8 @@ class Store:
             command.done.set()
 
     def _do_flush(self) -> None:
-        return None
+        if self._index_writer is not None:  # flushed: body search finds it all
+            self._index_writer.catch_up(self._write_conn)
 
     def _do_close(self) -> None:
         # Exchanges still in flight keep what they have so far, marked active.
@@ -861,6 +866,7 @@ class Store:
         live = self._live
         batch.write.update(live)
         self._write(batch, {xid: item.tally.summary(xid) for xid, item in live.items()})
+        self._do_flush()
         self._write_conn.close()
 
     def _do_add(self, exchanges: list[Exchange]) -> None:
