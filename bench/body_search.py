@@ -51,6 +51,7 @@ from headless_overhead import (  # noqa: E402
     Load,
     PlainServer,
     count_session,
+    cpu_seconds,
     load_tool,
     machine,
     write_apps,
@@ -277,12 +278,17 @@ class NoIndexInspector(Inspector):
 
 
 def inspector_run(kind: type[Inspector], spec: str, path: str, app_dir: Path, workdir: Path,
-                  name: str, load: Any, seconds: float, warmup: float) -> tuple[Load, str]:
+                  name: str, load: Any, seconds: float, warmup: float
+                  ) -> tuple[Load, str, float]:
+    """The load run, a note on the session, and the host's CPU per request during the
+    load (its process alone: the app's is a child)."""
     session = workdir / f"{name}.wsgi-session"
     with kind(spec, app_dir, session, workdir / f"{name}.log") as inspector:
         if warmup > 0:
             load(inspector.port, path, warmup)
+        cpu0 = cpu_seconds(inspector.pid)
         run = load(inspector.port, path, seconds)
+        host_cpu = (cpu_seconds(inspector.pid) - cpu0) / max(run.requests, 1)
     with sqlite3.connect(session) as conn:
         indexed = conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'search'"
                                ).fetchone()[0] and conn.execute(
@@ -290,7 +296,7 @@ def inspector_run(kind: type[Inspector], spec: str, path: str, app_dir: Path, wo
     note = f"recorded {count_session(session)}, indexed {indexed or 0}"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{session}{suffix}").unlink(missing_ok=True)
-    return run, note
+    return run, note, host_cpu
 
 
 def recording(app: str, rounds: int, seconds: float, warmup: float, load: Any,
@@ -300,6 +306,7 @@ def recording(app: str, rounds: int, seconds: float, warmup: float, load: Any,
     app_dir.mkdir(exist_ok=True)
     write_apps(app_dir)
     runs: dict[str, list[Load]] = {"plain": [], "index": [], "no index": []}
+    host: dict[str, list[float]] = {"index": [], "no index": []}
     lines = []
     with PlainServer(spec, app_dir, workdir, f"{app}-plain") as server:
         for i in range(rounds):
@@ -314,9 +321,11 @@ def recording(app: str, rounds: int, seconds: float, warmup: float, load: Any,
                     run, note = load(server.port, path, seconds), ""
                 else:
                     kind = Inspector if mode == "index" else NoIndexInspector
-                    run, note = inspector_run(kind, spec, path, app_dir, workdir,
-                                              f"{app}-{mode.replace(' ', '-')}-{i}", load,
-                                              seconds, warmup)
+                    run, note, cpu = inspector_run(kind, spec, path, app_dir, workdir,
+                                                   f"{app}-{mode.replace(' ', '-')}-{i}",
+                                                   load, seconds, warmup)
+                    host[mode].append(cpu)
+                    note += f", host {cpu * 1e6:.0f} us/request"
                 runs[mode].append(run)
                 notes.append(f"{mode} {run.rps:6.0f} req/s" + (f" ({note})" if note else ""))
             print(f"  {app} round {i + 1}/{rounds}: " + "; ".join(notes), flush=True)
@@ -327,7 +336,9 @@ def recording(app: str, rounds: int, seconds: float, warmup: float, load: Any,
                  f"{med['index']:.0f} ({med['index'] / med['plain']:.3f}x plain); without "
                  f"{med['no index']:.0f} ({med['no index'] / med['plain']:.3f}x plain); "
                  f"index / no index {ratio:.3f} (rounds {min(ratios):.3f}-{max(ratios):.3f}; "
-                 f"goal >= {GOAL_RATIO:.2f}, within noise)")
+                 f"goal >= {GOAL_RATIO:.2f}, within noise); host CPU per request during "
+                 f"the load: {statistics.median(host['index']) * 1e6:.0f} us with the index, "
+                 f"{statistics.median(host['no index']) * 1e6:.0f} us without")
     row = BUDGETS["body.recording"].row(
         ratio >= GOAL_RATIO, Figure.of([r.rps for r in runs["index"]], "req/s"),
         baseline=Figure.of([r.rps for r in runs["no index"]], "req/s"),
