@@ -296,3 +296,20 @@ def test_closing_completes_the_index(tmp_path: Path) -> None:
     store.close()
     with Store.open(path) as again:
         assert paths(again, "body:kept") == ["/"]
+
+
+def test_rows_of_an_import_are_indexed_in_memory_too(tmp_path: Path) -> None:
+    """Rows written whole (a HAR import: no event log) go through the store's reading."""
+    path = tmp_path / "s.wsgi-session"
+    with Store(path, interval=0.005) as store:
+        store.add([make_exchange(1, path="/imported", response_body=b"from a HAR file"),
+                   make_exchange(2, path="/other", response_body=b"nothing")])
+        for event in exchange_events(3, path="/recorded", response_body=b"a HAR too"):
+            store.put(event)
+        store.flush()
+    conn = sqlite3.connect(path)
+    conn.execute("DROP TABLE search")
+    conn.commit()
+    conn.close()
+    with Store.open(path) as store:
+        assert sorted(paths(store, "body:har")) == ["/imported", "/recorded"]

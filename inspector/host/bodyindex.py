@@ -381,6 +381,7 @@ class SessionIndex:
                  in_file: bool) -> None:
         self.in_file = in_file
         self._store = store
+        self._read, self._read_lock = read, read_lock
         self._lock = read_lock if in_file else threading.Lock()
         if in_file:
             self._conn = read
@@ -420,7 +421,16 @@ class SessionIndex:
                     progress(min(start + 200, len(todo)), len(todo))
 
     def _rows(self, ids: list[int]) -> Iterator[IndexRow]:
-        for xid in ids:
+        """Rows from the event logs as stored, decoded as data only (the file may come
+        from anywhere); an older format's record, through the store's checks."""
+        with self._read_lock:
+            found = self._read.execute(f"SELECT id, data FROM exchanges WHERE id IN "
+                                       f"({', '.join('?' * len(ids))})", ids).fetchall()
+        for xid, data in found:
+            events = _checked_log(data)
+            if events is not None:
+                yield from rows_of_logs([(xid, events)])
+                continue
             try:
                 yield row_from_exchange(self._store.get(xid))
             except KeyError:  # deleted meanwhile, or unreadable (the store says why)
@@ -518,6 +528,21 @@ class WriterIndex:
             log.exception("body index: %d exchanges left out", len(take))
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
+
+
+def _checked_log(data: Any) -> list[dict[str, Any]] | None:
+    """The events of a stored event log (format 3), checked as data; None for anything
+    else (an older format, a damaged or crafted row: the store's own reading decides)."""
+    if type(data) is not bytes:
+        return None
+    try:
+        items = loads_plain(data, strict=True)
+        if type(items) is not list:
+            return None
+        events = [loads_record(i, strict=True) if type(i) is bytes else i for i in items]
+    except Exception:
+        return None
+    return events if all(type(e) is dict for e in events) else None
 
 
 def _logs(rows: Iterable[tuple[int, Any]]) -> Iterator[tuple[int, list[dict[str, Any]]]]:
