@@ -108,3 +108,23 @@ def test_a_bad_filter_on_a_conversion_writes_nothing(project: Path) -> None:
     assert "is:odd is not a state I know" in one_sentence(result.stderr)
     assert not (project / "out.har").exists()
 
+
+
+def test_break_in_the_filter_syntax_pauses_a_real_request(tmp_path: Path) -> None:
+    """A bare word anywhere in the path, a negated term, a method list: the language
+    the list uses, deciding in the app's process."""
+    from tests.test_cli_stepping import APP as STEP_APP
+    from tests.test_cli_stepping import Headless
+
+    (tmp_path / "web.py").write_text(STEP_APP)
+    run = Headless(tmp_path, "--break", "api -path:/api/public method:GET,PUT")
+    try:
+        run.expect("Breakpoints: api -path:/api/public method:GET,PUT")
+        assert run.get("/api/public/x").result() == (200, b"hi /api/public/x")  # negated
+        client = run.get("/v1/api/items")  # "api" anywhere in the path: paused
+        run.pause("#2 received")
+        run.type("c")
+        assert client.result() == (200, b"hi /v1/api/items")
+        assert run.stop() == 0
+    finally:
+        run.close()
