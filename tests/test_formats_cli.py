@@ -69,6 +69,8 @@ def test_secrets_and_base_url(session: Path, tmp_path: Path) -> None:
     ("status:5xx", ["/blob"]),
     ("-path:/api", ["/items", "/blob"]),
     ("items", ["/items", "/api/items"]),
+    ("body:pen", ["/api/items"]),  # the body index, as in the window
+    ("header:Authorization", ["/api/items"]),
 ])
 def test_filter_chooses_the_exchanges(session: Path, tmp_path: Path, expr: str,
                                       paths: list[str]) -> None:
@@ -153,7 +155,6 @@ def test_missing_file_and_missing_open(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("args", "says"), [
     (["--out", "x.sh"], "--out goes with --export FORMAT"),
-    (["--filter", "method:GET", "--har", "x.har"], "--filter goes with --export FORMAT"),
     (["--export", "curl", "--har", "x.har"], "give either --har OUT or --export FORMAT"),
 ])
 def test_export_options_need_export(session: Path, tmp_path: Path, args: list[str],

@@ -19,10 +19,11 @@ from typing import Any
 
 import pytest
 
-from inspector.agent.gate import Breakpoint, Gate
+from inspector.agent.gate import Gate
 from inspector.agent.runtime import Agent
 from inspector.agent.sink import EventLog
 from inspector.agent.stepping import ABORT_BODY
+from inspector.filtering import parse_breakpoint
 from inspector.host.process import AppProcess, Options
 from inspector.host.runner import Runner
 from inspector.model import Edit, Exchange
@@ -546,24 +547,24 @@ def test_stop_lets_a_request_between_two_phases_finish(
 
 # -- breakpoints -------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("method:post", Breakpoint(method="POST")),
-    ("/api", Breakpoint(path="/api")),
-    ("path:/api/*", Breakpoint(path="/api/*")),
-    ("header:Authorization", Breakpoint(header="Authorization")),
-    ("METHOD:PUT PATH:/x header:X-Debug", Breakpoint("PUT", "/x", "X-Debug")),
-    ("*", Breakpoint()),
-    ("all", Breakpoint()),
-    ("", Breakpoint()),
+@pytest.mark.parametrize(("text", "meaning"), [
+    ("method:post", "method POST"),
+    ("/api", "path or query containing “/api”"),
+    ("path:/api/*", "path matching /api/*"),
+    ("header:Authorization", "header Authorization"),
+    ("METHOD:PUT PATH:/x header:X-Debug", "method PUT, path starting with /x, header X-Debug"),
+    ("*", "every request"),
+    ("all", "every request"),
+    ("", "every request"),
 ])
-def test_breakpoint_parse(text: str, expected: Breakpoint) -> None:
-    assert Breakpoint.parse(text) == expected
+def test_breakpoint_parse(text: str, meaning: str) -> None:
+    assert parse_breakpoint(text).describe() == meaning
 
 
 def test_breakpoint_str_round_trips() -> None:
-    for bp in (Breakpoint("POST", "/api/*", "X-Debug"), Breakpoint(path="/x")):
-        assert Breakpoint.parse(str(bp)) == bp
-    assert str(Breakpoint()) == "every request"
+    for text in ("method:POST path:/api/* header:X-Debug", "path:/x", '-"/a b"'):
+        bp = parse_breakpoint(text)
+        assert parse_breakpoint(str(bp)).describe() == bp.describe()
 
 
 def environ(method: str = "GET", path: str = "/", script: str = "",
@@ -576,6 +577,7 @@ def environ(method: str = "GET", path: str = "/", script: str = "",
     ("method:POST", environ("GET"), False),
     ("path:/api", environ(path="/api/users"), True),
     ("path:/api", environ(path="/apx"), False),
+    ("/api", environ(path="/v1/api/x"), True),  # free text: anywhere in the path
     ("path:/app/api", environ(path="/api", script="/app"), True),  # the full path
     ("path:/api/*/edit", environ(path="/api/7/edit"), True),
     ("path:/api/*/edit", environ(path="/api/7"), False),
@@ -591,7 +593,7 @@ def environ(method: str = "GET", path: str = "/", script: str = "",
     ("*", environ("DELETE", "/anything"), True),
 ])
 def test_breakpoint_matches(text: str, env: dict[str, Any], matches: bool) -> None:
-    assert Breakpoint.parse(text).matches(env) is matches
+    assert parse_breakpoint(text).matches_request(env) is matches
 
 
 def test_gate_wants_and_answers_without_a_server() -> None:

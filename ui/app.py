@@ -102,6 +102,8 @@ def run(args: argparse.Namespace) -> int:
             window.shutdown()
             raise UsageError(f"{args.open} cannot be imported as HAR: {exc}") from None
     announce_serving(window)
+    if getattr(args, "filter", None):  # --filter: the list opens filtered
+        window.set_filter(args.filter)
     window.show()
 
     heartbeat = QTimer()

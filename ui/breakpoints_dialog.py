@@ -18,11 +18,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from inspector.agent.gate import Breakpoint
+from .stepping import HELP, BreakpointEntry, breakpoint_meaning
+from .theme import severity_color
 
-from .stepping import HELP, BreakpointEntry
-
-EXAMPLES = "Examples: method:POST  ·  path:/api/*  ·  /admin  ·  header:Authorization"
+EXAMPLES = ("Examples: method:POST  ·  path:/api/*  ·  /admin  ·  header:Authorization  ·  "
+            "header:X-Debug=1  ·  -path:/static")
 
 
 class BreakpointsDialog(QDialog):
@@ -52,6 +52,7 @@ class BreakpointsDialog(QDialog):
         self.edit.textChanged.connect(self._preview)
         self.edit.returnPressed.connect(self.add_from_edit)
         self.preview = QLabel()
+        self.preview.setWordWrap(True)
         self.preview.setEnabled(False)
         add = QPushButton("Add")
         add.clicked.connect(self.add_from_edit)
@@ -88,19 +89,31 @@ class BreakpointsDialog(QDialog):
 
     def _describe(self, item: QListWidgetItem) -> None:
         text = item.text().strip()
-        meaning = str(Breakpoint.parse(text)) if text else ""
-        tip = f"Pauses: {meaning}" if meaning else ""
+        meaning, valid = breakpoint_meaning(text) if text else ("", True)
+        tip = (f"Pauses: {meaning}" if valid else f"Pauses nothing: {meaning}") if text else ""
         if item.toolTip() != tip:
             item.setToolTip(tip)
+        # One that cannot be read stays in the list, to be fixed, in red and unarmed.
+        color = None if valid else severity_color("error", self.palette())
+        if item.data(Qt.ItemDataRole.ForegroundRole) != color:
+            item.setData(Qt.ItemDataRole.ForegroundRole, color)
 
     def _preview(self, text: str) -> None:
         text = text.strip()
-        self.preview.setText(f"Pauses: {Breakpoint.parse(text)}" if text
-                             else "Type a filter and press Enter to add it.")
+        if not text:
+            self.preview.setText("Type a filter and press Enter to add it.")
+            self.preview.setEnabled(False)
+            self.preview.setStyleSheet("")
+            return
+        meaning, valid = breakpoint_meaning(text)
+        self.preview.setText(f"Pauses: {meaning}" if valid else f"⚠ {meaning}")
+        self.preview.setEnabled(not valid)  # an error in full colour, the error's
+        color = "" if valid else severity_color("error", self.palette()).name()
+        self.preview.setStyleSheet(f"color: {color};" if color else "")
 
     def add_from_edit(self) -> None:
         text = self.edit.text().strip()
-        if text:
+        if text and breakpoint_meaning(text)[1]:
             self.list.setCurrentItem(self._add_item(BreakpointEntry(text)))
             self.edit.clear()
 

@@ -538,10 +538,13 @@ class ExchangeFilterProxy(QAbstractTableModel):
         return self._text
 
     def set_filter_text(self, text: str) -> None:
-        if text == self._text:
-            return
+        if text != self._text:
+            self.set_filter(text, summaryfilter.parse(text))
+
+    def set_filter(self, text: str, accepts: summaryfilter.Predicate) -> None:
+        """Show the rows ``accepts`` passes (ui.list_filter gives it, with what the
+        session's index found for ``text``)."""
         self._text = text
-        accepts = summaryfilter.parse(text)
         self._relayout(lambda: setattr(self, "_accepts", accepts))
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:

@@ -62,7 +62,9 @@ from .exchange_model import (
     ExchangeFilterProxy,
     ExchangeModel,
 )
+from .filter_help import show_filter_help
 from .flow_view import FlowPane
+from .list_filter import ListFilter
 from .loop_actions import LoopActions
 from .open_app_dialog import OpenAppDialog
 from .panes import (
@@ -144,6 +146,8 @@ class MainWindow(QMainWindow):
         self.bridge.removed.connect(self._on_removed)
         self.bridge.added.connect(self._on_added)
         self.bridge.updated.connect(self._on_updated)
+        for news in (self.bridge.added, self.bridge.updated):  # ended: body search sees it
+            news.connect(self.list_filter.changed)
         self.bridge.flushed.connect(self._update_counts)
         self.model.reset(store.summaries())
         self._update_counts()
@@ -249,11 +253,10 @@ class MainWindow(QMainWindow):
             bar.addAction(self.actions_by_name[name])
         bar.addSeparator()
         self.filter_edit = QLineEdit()
-        self.filter_edit.setPlaceholderText("Filter: text in path, method:POST, status:5xx, "
-                                            "-path:/static  (Ctrl+F)")
         self.filter_edit.setClearButtonEnabled(True)
         self.filter_edit.setMinimumWidth(320)
-        self.filter_edit.textChanged.connect(self.set_filter)
+        self.list_filter = ListFilter(self.filter_edit, self.proxy, lambda: self.store, self)
+        self.list_filter.applied.connect(self._update_counts)
         bar.addWidget(self.filter_edit)
 
     def _build_central(self) -> None:
@@ -351,6 +354,7 @@ class MainWindow(QMainWindow):
         self.session_banner.back.connect(self.show_live_session)
         layout.addWidget(self.banner)
         layout.addWidget(self.session_banner)
+        layout.addWidget(self.list_filter.note)  # a filter's error, or indexing progress
         layout.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
         self._style_banner()
@@ -413,6 +417,7 @@ class MainWindow(QMainWindow):
             action.triggered.connect(lambda _=False, s=spec: self.open_app(s))
         examples.setToolTipsVisible(True)
         help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction("Filter syntax", lambda: show_filter_help(self))
         self.about_action = help_menu.addAction("&About WSGI Inspector", self.show_about)
         self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
 
@@ -532,9 +537,8 @@ class MainWindow(QMainWindow):
 
     # -- the list ------------------------------------------------------------------------
     def set_filter(self, text: str) -> None:
-        self.proxy.set_filter_text(text)
         if self.filter_edit.text() != text:
-            self.filter_edit.setText(text)
+            self.filter_edit.setText(text)  # the list filter follows the box
 
     def focus_filter(self) -> None:
         self.filter_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
@@ -797,6 +801,7 @@ class MainWindow(QMainWindow):
             old.close()  # a saved session, viewed: nothing was written to it
         self._show_session_banner()
         self._update_title()
+        self.list_filter.store_switched()
         viewing = store is not self.recording
         for name in ("clear", "delete"):
             self.actions_by_name[name].setEnabled(not viewing)
@@ -924,6 +929,7 @@ class MainWindow(QMainWindow):
         # Stopping the app releases its paused requests; nobody steps them any more.
         self.recorder.step_listener = None
         self.stepper.close()
+        self.list_filter.close()
         self.controller.shutdown()
         self.loop.close()  # after the app: a request it was answering ends with it
         self.bridge.detach()

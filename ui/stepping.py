@@ -10,9 +10,10 @@ store (after a flush, so what it reads includes that event) and emits
 :attr:`StepController.changed` with the rows whose pause appeared, moved on
 or ended.
 
-Breakpoints (filters in the agent's syntax, "method:POST path:/api/*
-header:Authorization") are kept in QSettings; arming sends every enabled one,
-plus "the next request" while the Step toggle is on.
+Breakpoints (filters in the list's language, request-side terms only:
+"method:POST path:/api/* header:Authorization", see inspector.filtering) are
+kept in QSettings; arming sends every enabled one that reads, plus "the next
+request" while the Step toggle is on.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal, Slot
 
-from inspector.agent.gate import Breakpoint
+from inspector.filtering import FilterError, parse_breakpoint
 from inspector.host.process import Status
 from inspector.host.store import Store
 from inspector.model import Exchange
@@ -33,8 +34,10 @@ from .app_controller import AppController
 
 GROUP = "Stepping"
 BREAKPOINTS_KEY = "breakpoints"
-HELP = ("Pause the requests that match: method:POST path:/api/* header:Authorization. "
-        "Every part given must match; a bare word is a path prefix, * ? [ ] make it a glob.")
+HELP = ("Pause the requests that match, in the list's filter syntax (Help ▸ Filter syntax): "
+        "method:POST path:/api/* header:Authorization. Every term must match; a bare word "
+        "is found anywhere in the path; a breakpoint decides before the app runs, so it uses "
+        "the path, method: and request headers only.")
 STEP_EVENTS = frozenset({"paused", "resumed"})
 
 
@@ -45,7 +48,20 @@ class BreakpointEntry:
 
     @property
     def meaning(self) -> str:
-        return str(Breakpoint.parse(self.text))
+        """What it pauses, in words; or why it cannot be a breakpoint."""
+        return breakpoint_meaning(self.text)[0]
+
+    @property
+    def valid(self) -> bool:
+        return breakpoint_meaning(self.text)[1]
+
+
+def breakpoint_meaning(text: str) -> tuple[str, bool]:
+    """("method POST, path matching /api/*", True) or (the sentence why not, False)."""
+    try:
+        return parse_breakpoint(text).describe(), True
+    except FilterError as exc:
+        return str(exc), False
 
 
 def load_breakpoints(settings: QSettings) -> list[BreakpointEntry]:
@@ -224,7 +240,7 @@ class StepController(QObject):
 
     # -- arming ---------------------------------------------------------------------------
     def enabled_filters(self) -> list[str]:
-        return [e.text for e in self.breakpoints if e.enabled and e.text.strip()]
+        return [e.text for e in self.breakpoints if e.enabled and e.text.strip() and e.valid]
 
     def set_step_next(self, on: bool) -> None:
         self.step_next = on

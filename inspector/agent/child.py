@@ -173,7 +173,8 @@ def app_files(app_dir: str) -> list[str]:
     ours = os.path.dirname(os.path.realpath(__file__))
     engine = os.path.dirname(ours)
     own = {os.path.join(engine, name)
-           for name in ("__init__.py", "lint.py", "model.py", "ring.py", "wire.py")}
+           for name in ("__init__.py", "filtering.py", "lint.py", "model.py", "ring.py",
+                        "wire.py")}
     return [f for f in project_files(app_dir)
             if not f.startswith(ours + os.sep) and f not in own]
 

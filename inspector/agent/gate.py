@@ -8,6 +8,7 @@ no clock on the application.
 
 Commands (dicts, from the wire or in-process):
   {"type": "arm", "breakpoints": ["method:POST path:/api/*", ...], "next": bool}
+      (each a filter of inspector.filtering, request-side terms only)
   {"type": "step" | "continue", "id": N, "edit": {...}}   (edit optional)
   {"type": "abort", "id": N, "mode": "502" | "drop"}
   {"type": "continue_all"}                               (release every paused request)
@@ -15,60 +16,24 @@ Commands (dicts, from the wire or in-process):
 
 from __future__ import annotations
 
-import fnmatch
 import threading
 import time
-from dataclasses import dataclass
 from typing import Any, Callable
+
+from ..filtering import Filter, FilterError, parse_breakpoint
 
 Emit = Callable[[dict[str, Any]], None]
 DEFAULT_TIMEOUT = 300.0  # a forgotten pause must not hold a worker thread forever
 
 
-@dataclass(frozen=True)
-class Breakpoint:
-    """Which requests to pause: every given part must match."""
-
-    method: str = ""
-    path: str = ""  # a prefix, or a glob when it has * ? or [
-    header: str = ""  # a request header that must be present
-
-    @classmethod
-    def parse(cls, text: str) -> Breakpoint:
-        """``"method:POST path:/api/* header:Authorization"``; a bare word is a path."""
-        parts: dict[str, str] = {}
-        for token in text.split():
-            key, sep, value = token.partition(":")
-            if sep and key.lower() in ("method", "path", "header"):
-                parts[key.lower()] = value
-            elif token not in ("*", "all"):
-                parts["path"] = token
-        return cls(parts.get("method", "").upper(), parts.get("path", ""),
-                   parts.get("header", ""))
-
-    def matches(self, environ: dict[str, Any]) -> bool:
-        if self.method and environ.get("REQUEST_METHOD", "") != self.method:
-            return False
-        if self.path:
-            path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
-            if any(c in self.path for c in "*?["):
-                if not fnmatch.fnmatchcase(path, self.path):
-                    return False
-            elif not path.startswith(self.path):
-                return False
-        if self.header:
-            key = self.header.upper().replace("-", "_")
-            if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-                key = "HTTP_" + key
-            if key not in environ:
-                return False
-        return True
-
-    def __str__(self) -> str:
-        parts = [f"method:{self.method}" if self.method else "",
-                 f"path:{self.path}" if self.path else "",
-                 f"header:{self.header}" if self.header else ""]
-        return " ".join(p for p in parts if p) or "every request"
+def breakpoint_filter(text: str) -> Filter | None:
+    """The filter of one breakpoint (see :mod:`inspector.filtering`: request-side
+    terms only); None for one that cannot be read. The host checks each one before
+    arming, with the sentence saying why; one that comes here anyway pauses nothing."""
+    try:
+        return parse_breakpoint(text)
+    except FilterError:
+        return None
 
 
 class Gate:
@@ -77,7 +42,7 @@ class Gate:
     def __init__(self, emit: Emit, timeout: float = DEFAULT_TIMEOUT) -> None:
         self.emit = emit
         self.timeout = timeout
-        self.breakpoints: tuple[Breakpoint, ...] = ()
+        self.breakpoints: tuple[Filter, ...] = ()
         self.armed_next = False
         self.closed = False  # stopping: nothing pauses any more
         self._cond = threading.Condition()
@@ -92,11 +57,12 @@ class Gate:
             if self.armed_next:
                 self.armed_next = False  # "the next request" means exactly one
                 return True
-            return any(b.matches(environ) for b in self.breakpoints)
+            return any(b.matches_request(environ) for b in self.breakpoints)
 
     def arm(self, breakpoints: list[str], next_request: bool = False) -> None:
         with self._cond:
-            self.breakpoints = tuple(Breakpoint.parse(b) for b in breakpoints)
+            parsed = (breakpoint_filter(b) for b in breakpoints)
+            self.breakpoints = tuple(b for b in parsed if b is not None)
             self.armed_next = next_request
 
     # -- pausing (called in the request's worker thread) -----------------------------

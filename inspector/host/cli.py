@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .. import __version__
+from . import clifilter
 from .accesslog import access_line
 from .appref import AppRef, record_app
 from .process import Options, Status
@@ -74,10 +75,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         "to --out or standard output, secrets left out")
     p.add_argument("--out", default=None, metavar="FILE",
                    help="with --export: the file to write (default: standard output)")
-    p.add_argument("--filter", default="", metavar="EXPR",
-                   help="with --export: only the exchanges matching EXPR "
-                        "('method:POST status:2xx path:/api'; one that starts with a "
-                        "minus after =: --filter=-path:/static)")
     p.add_argument("--secrets", action="store_true",
                    help="with --export: keep Authorization, cookies and passwords")
     p.add_argument("--base-url", default=None, metavar="URL",
@@ -87,8 +84,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--break", dest="breaks", action="append", default=[], metavar="FILTER",
                    help="with --headless: pause matching requests at each WSGI phase and step "
                         "them with commands typed on stdin (s, c, a, p, ?); FILTER is "
-                        "'method:POST path:/api/* header:X-Debug' (any part; a bare word is a "
-                        "path prefix or glob, '*' every request); repeatable")
+                        "'method:POST path:/api/* header:X-Debug' (the filter syntax's "
+                        "request-side terms; a bare word is found in the path, '*' every "
+                        "request); repeatable")
+    p.add_argument("--filter", default=None, metavar="EXPR", help=clifilter.HELP)
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     args = p.parse_args(argv)
     if args.threads < 1:
@@ -102,8 +101,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     if args.export and args.har:
         p.error("give either --har OUT or --export FORMAT, not both (--export har --out OUT "
                 "writes the HAR)")
-    given = [o for o, v in (("--out", args.out), ("--filter", args.filter),
-                            ("--secrets", args.secrets), ("--base-url", args.base_url)) if v]
+    given = [o for o, v in (("--out", args.out), ("--secrets", args.secrets),
+                            ("--base-url", args.base_url)) if v]
     if given and not args.export:
         p.error(f"{given[0]} goes with --export FORMAT")
     return args
@@ -135,12 +134,14 @@ def main(argv: Sequence[str] | None = None, gui: GuiRunner | None = None,
         stop = StopSignals.install()
     args = parse_args(argv)
     try:
+        args.filter_parsed = clifilter.checked(args, UsageError)
         if args.export:
             stop.restore()  # as converting
             return export(args)
         if args.open and args.har:
             stop.restore()  # a conversion is stopped by KeyboardInterrupt, see below
-            return convert(args.open, args.har, redact=not args.har_secrets)
+            return convert(args.open, args.har, redact=not args.har_secrets,
+                           only=args.filter_parsed)
         if args.headless:
             return headless(args, stop)
         if gui is None:
@@ -205,7 +206,8 @@ def _suffix(option: str) -> str:
 
 # -- converting saved files ---------------------------------------------------------
 
-def convert(source: str, har: str, redact: bool = True) -> int:
+def convert(source: str, har: str, redact: bool = True,
+            only: clifilter.Filter | None = None) -> int:
     """A session or HAR file to a HAR file, one exchange at a time."""
     from .export import HarError, is_json_file, iter_har, write_har
 
@@ -215,10 +217,10 @@ def convert(source: str, har: str, redact: bool = True) -> int:
         raise UsageError(f"{source} does not exist; give the path of a session or HAR file.")
     try:
         if is_json_file(path):
-            count = write_har(har, iter_har(path), redact=redact)
+            count = write_har(har, clifilter.matching(iter_har(path), only), redact=redact)
         else:
             with Store.open(path) as store:
-                count = write_har(har, store.exchanges(), redact=redact)
+                count = write_har(har, clifilter.store_exchanges(store, only), redact=redact)
                 for note in store.notes:  # rows left out: one line each, the rest goes on
                     print(f"wsgi-inspector: {path}: {note}", file=sys.stderr)
     except (HarError, SessionError) as exc:
@@ -237,7 +239,7 @@ def export(args: argparse.Namespace) -> int:
     if args.out:
         check_output(args.out, "--out")
     app = AppRef(args.app, os.path.abspath(args.app_dir or os.getcwd())) if args.app else None
-    request = Request(args.open, args.export, args.out, args.filter,
+    request = Request(args.open, args.export, args.out, args.filter or "",
                       redact=not (args.secrets or args.har_secrets), base_url=args.base_url,
                       app=app)
     try:
@@ -400,8 +402,9 @@ def headless(args: argparse.Namespace, stop: StopSignals) -> int:
     collect_young_less_often()
     store = open_store(args.session, busy_interval=BUSY_INTERVAL)
     printer = AccessLog(out)
-    store.on_add(printer.summaries)
-    store.on_update(printer.summaries)
+    shown = clifilter.filtered_summaries(store, clifilter.of(args), printer.summaries)
+    store.on_add(shown)
+    store.on_update(shown)
     stepper = Stepper(out, args.breaks) if args.breaks else None
     # Before serving: a write to the session now does not meet the first requests' batch.
     record_app(store, AppRef(args.app or DEFAULT_APP,
@@ -429,7 +432,8 @@ def finish(args: argparse.Namespace, store: Store, out: TextIO) -> int:
         from .export import write_har
 
         try:
-            count = write_har(args.har, store.exchanges(), redact=not args.har_secrets)
+            count = write_har(args.har, clifilter.store_exchanges(store, clifilter.of(args)),
+                              redact=not args.har_secrets)
         except OSError as exc:
             code = fail(f"Cannot write the HAR file {os.path.abspath(args.har)} "
                         f"({exc.strerror}); the session is saved in {store.path}.",

@@ -16,14 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from ..filtering import Filter, FilterError, parse
 from ..model import Exchange
-from . import summaryfilter
+from . import clifilter, summaryfilter
 from .appref import AppRef, recorded_app
 from .export import ExportError, HarError, is_json_file, iter_har, write_har
 from .formats import FORMATS, Context, names, render
-from .store import SessionError, Store, Summary, summarize
-
-Predicate = Callable[[Summary], bool]
+from .store import SessionError, Store
 
 
 @dataclass(frozen=True)
@@ -39,15 +38,15 @@ class Request:
     app: AppRef | None = None  # the app named on the command line, else the session's
 
 
-def parse_filter(text: str) -> Predicate:
-    """The predicate for ``--filter`` over summaries; ExportError for a term that cannot
-    hold. (The one place that decides the filter language of --filter.)"""
-    for term in text.split():
-        key, _, value = term.lstrip("-").partition(":")
-        if key.lower() == "status" and value and not value.lower().rstrip("x").isdigit():
-            raise ExportError(f"The filter term {term!r} is not a status; write status:404, "
-                              "status:4xx or status:5.")
-    return summaryfilter.parse(text)
+def parse_filter(text: str) -> Filter | None:
+    """The parsed ``--filter`` (None without one); ExportError for text the filter
+    language cannot read (:mod:`inspector.filtering`)."""
+    if not text:
+        return None
+    try:
+        return parse(text)
+    except FilterError as exc:
+        raise ExportError(f"--filter {text!r}: {exc}") from None
 
 
 def run(request: Request, notes: Callable[[str], None]) -> int:
@@ -90,14 +89,15 @@ def _name_advice(request: Request) -> str:
 
 
 @contextmanager
-def _source(path: Path, keep: Predicate, notes: Callable[[str], None]
+def _source(path: Path, keep: Filter | None, notes: Callable[[str], None]
             ) -> Iterator[tuple[Iterator[Exchange], AppRef | None]]:
     """The matching exchanges, one at a time, and the app the file says it recorded."""
     if is_json_file(path):
-        yield (x for x in iter_har(path) if keep(summarize(x))), None
+        yield clifilter.matching(iter_har(path), keep), None
         return
     with Store.open(path) as store:
-        wanted = [s.id for s in store.summaries() if keep(s)]
+        rows = store.summaries() if keep is None else summaryfilter.select(store, keep)
+        wanted = [s.id for s in rows]
         yield _loaded(store, wanted), recorded_app(store)
         for note in store.notes:  # rows left out: one line each, the rest goes on
             notes(f"{path}: {note}")

@@ -83,6 +83,7 @@ from ..model import (
     OutputLine,
 )
 from ..wire import Record, dumps_plain
+from . import bodyindex
 from .eventlog import SERVER_ONLY, Summary, Tally, fold
 from .records import UnreadableRecord, exchange_from_row
 
@@ -418,6 +419,7 @@ class Store:
                 conn.execute(statement)
             conn.executemany("INSERT INTO meta VALUES (?, ?)",
                              [("app", APP_ID), ("schema_version", str(SCHEMA_VERSION))])
+            bodyindex.create(conn)  # bodies and headers, for body: and header: filters
         self._setup(target, conn, SCHEMA_VERSION, [], interval, batch_events,
                     busy_interval or interval)
 
@@ -493,6 +495,12 @@ class Store:
         # the app's throughput when it runs in this process.
         self._pending: collections.deque[dict[str, Any]] = collections.deque()
         self._closed = False
+        # Body search: the writer fills the file's index; a file without one gets it in memory.
+        self.search_index = bodyindex.SessionIndex(self, self._read_conn, self._read_lock,
+                                                   in_file=bodyindex.exists(conn))
+        self._indexing = self.search_index.in_file and not read_only
+        self._index_writer = self.search_index.writer = (
+            bodyindex.WriterIndex() if self._indexing else None)
         self._thread = threading.Thread(target=self._run, name="session-writer", daemon=True)
         if not read_only:
             self._thread.start()
@@ -718,6 +726,8 @@ class Store:
             drained = self._drain(batch)  # events put before a command go before it runs
             self._commit(batch)
             wait = self._busy_interval if drained >= BUSY_EVENTS else self._interval
+            if self._index_writer is not None:  # a busy writer indexes later
+                self._index_writer.woke(self._write_conn, drained >= BUSY_EVENTS)
             if command is not None:
                 self._do(command)
                 if command.kind == "close":
@@ -832,6 +842,9 @@ class Store:
                 conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'",
                              (str(SCHEMA_VERSION),))
             conn.executemany(_UPSERT, rows)
+            if self._index_writer is not None:
+                self._index_writer.ended(conn, [(xid, live[xid].events)
+                                                for xid in sorted(batch.ended) if xid in live])
             conn.executemany(
                 "INSERT INTO process_output (gen, stream, level, logger, text, t) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
@@ -862,7 +875,8 @@ class Store:
             command.done.set()
 
     def _do_flush(self) -> None:
-        return None
+        if self._index_writer is not None:  # flushed: body search finds it all
+            self._index_writer.catch_up(self._write_conn)
 
     def _do_meta(self, key: str, value: str) -> None:
         with _transaction(self._write_conn):
@@ -874,6 +888,7 @@ class Store:
         live = self._live
         batch.write.update(live)
         self._write(batch, {xid: item.tally.summary(xid) for xid, item in live.items()})
+        self._do_flush()
         self._write_conn.close()
 
     def _do_add(self, exchanges: list[Exchange]) -> None:
@@ -889,11 +904,17 @@ class Store:
                 log.exception("session store: exchange %d cannot be saved", x.id)
             batch.new.append(x.id)
         self._commit(batch)
+        if self._indexing:
+            with _transaction(self._write_conn):
+                bodyindex.insert(self._write_conn, bodyindex.rows_of_exchanges(exchanges))
 
     def _do_delete(self, ids: set[int]) -> None:
         with _transaction(self._write_conn):
             self._write_conn.executemany("DELETE FROM exchanges WHERE id = ?",
                                          [(i,) for i in sorted(ids)])
+            if self._indexing:
+                bodyindex.delete(self._write_conn, sorted(ids))
+        self.search_index.forget(ids)
         self._forget(ids)
         with self._lock:
             removed = [s for s in self._summaries if s.id in ids]
@@ -905,6 +926,9 @@ class Store:
     def _do_clear(self) -> None:
         with _transaction(self._write_conn):
             self._write_conn.execute("DELETE FROM exchanges")
+            if self._indexing:
+                bodyindex.clear(self._write_conn)
+        self.search_index.forget()
         self._forget(set(self._live) | set(self._cache))
         with self._lock:
             self._summaries = []
