@@ -16,6 +16,20 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .inside import (
+    EV_OUTBOUND,
+    EV_QUERY,
+    EV_TEMPLATE,
+    OutboundCall,
+    Query,
+    TemplateRender,
+    check_queries,
+    outbound_from,
+    query_from,
+    template_from,
+)
+from .inside import from_plain as inside_from_plain
+from .inside import to_plain as inside_to_plain
 from .lint import check_record
 
 # Event types.
@@ -29,8 +43,9 @@ EV_END = "end"  # the exchange is over
 EV_PAUSED = "paused"  # stepping: the request waits at a phase (with that phase's data)
 EV_RESUMED = "resumed"  # stepping: it goes on ("how": step, continue, abort, timeout, ...)
 EV_EDIT = "edit"  # stepping: the user changed what passes ("what", "original", "edited")
+# Inside the app (see inspector.inside): a SQL query, a template render, an HTTP call.
 EVENT_TYPES = (EV_BEGIN, EV_PHASE, EV_CHUNK, EV_OUTPUT, EV_FINDING, EV_ERROR, EV_END,
-               EV_PAUSED, EV_RESUMED, EV_EDIT)
+               EV_PAUSED, EV_RESUMED, EV_EDIT, EV_QUERY, EV_TEMPLATE, EV_OUTBOUND)
 
 # Phase names, in the order a well-behaved exchange passes them.
 PH_RECEIVED = "received"
@@ -150,6 +165,10 @@ class Exchange:
     client_disconnected: bool = False  # the client hung up before the response was out
     server_only: bool = False  # the server answered on its own; the app was not called
     request_line: str = ""  # as received, for a server_only answer
+    # Inside the app, in the order each ended (see inspector.inside).
+    queries: list[Query] = field(default_factory=list)
+    templates: list[TemplateRender] = field(default_factory=list)
+    outbound: list[OutboundCall] = field(default_factory=list)
 
     # -- convenience views over the environ ---------------------------------
     def env(self, key: str, default: str = "") -> str:
@@ -297,6 +316,7 @@ class Exchange:
         }
         if self.wire_size is not None or self.server_only:
             data.update(wire_to_plain(self))
+        data.update(inside_to_plain(self))
         return data
 
     @classmethod
@@ -329,6 +349,7 @@ class Exchange:
             aborted=data.get("aborted", ""),
             paused_time=data.get("paused_time", 0.0),
             **wire_from_plain(data),
+            **inside_from_plain(data),
             client_dropped=data.get("client_dropped", False),
         )
 
@@ -520,6 +541,8 @@ def _apply_end(x: Exchange, ev: dict[str, Any]) -> None:
     if ev.get("lint"):  # the agent left the checks of the record to us
         for finding, t in check_record(x, ev):
             _apply_finding(x, finding.event(x.id, t))
+    for finding, _t in check_queries(x.queries):  # not PEP 3333's: no section
+        x.findings.append(Finding(finding.code, "warning", PH_APP_CALLED, finding.message))
     x.response_body = bytes(x.response_body)
     x.duration = ev["t"]
     failed = x.error is not None and not x.error.handled
@@ -563,6 +586,18 @@ def _apply_edit(x: Exchange, ev: dict[str, Any]) -> None:
     x.edits.append(Edit(ev["phase"], ev["what"], ev["original"], ev["edited"], ev["t"]))
 
 
+def _apply_query(x: Exchange, ev: dict[str, Any]) -> None:
+    x.queries.append(query_from(ev))
+
+
+def _apply_template(x: Exchange, ev: dict[str, Any]) -> None:
+    x.templates.append(template_from(ev))
+
+
+def _apply_outbound(x: Exchange, ev: dict[str, Any]) -> None:
+    x.outbound.append(outbound_from(ev))
+
+
 _APPLY = {
     EV_BEGIN: _apply_begin,
     EV_PHASE: _apply_phase,
@@ -574,6 +609,9 @@ _APPLY = {
     EV_PAUSED: _apply_paused,
     EV_RESUMED: _apply_resumed,
     EV_EDIT: _apply_edit,
+    EV_QUERY: _apply_query,
+    EV_TEMPLATE: _apply_template,
+    EV_OUTBOUND: _apply_outbound,
 }
 
 

@@ -371,14 +371,16 @@ def test_default_location_is_used_and_not_reused(monkeypatch: pytest.MonkeyPatch
 
 def _version_1_session(path: Path, exchanges: list[Exchange]) -> None:
     """A session as format 1 wrote it: ``data`` holds the exchange's dict as JSON text."""
-    schema = _SCHEMA.replace("data BLOB", "data TEXT")
-    assert schema != _SCHEMA
+    # Format 1 had no queries column either.
+    schema = _SCHEMA.replace("data BLOB", "data TEXT").replace(
+        "queries INTEGER NOT NULL DEFAULT 0,", "")
+    assert "queries" not in schema
     with sqlite3.connect(path) as db:
         db.executescript(schema)
         db.executemany("INSERT INTO meta VALUES (?, ?)",
                        [("app", "wsgi-inspector-session"), ("schema_version", "1")])
         db.executemany("INSERT INTO exchanges VALUES (" + ", ".join("?" * 15) + ")",
-                       [(*summarize(x), json.dumps(x.to_dict(bodies=False)),
+                       [(*summarize(x)[:12], json.dumps(x.to_dict(bodies=False)),
                          x.request_body, x.response_body) for x in exchanges])
     db.close()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from . import inside
 from .capture import Capture, MiB
 from .onwire import recording_channel
 from .output import OutputRouting
@@ -19,7 +20,8 @@ class Agent:
     def __init__(self, app: Callable, emit: Emit, *, host: str = "127.0.0.1", port: int = 0,
                  threads: int = 4, request_cap: int = MiB, response_cap: int = MiB,
                  lint: bool = True, debug_logs: bool = False, tee: bool = True,
-                 **waitress_options: Any) -> None:
+                 look_inside: bool = True, **waitress_options: Any) -> None:
+        self.look_inside = look_inside  # SQL, templates, outbound HTTP (agent.inside)
         self.capture = Capture(app, emit, request_cap=request_cap, response_cap=response_cap,
                                lint=lint, stepped=SteppedFlight)
         self.gate = self.capture.gate
@@ -33,11 +35,15 @@ class Agent:
         return self.server.url
 
     def start(self) -> str:
+        if self.look_inside:
+            inside.install()
         self.output.install()
         try:
             return self.server.start()
         except BaseException:
             self.output.uninstall()
+            if self.look_inside:
+                inside.uninstall()
             raise
 
     def release(self) -> None:
@@ -50,6 +56,8 @@ class Agent:
             self.server.stop()
         finally:
             self.output.uninstall()
+            if self.look_inside:
+                inside.uninstall()
 
     def __enter__(self) -> Agent:
         self.start()

@@ -110,6 +110,7 @@ CREATE TABLE exchanges (
     findings INTEGER NOT NULL,
     error INTEGER NOT NULL,
     state TEXT NOT NULL,
+    queries INTEGER NOT NULL DEFAULT 0,
     data BLOB NOT NULL,
     request_body BLOB NOT NULL,
     response_body BLOB NOT NULL
@@ -126,7 +127,7 @@ CREATE TABLE process_output (
 """
 
 _SUMMARY_COLUMNS = ("id, start, method, path, query, status, content_type, response_size, "
-                    "duration, findings, error, state")
+                    "duration, findings, error, state, queries")
 # A row is listed only if each column has the type the store writes (a crafted file may
 # hold anything: SQLite keeps any value in any column). Checked by SQLite, which reads
 # only each value's type for typeof(), not the value itself.
@@ -135,11 +136,12 @@ _COLUMN_TYPES = (
     ("path", ("text",)), ("query", ("text",)), ("status", ("integer", "null")),
     ("content_type", ("text",)), ("response_size", ("integer",)),
     ("duration", ("real", "integer", "null")), ("findings", ("integer",)),
-    ("error", ("integer",)), ("state", ("text",)))  # data and bodies: checked when loaded
+    ("error", ("integer",)), ("state", ("text",)),
+    ("queries", ("integer",)))  # data and bodies: checked when loaded
 _ROW_FITS = " AND ".join(
     f"typeof({name}) IN ({', '.join(repr(t) for t in types)})" for name, types in _COLUMN_TYPES)
 _UPSERT = ("INSERT OR REPLACE INTO exchanges (" + _SUMMARY_COLUMNS
-           + ", data, request_body, response_body) VALUES (" + ", ".join("?" * 15) + ")")
+           + ", data, request_body, response_body) VALUES (" + ", ".join("?" * 16) + ")")
 
 
 # A wake-up that finds this many events means a heavy load: the writer then
@@ -173,7 +175,7 @@ def summarize(x: Exchange) -> Summary:
     return Summary(x.id, x.start, sys.intern(x.method), x.path or x.request_line, x.query,
                    x.status_code, sys.intern(x.header("Content-Type") or ""), x.client_size,
                    x.app_duration, sum(f.severity != "info" for f in x.findings),
-                   x.error is not None, sys.intern(_summary_state(x)))
+                   x.error is not None, sys.intern(_summary_state(x)), len(x.queries))
 
 
 def _summary_state(x: Exchange) -> str:
@@ -341,6 +343,20 @@ def _connect_existing(path: Path, writable: bool) -> tuple[sqlite3.Connection, b
     return conn, False
 
 
+def _queries_column(conn: sqlite3.Connection, writable: bool) -> None:
+    """Sessions saved before the queries count have no such column: one opened to
+    append gets it (0 for the rows it has); one opened read-only is read through a
+    temporary view that adds it (the temp schema lives in memory: the file stays
+    as it was)."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(exchanges)")}
+    if not columns or "queries" in columns:
+        return
+    if writable:
+        conn.execute("ALTER TABLE exchanges ADD COLUMN queries INTEGER NOT NULL DEFAULT 0")
+    else:
+        conn.execute("CREATE TEMP VIEW exchanges AS SELECT *, 0 AS queries FROM main.exchanges")
+
+
 def _wal_unread(path: Path, what: str) -> SessionError:
     return SessionError(f"{path} was not closed, and {what} can only be read with its -wal "
                         "file in a folder you can write to; copy the session and its -wal "
@@ -432,6 +448,7 @@ class Store:
         try:
             conn, wal_unread = _connect_existing(target, writable)
             version = _check(target, conn)
+            _queries_column(conn, writable)
             if writable:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
@@ -943,10 +960,10 @@ def _row(x: Exchange, summary: Summary) -> tuple[Any, ...]:
 def _row_summary(row: tuple[Any, ...]) -> Summary:
     # Only rows whose columns passed _ROW_FITS come here (its verdict is the last value).
     (xid, start, method, path, query, status, content_type, response_size, duration,
-     findings, error, state, _fits) = row
+     findings, error, state, queries, _fits) = row
     return Summary(xid, start, sys.intern(method), path, query, status,
                    sys.intern(content_type), response_size, duration, findings, bool(error),
-                   sys.intern(state))
+                   sys.intern(state), queries)
 
 
 def _read_summaries(conn: sqlite3.Connection) -> tuple[list[Summary], list[str]]:

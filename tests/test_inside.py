@@ -1,0 +1,416 @@
+"""Inside the app: each exchange carries exactly its own SQL queries, template
+renders and outbound HTTP calls, with real Flask, Jinja2, sqlite3, SQLAlchemy,
+urllib, requests and httpx, under concurrent requests."""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+import textwrap
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from inspector import inside as model_inside
+from inspector.agent import inside
+from inspector.agent.runtime import Agent
+from inspector.agent.sink import EventLog
+from inspector.model import Exchange
+from tests.conftest import get, inspected, plain
+
+flask = pytest.importorskip("flask")
+CONCURRENT = 8
+
+
+def by_path(exchanges: list[Exchange]) -> dict[str, Exchange]:
+    return {x.path: x for x in exchanges}
+
+
+def hammer(port: int, paths: list[str]) -> list[tuple[int, bytes]]:
+    """Every path at once, CONCURRENT at a time."""
+    with ThreadPoolExecutor(CONCURRENT) as pool:
+        return list(pool.map(lambda p: get(port, p), paths))
+
+
+@pytest.fixture
+def module_from(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator:
+    """``module_from(name, source)``: a module written by the test and imported."""
+    names: list[str] = []
+
+    def load(name: str, source: str) -> ModuleType:
+        (tmp_path / f"{name}.py").write_text(textwrap.dedent(source))
+        monkeypatch.syspath_prepend(str(tmp_path))
+        names.append(name)
+        __import__(name)
+        return sys.modules[name]
+
+    yield load
+    for name in names:
+        sys.modules.pop(name, None)
+
+
+# -- Flask + sqlite3 + Jinja2 ---------------------------------------------------------------
+
+FLASK_SQLITE = '''
+import sqlite3
+from flask import Flask, render_template_string
+
+app = Flask(__name__)
+DB = {db!r}
+
+def setup():
+    with sqlite3.connect(DB) as conn:
+        conn.executescript("""
+            CREATE TABLE author (id INTEGER PRIMARY KEY, name TEXT);
+            CREATE TABLE book (id INTEGER PRIMARY KEY, author_id INT, title TEXT);
+        """)
+        conn.executemany("INSERT INTO author VALUES (?, ?)",
+                         [(n, f"author {{n}}") for n in range(1, 9)])
+        conn.executemany("INSERT INTO book VALUES (?, ?, ?)",
+                         [(n * 10 + k, n, f"book {{n}}.{{k}}") for n in range(1, 9)
+                          for k in range(3)])
+    conn.close()
+
+PAGE = "<h1>{{{{ author }}}}</h1>{{% for t in titles %}}<li>{{{{ t }}}}</li>{{% endfor %}}"
+
+@app.route("/author/<int:n>")
+def author(n):
+    conn = sqlite3.connect(DB)
+    (name,) = conn.execute("SELECT name FROM author WHERE id = ?", (n,)).fetchone()
+    ids = [row[0] for row in conn.execute("SELECT id FROM book WHERE author_id = ?", (n,))]
+    titles = []
+    for book_id in ids:  # one query per book: an N+1
+        titles.append(conn.execute("SELECT title FROM book WHERE id = ?",
+                                   (book_id,)).fetchone()[0])
+    conn.close()
+    return render_template_string(PAGE, author=name, titles=titles)
+
+@app.route("/plain")
+def plain():
+    return "no query"
+'''
+
+
+def test_flask_sqlite_jinja_each_exchange_has_its_own(tmp_path: Path, module_from) -> None:
+    web = module_from("inside_flask_sqlite", FLASK_SQLITE.format(db=str(tmp_path / "b.db")))
+    web.setup()  # outside any request: nothing recorded, nothing broken
+    with inspected(web.app, threads=CONCURRENT) as (agent, log):
+        paths = [f"/author/{n}" for n in range(1, 9)] + ["/plain"]
+        answers = hammer(agent.server.effective_port, paths)
+        assert all(status == 200 for status, _ in answers)
+        exchanges = by_path(log.wait_ended(len(paths)))
+    source_line = FLASK_SQLITE.splitlines().index(
+        "        titles.append(conn.execute(\"SELECT title FROM book WHERE id = ?\",") + 1
+    for n in range(1, 9):
+        x = exchanges[f"/author/{n}"]
+        assert [q.sql for q in x.queries] == [
+            "SELECT name FROM author WHERE id = ?", "SELECT id FROM book WHERE author_id = ?",
+            *["SELECT title FROM book WHERE id = ?"] * 3]
+        assert [q.params for q in x.queries] == [
+            f"({n},)", f"({n},)", *[f"({n * 10 + k},)" for k in range(3)]]
+        assert all(q.db == f"sqlite:{tmp_path / 'b.db'}" and q.duration > 0 and not q.error
+                   for q in x.queries)
+        assert x.queries[2].source == f"inside_flask_sqlite.py:{source_line} in author" or \
+            x.queries[2].source.endswith(f"inside_flask_sqlite.py:{source_line} in author")
+        [render] = x.templates
+        assert (render.name, render.engine, render.depth) == ("(string)", "jinja2", 0)
+        assert render.context["author"] == repr(f"author {n}")
+        assert render.source.endswith("in author")
+        [n_plus_1] = [f for f in x.findings if f.code == "repeated-query"]
+        assert "3 times" in n_plus_1.message and "in author" in n_plus_1.message
+        assert n_plus_1.severity == "warning"
+    quiet = exchanges["/plain"]
+    assert (quiet.queries, quiet.templates, quiet.outbound, quiet.findings) == ([], [], [], [])
+
+
+def test_the_app_s_connection_is_a_real_sqlite3_connection(tmp_path: Path) -> None:
+    """What the app gets from sqlite3.connect behaves as sqlite3's own objects."""
+    inside.install()
+    try:
+        conn = sqlite3.connect(str(tmp_path / "x.db"))
+        assert isinstance(conn, sqlite3.Connection) and type(conn).__name__ == "Connection"
+        cursor = conn.cursor()
+        assert isinstance(cursor, sqlite3.Cursor)
+        conn.execute("CREATE TABLE t (x)")
+        conn.executemany("INSERT INTO t VALUES (?)", [(1,), (2,)])
+        assert conn.execute("SELECT count(*) FROM t").fetchone() == (2,)
+        conn.commit()
+        backup = sqlite3.connect(":memory:")
+        conn.backup(backup)  # a C function that takes a Connection
+        assert backup.execute("SELECT sum(x) FROM t").fetchone() == (3,)
+        assert not hasattr(conn, "__dict__")  # nothing of ours to be seen in vars()
+        conn.close()
+        backup.close()
+    finally:
+        inside.uninstall()
+    assert sqlite3.connect.__module__ == "_sqlite3" or sqlite3.connect is sqlite3.dbapi2.connect
+
+
+# -- SQLAlchemy Core and ORM ------------------------------------------------------------------
+
+SQLALCHEMY_APP = '''
+from sqlalchemy import ForeignKey, String, create_engine, select, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
+
+engine = create_engine({url!r})
+
+class Base(DeclarativeBase):
+    pass
+
+class Author(Base):
+    __tablename__ = "author"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(50))
+    books: Mapped[list["Book"]] = relationship(back_populates="author")
+
+class Book(Base):
+    __tablename__ = "book"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(50))
+    author_id: Mapped[int] = mapped_column(ForeignKey("author.id"))
+    author: Mapped[Author] = relationship(back_populates="books")
+
+def setup():
+    Base.metadata.create_all(engine)
+    with Session(engine) as session:
+        for n in range(1, 9):
+            session.add(Author(id=n, name=f"author {{n}}",
+                               books=[Book(id=n * 10 + k, title=f"b{{k}}") for k in range(3)]))
+        session.commit()
+
+def app(environ, start_response):
+    path = environ["PATH_INFO"]
+    n = int(path.rsplit("/", 1)[1])
+    if path.startswith("/core/"):
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT title FROM book WHERE author_id = :n"),
+                                {{"n": n}}).all()
+        body = ",".join(r[0] for r in rows)
+    else:
+        with Session(engine) as session:
+            books = session.scalars(select(Book).where(Book.author_id <= n)).all()
+            body = ",".join(book.author.name for book in books)  # lazy loads: N+1
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [body.encode()]
+'''
+
+
+def test_sqlalchemy_core_and_orm(tmp_path: Path, module_from) -> None:
+    pytest.importorskip("sqlalchemy")
+    url = f"sqlite:///{tmp_path / 'sa.db'}"
+    web = module_from("inside_sqlalchemy", SQLALCHEMY_APP.format(url=url))
+    web.setup()
+    with inspected(web.app, threads=CONCURRENT) as (agent, log):
+        paths = [f"/core/{n}" for n in range(1, 5)] + [f"/orm/{n}" for n in range(1, 5)]
+        assert all(status == 200 for status, _ in hammer(agent.server.effective_port, paths))
+        exchanges = by_path(log.wait_ended(len(paths)))
+    for n in range(1, 5):
+        core = exchanges[f"/core/{n}"]
+        [q] = core.queries  # SQLAlchemy's event, not a second one from sqlite3 below it
+        assert q.sql == "SELECT title FROM book WHERE author_id = ?"
+        assert q.params == f"({n},)" and q.db.startswith("sqlite:") and "sa.db" in q.db
+        assert q.source.endswith("in app")
+        orm = exchanges[f"/orm/{n}"]
+        first, *lazy = orm.queries
+        assert first.sql.startswith("SELECT book.id, book.title, book.author_id")
+        assert first.params == f"({n},)"
+        # One lazy load per author (the session's identity map keeps the rest).
+        assert len(lazy) == n and {q.params for q in lazy} == {f"({a},)" for a in
+                                                                 range(1, n + 1)}
+        assert all(q.sql.startswith("SELECT author.id") for q in lazy)
+        codes = [f.code for f in orm.findings]
+        assert codes.count("repeated-query") == (1 if n >= 3 else 0)
+
+
+# -- outbound HTTP ------------------------------------------------------------------------------
+
+OUTBOUND_APP = '''
+import urllib.request
+
+import httpx
+import requests
+
+TARGET = {target!r}
+
+def app(environ, start_response):
+    client, n = environ["PATH_INFO"].strip("/").split("/")
+    url = f"{{TARGET}}/echo/{{n}}"
+    if client == "urllib":
+        body = urllib.request.urlopen(url).read()
+    elif client == "requests":
+        body = requests.post(url, data=b"x" * int(n)).content
+    else:
+        with httpx.Client() as http:
+            body = http.get(url, params={{"q": n}}).content
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [body]
+'''
+
+
+def echo(environ, start_response):
+    body = environ["PATH_INFO"].encode()
+    status = "201 Created" if environ["REQUEST_METHOD"] == "POST" else "200 OK"
+    start_response(status, [("Content-Type", "text/plain"),
+                            ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def test_outbound_calls_urllib_requests_httpx(module_from) -> None:
+    pytest.importorskip("requests")
+    pytest.importorskip("httpx")
+    with plain(echo, threads=CONCURRENT) as target:
+        base = target.url.rstrip("/")
+        web = module_from("inside_outbound", OUTBOUND_APP.format(target=target.url.rstrip("/")))
+        with inspected(web.app, threads=CONCURRENT) as (agent, log):
+            paths = [f"/{client}/{n}" for n in range(1, 4)
+                     for client in ("urllib", "requests", "httpx")]
+            answers = hammer(agent.server.effective_port, paths)
+            assert all(status == 200 for status, _ in answers)
+            exchanges = by_path(log.wait_ended(len(paths)))
+    for n in range(1, 4):
+        [call] = exchanges[f"/urllib/{n}"].outbound
+        assert (call.method, call.url, call.status, call.size) == (
+            "GET", f"{base}/echo/{n}", 200, len(f"/echo/{n}"))
+        assert call.source.endswith("in app") and call.duration > 0
+        [call] = exchanges[f"/requests/{n}"].outbound
+        assert (call.method, call.url, call.status, call.sent) == (
+            "POST", f"{base}/echo/{n}", 201, n)
+        [call] = exchanges[f"/httpx/{n}"].outbound
+        assert (call.method, call.url, call.status) == ("GET", f"{base}/echo/{n}?q={n}", 200)
+    assert not any(x.queries or x.templates for x in exchanges.values())
+
+
+# -- the record ------------------------------------------------------------------------------
+
+def test_queries_survive_the_session_file_and_har(tmp_path: Path, module_from) -> None:
+    from inspector.host.export import from_har, to_har
+    from inspector.host.store import Store
+
+    web = module_from("inside_flask_sqlite2", FLASK_SQLITE.format(db=str(tmp_path / "c.db")))
+    web.setup()
+    path = tmp_path / "s.wsgi-session"
+    log = EventLog()
+    with Store(path) as store:
+        def both(event: dict) -> None:
+            store.put(dict(event))
+            log.emit(event)
+
+        with Agent(web.app, both) as agent:
+            get(agent.server.effective_port, "/author/2")
+            [x] = log.wait_ended(1)
+        store.flush()
+        [summary] = store.summaries()
+        assert summary.queries == 5 and summary.findings == 1
+        assert store.get(summary.id).queries == x.queries
+    with Store.open(path) as reopened:
+        assert reopened.summaries()[0].queries == 5
+        again = reopened.get(reopened.summaries()[0].id)
+        assert again.queries == x.queries and again.templates == x.templates
+    entry = to_har([x])["log"]["entries"][0]["_wsgi"]
+    assert [q["sql"] for q in entry["queries"]][-1] == "SELECT title FROM book WHERE id = ?"
+    assert set(entry["queries"][0]) >= {"sql", "params", "duration_ms", "rows", "db", "source"}
+    assert set(entry["templates"][0]) >= {"name", "duration_ms", "source"}
+    assert any("repeated-query" in f["code"] for f in entry["findings"])
+    [back] = from_har(to_har([x]))
+    assert back.queries == x.queries and back.templates == x.templates
+
+
+def test_statement_shapes() -> None:
+    shape = model_inside.shape
+    assert shape("SELECT * FROM t WHERE id = 3") == shape("SELECT *  FROM t WHERE id = ?")
+    assert shape("SELECT * FROM t WHERE id IN (1, 2, 3)") == shape(
+        "SELECT * FROM t WHERE id IN (%s, %s)")
+    assert shape("SELECT * FROM t WHERE name = 'a'") == shape(
+        "SELECT * FROM t WHERE name = :name")
+    assert shape("SELECT * FROM a") != shape("SELECT * FROM b")
+
+
+def test_crafted_inside_events_fold_into_plain_values() -> None:
+    x = Exchange(1)
+    x.apply({"type": "query", "id": 1, "sql": ["not", "text"], "duration": "slow",
+             "rows": 2.5, "source": None})
+    x.apply({"type": "template", "id": 1, "name": 3, "depth": -4, "context": {"a": 1}})
+    x.apply({"type": "outbound", "id": 1, "url": b"x", "status": "200"})
+    assert x.queries == [model_inside.Query("")]
+    assert x.templates == [model_inside.TemplateRender("")]
+    assert x.outbound == [model_inside.OutboundCall("", "")]
+
+
+# -- Django, in the app's own process (hooks installed before the app imports Django) ----
+
+DJANGO_SITE = '''
+import django
+from django.conf import settings
+
+settings.configure(
+    DEBUG=False, ALLOWED_HOSTS=["*"], ROOT_URLCONF=__name__, SECRET_KEY="test",
+    DATABASES={{"default": {{"ENGINE": "django.db.backends.sqlite3", "NAME": {db!r}}}}},
+    INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.auth"],
+    TEMPLATES=[{{"BACKEND": "django.template.backends.django.DjangoTemplates",
+                "DIRS": [{templates!r}]}}],
+)
+django.setup()
+
+from django.contrib.auth.models import Group, User
+from django.core.management import call_command
+from django.core.wsgi import get_wsgi_application
+from django.shortcuts import render
+from django.urls import path
+
+call_command("migrate", verbosity=0)
+for n in range(1, 9):
+    user, _ = User.objects.get_or_create(username=f"user{{n}}")
+    group, _ = Group.objects.get_or_create(name=f"group{{n}}")
+    user.groups.add(group)
+
+def team(request, n):
+    users = list(User.objects.filter(id__lte=n).order_by("id"))
+    rows = [(u.username, u.groups.count()) for u in users]  # one query per user
+    return render(request, "team.html", {{"n": n, "rows": rows}})
+
+urlpatterns = [path("team/<int:n>", team)]
+application = get_wsgi_application()
+'''
+
+
+def test_django_orm_and_templates_in_the_app_process(tmp_path: Path) -> None:
+    pytest.importorskip("django")
+    from inspector.host.process import AppProcess, Options
+    from tests.appproc import Recorder
+
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "team.html").write_text(
+        "<h1>Team {{ n }}</h1>{% for name, groups in rows %}"
+        "{% include 'row.html' %}{% endfor %}")
+    (templates / "row.html").write_text("<li>{{ name }}: {{ groups }}</li>")
+    (tmp_path / "djsite.py").write_text(textwrap.dedent(DJANGO_SITE).format(
+        db=str(tmp_path / "dj.db"), templates=str(templates)))
+    recorder = Recorder()
+    app = AppProcess(Options("djsite:application", str(tmp_path), threads=CONCURRENT),
+                     recorder.on_event, recorder.on_status)
+    app.start()
+    try:
+        assert app.status.state == "serving", app.status
+        port = int(app.status.url.rstrip("/").rsplit(":", 1)[1])
+        paths = [f"/team/{n}" for n in range(1, 9)]
+        assert all(status == 200 for status, _ in hammer(port, paths))
+        exchanges = {p: recorder.wait_exchange(app.generation, p) for p in paths}
+    finally:
+        app.stop()
+    for n in range(1, 9):
+        x = exchanges[f"/team/{n}"]
+        first, *counts = x.queries
+        assert "FROM \"auth_user\"" in first.sql and first.params == f"({n},)"
+        assert first.db == "default (sqlite)" and first.source.endswith("in team")
+        assert len(counts) == n and all("COUNT(*)" in q.sql for q in counts)
+        assert sorted(q.params for q in counts) == sorted(f"({u},)" for u in range(1, n + 1))
+        assert all(q.source == counts[0].source for q in counts)
+        top, *rows = sorted(x.templates, key=lambda r: r.t)
+        assert (top.name, top.engine, top.depth) == ("team.html", "django", 0)
+        assert top.context["n"] == str(n) and top.source.endswith("in team")
+        assert [(r.name, r.depth) for r in rows] == [("row.html", 1)] * n
+        assert [f.code for f in x.findings].count("repeated-query") == (1 if n >= 3 else 0)
