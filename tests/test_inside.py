@@ -414,3 +414,56 @@ def test_django_orm_and_templates_in_the_app_process(tmp_path: Path) -> None:
         assert top.context["n"] == str(n) and top.source.endswith("in team")
         assert [(r.name, r.depth) for r in rows] == [("row.html", 1)] * n
         assert [f.code for f in x.findings].count("repeated-query") == (1 if n >= 3 else 0)
+
+
+# -- the lesson's examples -------------------------------------------------------------------
+
+def test_orm_and_templates_example_shows_the_n_plus_1_and_its_fix() -> None:
+    pytest.importorskip("sqlalchemy")
+    from inspector.examples import orm_templates
+
+    with inspected(orm_templates.app) as (agent, log):
+        for path in ("/", "/books?fast=1", "/authors"):
+            assert get(agent.server.effective_port, path)[0] == 200
+        slow, fast, authors = log.wait_ended(3)
+    assert [f.code for f in slow.findings] == ["repeated-query"]
+    assert "templates/book_row.html:1 in" in slow.findings[0].message
+    assert (len(slow.queries), len(fast.queries), fast.findings) == (5, 2, [])
+    assert [(r.name, r.depth) for r in sorted(slow.templates, key=lambda r: r.t)] == [
+        ("books.html", 0), ("base.html", 1), *[("book_row.html", 2)] * 5]
+    assert [f.code for f in authors.findings] == ["repeated-query"]
+
+
+@pytest.mark.parametrize("spec, framework", [
+    ("inspector.examples.flask_hello:app", "Flask"),
+    ("inspector.examples.orm_templates:app", "Flask"),
+    ("inspector.examples.django_site.wsgi:application", "Django"),
+])
+def test_an_example_without_its_framework_says_what_to_install(spec: str,
+                                                               framework: str) -> None:
+    """In an interpreter that sees only the standard library and our package: one
+    sentence, no traceback."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    code = (f"import sys; sys.path[:0] = {[str(root)]!r}\n"
+            "from inspector.agent.loader import LoadError, load_app\n"
+            f"try:\n    load_app({spec!r}, '.')\n"
+            "except LoadError as exc:\n    print(exc); print(exc.user_traceback)\n")
+    out = subprocess.run([sys.executable, "-I", "-S", "-c", code], capture_output=True,
+                         text=True, timeout=60, check=True).stdout.splitlines()
+    assert out[0].startswith(f"This example needs {framework}, which ")
+    assert "pip install 'wsgi-inspector[examples]'" in out[0] and out[1] == "None"
+
+
+def test_the_same_page_in_flask() -> None:
+    from inspector.examples import flask_hello
+
+    with inspected(flask_hello.app) as (agent, log):
+        port = agent.server.effective_port
+        assert get(port, "/") == (200, b"Hello, World!")
+        assert get(port, "/hello/Ada") == (200, b"Hello, Ada!")
+        status, body = get(port, "/api/books?tag=web")
+        assert status == 200 and b"Flask Web Development" in body
+        _, _, books = log.wait_ended(3)
+    assert books.header("Content-Type") == "application/json"

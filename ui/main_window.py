@@ -66,11 +66,13 @@ from .open_app_dialog import OpenAppDialog
 from .panes import (
     EnvironPane,
     FindingsPane,
+    InsidePane,
     OutputPane,
     OverviewPane,
     RequestPane,
     ResponsePane,
 )
+from .panes.inside import app_folder, inside_title
 from .session_banner import SessionBanner
 from .settings import RECENT_APPS, make_settings, read_list, remember_recent
 from .step_panel import StepPanel
@@ -87,6 +89,13 @@ EXAMPLES = (  # (menu text, spec, what it teaches)
     ("JSON API", "inspector.examples.json_api:app", "Same function, another Content-Type"),
     ("Streamed response", "inspector.examples.stream:app", "The iterable yields pieces"),
     ("App that raises", "inspector.examples.boom:app", "What a server does with an exception"),
+    # The lesson's last points: frameworks, ORMs and templates (pip install '.[examples]').
+    ("The same page in Flask", "inspector.examples.flask_hello:app",
+     "A framework routes, parses and answers for you"),
+    ("ORM and templates (Flask, SQLAlchemy, Jinja2)", "inspector.examples.orm_templates:app",
+     "Objects for rows, one layout for many pages"),
+    ("Django: ORM, templates, admin", "inspector.examples.django_site.wsgi:application",
+     "What ships with Django"),
 )
 COLUMN_WIDTHS = {COL_ID: 44, COL_TIME: 92, COL_METHOD: 60, COL_PATH: 200, COL_STATUS: 52,
                  COL_TYPE: 120, COL_SIZE: 68, COL_DURATION: 74, COL_BADGE: 128}
@@ -320,12 +329,14 @@ class MainWindow(QMainWindow):
         self.response = ResponsePane()
         self.output = OutputPane()
         self.findings = FindingsPane()
+        self.inside = InsidePane()
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self._pane_titles = [(self.overview, "Overview"), (self.flow, "Flow"),
                              (self.environ, "Environ"),
                              (self.request, "Request"), (self.response, "Response"),
-                             (self.output, "Output"), (self.findings, "Findings && errors")]
+                             (self.output, "Output"), (self.inside, "Inside"),
+                             (self.findings, "Findings && errors")]
         for pane, title in self._pane_titles:
             self.tabs.addTab(pane, title)
 
@@ -646,6 +657,8 @@ class MainWindow(QMainWindow):
         self.tabs.setTabText(self.tabs.indexOf(self.findings),
                              f"Findings && errors ({problems})" if problems
                              else "Findings && errors")
+        self.tabs.setTabText(self.tabs.indexOf(self.inside), inside_title(x))
+        self.inside.base_dir = app_folder(self.controller.launch)
         self._show_step_panel()
 
     # -- stepping -----------------------------------------------------------------------

@@ -70,11 +70,11 @@ def error_text(exc: BaseException) -> str:
 # -- the user's line ---------------------------------------------------------------
 
 def _library_roots() -> tuple[str, ...]:
-    """The standard library's folder (lib-dynload is inside it) and the inspector's;
+    """The standard library's folder (lib-dynload is inside it) and the agent's (the
+    built-in examples are the user's code here);
     site-packages are told by their folder's name (below). sysconfig would say it
     too, at the cost of importing the build's configuration module."""
-    roots = {os.path.dirname(os.__file__),
-             os.path.dirname(os.path.dirname(os.path.abspath(__file__)))}
+    roots = {os.path.dirname(os.__file__), os.path.dirname(os.path.abspath(__file__))}
     return tuple(sorted(os.path.join(r, "") for r in roots if r))
 
 
@@ -124,7 +124,18 @@ def source() -> str:
     if frame is None:
         return ""
     code = frame.f_code
-    return f"{_places[code]}:{frame.f_lineno} in {code.co_name}"
+    return f"{_places[code]}:{_line(frame)} in {code.co_name}"
+
+
+def _line(frame: FrameType) -> int:
+    """The frame's line; in a compiled Jinja2 template, the template's own line."""
+    template = frame.f_globals.get("__jinja_template__")
+    if template is not None:
+        try:
+            return int(template.get_corresponding_lineno(frame.f_lineno))
+        except Exception:  # another version's debug info
+            pass
+    return frame.f_lineno
 
 
 def stack(cap: int = 30) -> list[str]:
@@ -134,7 +145,7 @@ def stack(cap: int = 30) -> list[str]:
     while frame is not None and len(lines) < cap:
         place = _place(frame.f_code)
         if place:
-            lines.append(f"{place}:{frame.f_lineno} in {frame.f_code.co_name}")
+            lines.append(f"{place}:{_line(frame)} in {frame.f_code.co_name}")
         frame = frame.f_back
     return lines
 

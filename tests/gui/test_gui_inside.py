@@ -1,0 +1,68 @@
+"""The Inside pane: an exchange's SQL (grouped, with bars and its lines), templates
+and outbound calls, from the ORM and templates example served in the window."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.gui.gui_helpers import http_request, wait_rows
+from ui.panes import inside as inside_pane
+
+pytest.importorskip("flask")
+pytest.importorskip("sqlalchemy")
+
+
+def test_inside_pane_groups_the_n_plus_1_and_opens_its_line(qtbot, make_window,
+                                                           monkeypatch) -> None:
+    opened: list[tuple[str, int]] = []
+    monkeypatch.setattr(inside_pane.desktop, "open_file_at",
+                        lambda path, line: opened.append((path, line)) or True)
+    window = make_window("inspector.examples.orm_templates:app")
+    assert http_request(window.url, path="/").status == 200
+    assert http_request(window.url, path="/books?fast=1").status == 200
+    wait_rows(qtbot, window, 2)
+    slow, fast = window.model.summary(0), window.model.summary(1)
+    # 5 books by 4 authors: the session loads each author once
+    assert (slow.queries, fast.queries) == (5, 2)
+
+    window.select_id(slow.id)
+    pane = window.inside
+    assert window.tabs.tabText(window.tabs.indexOf(pane)) == "Inside (5 SQL, 7 tpl)"
+    tree = pane.queries
+    assert tree.topLevelItemCount() == 2  # the book list, then the author query 4 times
+    first, group = tree.topLevelItem(0), tree.topLevelItem(1)
+    assert first.text(4).startswith("SELECT book.id, book.title")
+    assert group.text(4).startswith("4\u00d7 SELECT author.id") and group.childCount() == 4
+    assert group.text(5).startswith("inspector/examples/templates/book_row.html:1 in")
+    assert all(group.child(i).data(inside_pane.BAR, inside_pane.FRACTION) <= 1.0
+               for i in range(4))
+    assert "N+1" in pane.summary.text()
+
+    tree.setCurrentItem(first)
+    assert "FROM" in pane.sql.toPlainText() and "book" in pane.sql.toPlainText()
+
+    pane.queries.itemActivated.emit(group.child(0), 0)
+    path, line = opened[-1]
+    assert path.endswith("inspector/examples/templates/book_row.html") and line == 1
+
+    pane.sections.setCurrentIndex(1)
+    top = pane.templates.topLevelItem(0)
+    assert (top.text(3), pane.templates.topLevelItemCount()) == ("books.html", 1)
+    base = top.child(1)  # its context row comes first
+    assert base.text(3) == "base.html" and base.isExpanded()
+    rows = [base.child(i).text(3) for i in range(base.childCount())]
+    assert rows == ["book_row.html"] * 5
+
+    window.select_id(fast.id)
+    assert pane.queries.topLevelItemCount() == 2 and "N+1" not in pane.summary.text()
+    assert window.tabs.tabText(window.tabs.indexOf(pane)).startswith("Inside (2 SQL")
+
+
+def test_inside_pane_says_when_nothing_ran(qtbot, make_window) -> None:
+    window = make_window()
+    http_request(window.url)
+    wait_rows(qtbot, window, 1)
+    window.select_id(window.model.summary(0).id)
+    assert window.tabs.tabText(window.tabs.indexOf(window.inside)) == "Inside"
+    assert "Nothing inside this exchange" in window.inside.summary.text()
+    assert window.inside.queries.topLevelItemCount() == 0
