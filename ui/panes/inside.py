@@ -40,8 +40,10 @@ FRACTION = Qt.ItemDataRole.UserRole + 1  # a row's duration against the longest,
 SQL = Qt.ItemDataRole.UserRole + 2  # a query row's whole statement
 CONTEXT = Qt.ItemDataRole.UserRole + 3  # the row holding a template's context keys
 
-QUERY_COLUMNS = ("Time", "Duration", "", "Rows", "SQL", "Source")
+QUERY_COLUMNS = ("Time", "Duration", "", "Rows", "Line", "SQL")
 BAR = 2
+Q_LINE, Q_SQL = 4, 5
+T_BAR = 3
 
 
 class BarDelegate(QStyledItemDelegate):
@@ -70,7 +72,7 @@ class InsidePane(QWidget):
         self.base_dir = ""  # relative source paths are the app's: under its folder
         self.summary = QLabel()
         self.summary.setWordWrap(True)
-        self.queries = self._tree(QUERY_COLUMNS, (70, 70, 90, 45, 380))
+        self.queries = self._tree(QUERY_COLUMNS, (96, 70, 90, 45, 190))
         self.queries.currentItemChanged.connect(self._show_sql)
         self.sql = QTextBrowser()
         self.sql.setFont(theme.mono_font())
@@ -80,10 +82,11 @@ class InsidePane(QWidget):
         queries.addWidget(self.sql)
         queries.setStretchFactor(0, 3)
         queries.setStretchFactor(1, 1)
-        self.templates = self._tree(("Time", "Duration", "", "Template", "Engine", "Source"),
-                                    (70, 70, 90, 240, 60))
-        self.outbound = self._tree(("Time", "Duration", "", "Method", "URL", "Status",
-                                    "Sent", "Size", "Source"), (70, 70, 90, 60, 300, 50, 50, 60))
+        # The template's name first: its column shows the nesting.
+        self.templates = self._tree(("Template", "Time", "Duration", "", "Engine", "Line"),
+                                    (230, 70, 70, 90, 60), bar=T_BAR)
+        self.outbound = self._tree(("Time", "Duration", "", "Method", "Status", "Sent", "Size",
+                                    "Line", "URL"), (96, 70, 90, 60, 50, 50, 60, 190))
         self.sections = QTabWidget()
         self.sections.setDocumentMode(True)
         self.sections.addTab(queries, "SQL")
@@ -95,12 +98,14 @@ class InsidePane(QWidget):
         layout.addWidget(self.sections, 1)
         self.show_exchange(None)
 
-    def _tree(self, columns: tuple[str, ...], widths: tuple[int, ...]) -> QTreeWidget:
+    def _tree(self, columns: tuple[str, ...], widths: tuple[int, ...], bar: int = BAR
+              ) -> QTreeWidget:
         tree = QTreeWidget()
         tree.setHeaderLabels(list(columns))
         tree.setAlternatingRowColors(True)
         tree.setUniformRowHeights(True)
-        tree.setItemDelegateForColumn(BAR, BarDelegate(tree))
+        tree.setIndentation(14)
+        tree.setItemDelegateForColumn(bar, BarDelegate(tree))
         for col, width in enumerate(widths):
             tree.setColumnWidth(col, width)
         tree.itemActivated.connect(self._open_source)
@@ -138,15 +143,15 @@ class InsidePane(QWidget):
             total = sum(q.duration for q in runs)
             rows = [q.rows for q in runs if q.rows is not None]
             group = QTreeWidgetItem([fmt_ms(runs[0].t), fmt_ms(total), "",
-                                     str(sum(rows)) if rows else "",
-                                     f"{len(runs)}\u00d7 {_one_line(runs[0].sql)}",
-                                     _sources(runs)])
+                                     str(sum(rows)) if rows else "", _sources(runs),
+                                     f"{len(runs)}\u00d7 {_one_line(runs[0].sql)}"])
             group.setData(BAR, FRACTION, min(total / longest, 1.0) if longest else 0.0)
             group.setData(0, SOURCE, runs[0].source)
             group.setData(0, SQL, runs[0].sql)
-            group.setFont(4, theme.mono_font())
-            group.setForeground(4, theme.severity_color("warning"))
-            group.setToolTip(4, f"The same statement ran {len(runs)} times: an N+1 when it "
+            group.setToolTip(Q_LINE, runs[0].source)
+            group.setFont(Q_SQL, theme.mono_font())
+            group.setForeground(Q_SQL, theme.severity_color("warning"))
+            group.setToolTip(Q_SQL, f"The same statement ran {len(runs)} times: an N+1 when it "
                                 "runs once per row of an earlier query.")
             for q in runs:
                 group.addChild(self._query_item(q, longest))
@@ -155,34 +160,36 @@ class InsidePane(QWidget):
     def _query_item(self, q: Query, longest: float) -> QTreeWidgetItem:
         text = _one_line(q.sql) + (f"   ← {q.params}" if q.params else "")
         item = QTreeWidgetItem([fmt_ms(q.t), fmt_ms(q.duration), "",
-                                "" if q.rows is None else str(q.rows), text, q.source])
+                                "" if q.rows is None else str(q.rows), short(q.source), text])
+        item.setToolTip(Q_LINE, q.source)
         item.setData(BAR, FRACTION, q.duration / longest)
         item.setData(0, SOURCE, q.source)
         item.setData(0, SQL, q.sql + (f"\n-- parameters: {q.params}" if q.params else ""))
-        item.setFont(4, theme.mono_font())
-        item.setToolTip(4, q.db)
+        item.setFont(Q_SQL, theme.mono_font())
+        item.setToolTip(Q_SQL, q.db)
         if q.error:
-            item.setForeground(4, theme.severity_color("error"))
-            item.setToolTip(4, q.error)
+            item.setForeground(Q_SQL, theme.severity_color("error"))
+            item.setToolTip(Q_SQL, q.error)
         return item
 
     def _fill_templates(self, renders: list[TemplateRender]) -> None:
         longest = max((r.duration for r in renders), default=0.0) or 1.0
         parents: list[QTreeWidgetItem] = []
         for r in sorted(renders, key=lambda r: r.t):  # the order they started in
-            item = QTreeWidgetItem([fmt_ms(r.t), fmt_ms(r.duration), "", r.name, r.engine,
-                                    r.source])
-            item.setData(BAR, FRACTION, r.duration / longest)
+            item = QTreeWidgetItem([r.name, fmt_ms(r.t), fmt_ms(r.duration), "", r.engine,
+                                    short(r.source)])
+            item.setToolTip(5, r.source)
+            item.setData(T_BAR, FRACTION, r.duration / longest)
             item.setData(0, SOURCE, r.source)
             if r.error:
-                item.setForeground(3, theme.severity_color("error"))
-                item.setToolTip(3, r.error)
+                item.setForeground(0, theme.severity_color("error"))
+                item.setToolTip(0, r.error)
             if r.context:
-                context = QTreeWidgetItem(["", "", "", f"context: {len(r.context)} keys"])
+                context = QTreeWidgetItem([f"context: {len(r.context)} keys"])
                 context.setData(0, CONTEXT, True)
                 for key, value in r.context.items():
-                    child = QTreeWidgetItem(["", "", "", f"{key} = {value}"])
-                    child.setFont(3, theme.mono_font())
+                    child = QTreeWidgetItem([f"{key} = {value}"])
+                    child.setFont(0, theme.mono_font())
                     context.addChild(child)
                 item.addChild(context)
             del parents[r.depth:]
@@ -196,21 +203,24 @@ class InsidePane(QWidget):
         for item in _all_items(self.templates):
             if item.data(0, CONTEXT):
                 item.setExpanded(False)
+                for index in range(item.childCount()):  # a long value reads across
+                    item.child(index).setFirstColumnSpanned(True)
 
     def _fill_outbound(self, calls: list[OutboundCall]) -> None:
         longest = max((c.duration for c in calls), default=0.0) or 1.0
         for c in calls:
-            item = QTreeWidgetItem([fmt_ms(c.t), fmt_ms(c.duration), "", c.method, c.url,
+            item = QTreeWidgetItem([fmt_ms(c.t), fmt_ms(c.duration), "", c.method,
                                     "" if c.status is None else str(c.status),
-                                    _size(c.sent), _size(c.size), c.source])
+                                    _size(c.sent), _size(c.size), short(c.source), c.url])
+            item.setToolTip(7, c.source)
             item.setData(BAR, FRACTION, c.duration / longest)
             item.setData(0, SOURCE, c.source)
             colour = theme.status_color(c.status) if c.status is not None else None
             if c.error:
                 colour = theme.severity_color("error")
-                item.setToolTip(4, c.error)
+                item.setToolTip(8, c.error)
             if colour is not None:
-                item.setForeground(5, colour)
+                item.setForeground(4, colour)
             self.outbound.addTopLevelItem(item)
 
     def _show_sql(self, item: QTreeWidgetItem | None, _previous: Any = None) -> None:
@@ -289,7 +299,12 @@ def _one_line(sql: str) -> str:
 
 def _sources(runs: list[Query]) -> str:
     places = {q.source for q in runs}
-    return runs[0].source if len(places) == 1 else f"{len(places)} places"
+    return short(runs[0].source) if len(places) == 1 else f"{len(places)} places"
+
+
+def short(source: str) -> str:
+    """A source without its folders: ``book_row.html:1 in root``."""
+    return source.replace("\\", "/").rsplit("/", 1)[-1]
 
 
 def _size(size: int | None) -> str:
