@@ -4,6 +4,7 @@ urllib, requests and httpx, under concurrent requests."""
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import sys
 import textwrap
@@ -467,3 +468,27 @@ def test_the_same_page_in_flask() -> None:
         assert status == 200 and b"Flask Web Development" in body
         _, _, books = log.wait_ended(3)
     assert books.header("Content-Type") == "application/json"
+
+
+def test_a_render_s_own_keyword_arguments_reach_the_template() -> None:
+    """Keyword arguments named like the hook's own (name, template, engine...) pass
+    through; a render that raises is recorded with its error and re-raised."""
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.DictLoader({
+        "page.html": "{{ name }}/{{ template }}/{{ engine }}", "bad.html": "{{ 1 / 0 }}"}))
+
+    def app(environ, start_response):
+        with contextlib.suppress(ZeroDivisionError):
+            env.get_template("bad.html").render()
+        body = env.get_template("page.html").render(name="Ada", template="t", engine="e")
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [body.encode()]
+
+    with inspected(app) as (agent, log):
+        assert get(agent.server.effective_port, "/") == (200, b"Ada/t/e")
+        [x] = log.wait_ended(1)
+    bad, page = x.templates
+    assert (bad.name, bad.error.split(":")[0]) == ("bad.html", "ZeroDivisionError")
+    assert (page.name, page.error, page.context) == (
+        "page.html", "", {"name": "'Ada'", "template": "'t'", "engine": "'e'"})

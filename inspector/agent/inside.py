@@ -80,22 +80,25 @@ def _library_roots() -> tuple[str, ...]:
 
 _ROOTS = _library_roots()
 _SITE = (os.sep + "site-packages" + os.sep, os.sep + "dist-packages" + os.sep)
-# code object -> its frame's place ("" for library code): the same few code objects
-# run every query, so the walk up the stack is a dict lookup per frame.
-_places: dict[CodeType, str] = {}
+# id(code object) -> (the code object, its frame's place, "" for library code): the
+# same few code objects run every query, so the walk up the stack is a dict lookup
+# per frame. Keyed by id: a code object hashes its whole contents. The value keeps
+# the code object alive, so its id is not reused while it is cached.
+_places: dict[int, tuple[CodeType, str]] = {}
 _PLACES_LIMIT = 20_000
 
 
 def _place(code: CodeType) -> str:
-    place = _places.get(code)
-    if place is None:
-        name = code.co_filename
-        library = (name.startswith("<") or name.startswith(_ROOTS)
-                   or any(s in name for s in _SITE))
-        place = "" if library else _relative(name)
-        if len(_places) >= _PLACES_LIMIT:
-            _places.clear()
-        _places[code] = place
+    hit = _places.get(id(code))
+    if hit is not None:
+        return hit[1]
+    name = code.co_filename
+    library = (name.startswith("<") or name.startswith(_ROOTS)
+               or any(s in name for s in _SITE))
+    place = "" if library else _relative(name)
+    if len(_places) >= _PLACES_LIMIT:
+        _places.clear()
+    _places[id(code)] = (code, place)
     return place
 
 
@@ -111,8 +114,14 @@ def user_frame() -> FrameType | None:
     """The first frame up the stack outside the standard library, site-packages,
     the frameworks and the inspector: the line of the user's code that ran this."""
     frame: FrameType | None = sys._getframe(1)
+    places = _places
     while frame is not None:
-        if _place(frame.f_code):
+        code = frame.f_code
+        hit = places.get(id(code))
+        if hit is None:
+            if _place(code):
+                return frame
+        elif hit[1]:
             return frame
         frame = frame.f_back
     return None
@@ -124,7 +133,18 @@ def source() -> str:
     if frame is None:
         return ""
     code = frame.f_code
-    return f"{_places[code]}:{_line(frame)} in {code.co_name}"
+    key = (id(code), frame.f_lineno)
+    text = _sources.get(key)
+    if text is None or frame.f_globals.get("__jinja_template__") is not None:
+        text = f"{_place(code)}:{_line(frame)} in {code.co_name}"
+        if len(_sources) >= _PLACES_LIMIT:
+            _sources.clear()
+        _sources[key] = text  # the code object is kept alive by _places
+    return text
+
+
+# (id(code object), line) -> its source text: a loop runs the same line every time.
+_sources: dict[tuple[int, int], str] = {}
 
 
 def _line(frame: FrameType) -> int:

@@ -29,25 +29,28 @@ import sys
 from types import ModuleType
 from typing import Any
 
-from .inside import SQL_CAP, Undo, _perf, error_text, lane, preview, record, source
+from .inside import SQL_CAP, Undo, _perf, error_text, lane, preview, source
 
 _QUIET_CALLERS = ("django.", "sqlalchemy.")
 
 
 def query(flight: Any, start: float, sql: Any, params: Any, rows: Any, db: str, *,
           many: bool = False, error: BaseException | None = None) -> None:
+    """Emit one query event. Built in one go: this runs for every query the app makes."""
+    end = _perf()
     text = sql if type(sql) is str else preview(sql, SQL_CAP)
-    fields: dict[str, Any] = {
-        "sql": text if len(text) <= SQL_CAP else text[:SQL_CAP] + "…",
-        "params": preview(params) if params else "",
-        "rows": rows if type(rows) is int and rows >= 0 else None,
-        "db": db, "source": source(),
-    }
+    event = {"type": "query", "id": flight.xid, "t": start - flight.t0,
+             "duration": end - start, "sql": text if len(text) <= SQL_CAP
+             else text[:SQL_CAP] + "…", "db": db, "source": source()}
+    if params:
+        event["params"] = preview(params)
+    if type(rows) is int and rows >= 0:
+        event["rows"] = rows
     if many:
-        fields["many"] = True
+        event["many"] = True
     if error is not None:
-        fields["error"] = error_text(error)
-    record(flight, "query", start, fields)
+        event["error"] = error_text(error)
+    flight.emit(event)
 
 
 # -- sqlite3 -------------------------------------------------------------------------
@@ -96,6 +99,7 @@ def _watched(factory: Any, classes: dict[type, type], dbapi2: ModuleType) -> Any
 def _connection_class(base: type, dbapi2: ModuleType) -> type:
     cursors: dict[type, type] = {}
     plain_cursor = dbapi2.Cursor
+    base_cursor = base.cursor
 
     def cursor_class(factory: Any) -> Any:
         if not (isinstance(factory, type) and issubclass(factory, plain_cursor)):
@@ -116,21 +120,29 @@ def _connection_class(base: type, dbapi2: ModuleType) -> type:
         def cursor(self, factory: Any = plain_cursor) -> Any:
             return super().cursor(cursor_class(factory))
 
+        # As sqlite3's own: a new cursor, then its method. A connection class of the
+        # app's that has its own execute keeps it (those queries go unrecorded).
         def execute(self, sql: Any, parameters: Any = (), /) -> Any:
-            if lane() is None:
-                return super().execute(sql, parameters)
-            return self.cursor().execute(sql, parameters)
+            if own or lane() is None:
+                return base_execute(self, sql, parameters)
+            return base_cursor(self, watched_cursor).execute(sql, parameters)
 
         def executemany(self, sql: Any, parameters: Any, /) -> Any:
-            if lane() is None:
-                return super().executemany(sql, parameters)
-            return self.cursor().executemany(sql, parameters)
+            if own or lane() is None:
+                return base_executemany(self, sql, parameters)
+            return base_cursor(self, watched_cursor).executemany(sql, parameters)
 
         def executescript(self, script: Any, /) -> Any:
-            if lane() is None:
-                return super().executescript(script)
-            return self.cursor().executescript(script)
+            if own or lane() is None:
+                return base_executescript(self, script)
+            return base_cursor(self, watched_cursor).executescript(script)
 
+    watched_cursor = cursor_class(plain_cursor)
+    base_execute, base_executemany = base.execute, base.executemany
+    base_executescript = base.executescript
+    sqlite = dbapi2.Connection
+    own = (base_execute is not sqlite.execute or base_executemany is not sqlite.executemany
+           or base_executescript is not sqlite.executescript)
     Connection.__qualname__ = Connection.__name__ = base.__name__
     Connection.__module__ = base.__module__
     return Connection
@@ -143,14 +155,21 @@ def _cursor_class(base: type) -> type:
         def execute(self, sql: Any, parameters: Any = (), /) -> Any:
             flight = lane()
             if flight is None:
-                return super().execute(sql, parameters)
-            return self._timed(flight, super().execute, sql, parameters, False)
+                return run_execute(self, sql, parameters)
+            start = _perf()
+            try:
+                result = run_execute(self, sql, parameters)
+            except BaseException as exc:
+                query(flight, start, sql, parameters, None, self._db(), error=exc)
+                raise
+            query(flight, start, sql, parameters, self.rowcount, self._db())
+            return result
 
         def executemany(self, sql: Any, parameters: Any, /) -> Any:
             flight = lane()
             if flight is None:
-                return super().executemany(sql, parameters)
-            return self._timed(flight, super().executemany, sql, parameters, True)
+                return run_executemany(self, sql, parameters)
+            return self._timed(flight, run_executemany, sql, parameters, True)
 
         def executescript(self, script: Any, /) -> Any:
             flight = lane()
@@ -168,7 +187,7 @@ def _cursor_class(base: type) -> type:
         def _timed(self, flight: Any, run: Any, sql: Any, parameters: Any, many: bool) -> Any:
             start = _perf()
             try:
-                result = run(sql, parameters)
+                result = run(self, sql, parameters)
             except BaseException as exc:
                 query(flight, start, sql, parameters, None, self._db(), many=many, error=exc)
                 raise
@@ -178,6 +197,9 @@ def _cursor_class(base: type) -> type:
         def _db(self) -> str:
             return getattr(self.connection, "_inside_db", "sqlite")
 
+
+    # Looked up once: the base class's own methods, called without super()'s lookup.
+    run_execute, run_executemany = base.execute, base.executemany
     Cursor.__qualname__ = Cursor.__name__ = base.__name__
     Cursor.__module__ = base.__module__
     return Cursor

@@ -60,7 +60,9 @@ def _preview_context(context: Any) -> dict[str, str]:
 
 
 def _timed(flight: Any, template: Any, name: str, engine: str, context: Any, run: Any,
-           *args: Any, **kwargs: Any) -> Any:
+           args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """``run(template, *args, **kwargs)`` timed as one render (the app's own keyword
+    arguments stay apart: a template may well get one called ``name``)."""
     renders = _renders()
     depth = len(renders)
     renders.append(template)
@@ -88,7 +90,7 @@ def patch_jinja2(jinja2: ModuleType) -> Undo:
             return render(self, *args, **kwargs)
         context = None if _renders() else dict(*args, **kwargs)
         return _timed(flight, self, self.name or "(string)", "jinja2", context, render,
-                      *args, **kwargs)
+                      args, kwargs)
 
     def watched_get_template(self: Any, name: Any, *args: Any, **kwargs: Any) -> Any:
         template = get_template(self, name, *args, **kwargs)
@@ -155,7 +157,8 @@ def patch_django_templates(base: ModuleType) -> Undo:
             return render(self, context)
         name = self.name or getattr(getattr(self, "origin", None), "template_name", None)
         shown = None if _renders() else _flat(context)
-        return _timed(flight, self, str(name or "(string)"), "django", shown, render, context)
+        return _timed(flight, self, str(name or "(string)"), "django", shown, render,
+                      (context,), {})
 
     _render.__name__, _render.__qualname__, _render.__doc__ = (
         render.__name__, render.__qualname__, render.__doc__)
