@@ -27,6 +27,7 @@ from .lint import Finding
 EV_QUERY = "query"
 EV_TEMPLATE = "template"
 EV_OUTBOUND = "outbound"
+EV_PROFILE = "profile"  # the call tree of one request, taken on demand
 
 REPEATED = 3  # the same statement this many times in one exchange is an N+1
 SLOW_QUERY = 0.1  # seconds; the GUI's settings may change it (see set_slow_query)
@@ -68,6 +69,74 @@ class OutboundCall:
     source: str = ""
     t: float = 0.0
     error: str = ""
+
+
+@dataclass
+class ProfileNode:
+    """A function at one place in the call tree of a profiled request."""
+
+    name: str
+    file: str = ""
+    line: int = 0
+    user: bool = False  # the user's code (not the standard library, site-packages...)
+    calls: int = 0
+    total: float = 0.0  # seconds, itself and what it called
+    children: list[ProfileNode] = field(default_factory=list)
+
+    @property
+    def own(self) -> float:
+        return max(self.total - sum(c.total for c in self.children), 0.0)
+
+
+PROFILE_NODES = 20_000  # a profile read from a file holds at most this many nodes
+PROFILE_DEPTH = 150  # and at most this many levels (the agent sends up to 120)
+
+
+def profile_from(value: Any) -> ProfileNode | None:
+    """The agent's ``[name, file, line, user, calls, total, children]`` tree, checked;
+    None when it is not one. Nodes past PROFILE_NODES are left out."""
+    budget = [PROFILE_NODES]
+
+    def node(item: Any, depth: int) -> ProfileNode | None:
+        if (type(item) not in (list, tuple) or len(item) != 7 or budget[0] <= 0
+                or depth > PROFILE_DEPTH):
+            return None
+        budget[0] -= 1
+        name, file, line, user, calls, total, children = item
+        kids = [n for n in (node(c, depth + 1) for c in
+                            (children if type(children) in (list, tuple) else ()))
+                if n is not None]
+        return ProfileNode(_text(name), _text(file), _count(line) or 0, user is True,
+                           _count(calls) or 0, _number(total), kids)
+
+    return node(value, 0)
+
+
+def profile_to_plain(root: ProfileNode) -> list[Any]:
+    return [root.name, root.file, root.line, root.user, root.calls, root.total,
+            [profile_to_plain(c) for c in root.children]]
+
+
+def top_functions(root: ProfileNode, limit: int = 50) -> list[dict[str, Any]]:
+    """Functions by own time: ``name, file, line, user, calls, own, cumulative``; a
+    function's cumulative time counts each outermost call once (not its recursion)."""
+    table: dict[tuple[str, str, int], dict[str, Any]] = {}
+
+    def walk(node: ProfileNode, open_keys: frozenset[tuple[str, str, int]]) -> None:
+        key = (node.name, node.file, node.line)
+        row = table.setdefault(key, {"name": node.name, "file": node.file, "line": node.line,
+                                     "user": node.user, "calls": 0, "own": 0.0,
+                                     "cumulative": 0.0})
+        row["calls"] += node.calls
+        row["own"] += node.own
+        if key not in open_keys:
+            row["cumulative"] += node.total
+        for child in node.children:
+            walk(child, open_keys | {key})
+
+    for child in root.children:
+        walk(child, frozenset())
+    return sorted(table.values(), key=lambda r: -r["own"])[:limit]
 
 
 # -- reading values that may come from anywhere ------------------------------------------
@@ -122,12 +191,16 @@ def _plain(item: Any) -> dict[str, Any]:
 
 
 def to_plain(x: Any) -> dict[str, Any]:
-    """The three lists as plain data (for ``Exchange.to_dict``); {} when all are empty."""
-    if not (x.queries or x.templates or x.outbound):
+    """The lists and the profile as plain data (for ``Exchange.to_dict``); {} when
+    there is nothing."""
+    if not (x.queries or x.templates or x.outbound or x.profile):
         return {}
-    return {"inside": {"queries": [_plain(q) for q in x.queries],
-                       "templates": [_plain(t) for t in x.templates],
-                       "outbound": [_plain(o) for o in x.outbound]}}
+    inside = {"queries": [_plain(q) for q in x.queries],
+              "templates": [_plain(t) for t in x.templates],
+              "outbound": [_plain(o) for o in x.outbound]}
+    if x.profile is not None:
+        inside["profile"] = profile_to_plain(x.profile)
+    return {"inside": inside}
 
 
 def from_plain(data: dict[str, Any]) -> dict[str, Any]:
@@ -135,9 +208,12 @@ def from_plain(data: dict[str, Any]) -> dict[str, Any]:
     inside = data.get("inside")
     if type(inside) is not dict:
         return {}
-    return {name: [read(item) for item in _items(inside.get(name))]
-            for name, read in (("queries", query_from), ("templates", template_from),
-                               ("outbound", outbound_from))}
+    fields: dict[str, Any] = {
+        name: [read(item) for item in _items(inside.get(name))]
+        for name, read in (("queries", query_from), ("templates", template_from),
+                           ("outbound", outbound_from))}
+    fields["profile"] = profile_from(inside.get("profile"))
+    return fields
 
 
 def _items(value: Any) -> list[dict[str, Any]]:
@@ -219,6 +295,9 @@ def to_har(x: Any) -> dict[str, Any]:
                              "source": r.source, "depth": r.depth, "engine": r.engine,
                              "t_ms": _ms(r.t), "context": dict(r.context),
                              **({"error": r.error} if r.error else {})} for r in x.templates]
+    if x.profile is not None:
+        har["profile"] = {"tree": profile_to_plain(x.profile),
+                          "top": top_functions(x.profile, 30)}
     if x.outbound:
         har["outbound"] = [{"method": o.method, "url": o.url, "status": o.status,
                             "duration_ms": _ms(o.duration), "sent": o.sent, "size": o.size,
@@ -236,6 +315,10 @@ def from_har(ours: dict[str, Any]) -> dict[str, Any]:
             item[key] = _number(value) / 1000
         return item
 
-    return {name: [read(seconds(item)) for item in _items(ours.get(name))]
-            for name, read in (("queries", query_from), ("templates", template_from),
-                               ("outbound", outbound_from))}
+    fields: dict[str, Any] = {
+        name: [read(seconds(item)) for item in _items(ours.get(name))]
+        for name, read in (("queries", query_from), ("templates", template_from),
+                           ("outbound", outbound_from))}
+    profile = ours.get("profile")
+    fields["profile"] = profile_from(profile.get("tree")) if type(profile) is dict else None
+    return fields

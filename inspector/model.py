@@ -18,13 +18,16 @@ from typing import Any
 
 from .inside import (
     EV_OUTBOUND,
+    EV_PROFILE,
     EV_QUERY,
     EV_TEMPLATE,
     OutboundCall,
+    ProfileNode,
     Query,
     TemplateRender,
     check_queries,
     outbound_from,
+    profile_from,
     query_from,
     template_from,
 )
@@ -45,7 +48,7 @@ EV_RESUMED = "resumed"  # stepping: it goes on ("how": step, continue, abort, ti
 EV_EDIT = "edit"  # stepping: the user changed what passes ("what", "original", "edited")
 # Inside the app (see inspector.inside): a SQL query, a template render, an HTTP call.
 EVENT_TYPES = (EV_BEGIN, EV_PHASE, EV_CHUNK, EV_OUTPUT, EV_FINDING, EV_ERROR, EV_END,
-               EV_PAUSED, EV_RESUMED, EV_EDIT, EV_QUERY, EV_TEMPLATE, EV_OUTBOUND)
+               EV_PAUSED, EV_RESUMED, EV_EDIT, EV_QUERY, EV_TEMPLATE, EV_OUTBOUND, EV_PROFILE)
 
 # Phase names, in the order a well-behaved exchange passes them.
 PH_RECEIVED = "received"
@@ -169,6 +172,7 @@ class Exchange:
     queries: list[Query] = field(default_factory=list)
     templates: list[TemplateRender] = field(default_factory=list)
     outbound: list[OutboundCall] = field(default_factory=list)
+    profile: ProfileNode | None = None  # the call tree, when this request was profiled
 
     # -- convenience views over the environ ---------------------------------
     def env(self, key: str, default: str = "") -> str:
@@ -598,6 +602,10 @@ def _apply_outbound(x: Exchange, ev: dict[str, Any]) -> None:
     x.outbound.append(outbound_from(ev))
 
 
+def _apply_profile(x: Exchange, ev: dict[str, Any]) -> None:
+    x.profile = profile_from(ev.get("tree"))
+
+
 _APPLY = {
     EV_BEGIN: _apply_begin,
     EV_PHASE: _apply_phase,
@@ -612,6 +620,7 @@ _APPLY = {
     EV_QUERY: _apply_query,
     EV_TEMPLATE: _apply_template,
     EV_OUTBOUND: _apply_outbound,
+    EV_PROFILE: _apply_profile,
 }
 
 

@@ -492,3 +492,37 @@ def test_a_render_s_own_keyword_arguments_reach_the_template() -> None:
     assert (bad.name, bad.error.split(":")[0]) == ("bad.html", "ZeroDivisionError")
     assert (page.name, page.error, page.context) == (
         "page.html", "", {"name": "'Ada'", "template": "'t'", "engine": "'e'"})
+
+
+def test_profile_the_next_request_only(module_from, tmp_path: Path) -> None:
+    web = module_from("inside_flask_sqlite3", FLASK_SQLITE.format(db=str(tmp_path / "p.db")))
+    web.setup()
+    with inspected(web.app, threads=CONCURRENT) as (agent, log):
+        agent.profiling.arm()
+        agent.profiling.arm()  # twice is still once
+        paths = [f"/author/{n}" for n in range(1, 9)]
+        assert all(s == 200 for s, _ in hammer(agent.server.effective_port, paths))
+        exchanges = log.wait_ended(len(paths))
+    [profiled] = [x for x in exchanges if x.profile is not None]
+    root = profiled.profile
+    assert root.name == "app(environ, start_response)" and root.calls == 1
+    mine = [r for r in model_inside.top_functions(root, 500) if r["user"]]
+    assert {r["name"] for r in mine} >= {"author"}
+    assert all(r["file"].endswith("inside_flask_sqlite3.py") for r in mine), mine
+    # Every query still recorded in the profiled request too.
+    assert len(profiled.queries) == 5
+
+
+def test_crafted_profile_events_fold_into_plain_values() -> None:
+    x = Exchange(1)
+    x.apply({"type": "profile", "id": 1, "tree": ["a", 1, "x", "yes", -1, "slow", [
+        ["b", "f.py", 3, True, 2, 0.5, []], "junk", ["too", "short"]]]})
+    assert x.profile == model_inside.ProfileNode("a", "", 0, False, -1, 0.0, [
+        model_inside.ProfileNode("b", "f.py", 3, True, 2, 0.5, [])])
+    x.apply({"type": "profile", "id": 1, "tree": "nothing"})
+    assert x.profile is None
+    deep: list = ["n", "", 0, False, 1, 1.0, []]
+    for _ in range(1000):
+        deep = ["n", "", 0, False, 1, 1.0, [deep]]
+    x.apply({"type": "profile", "id": 1, "tree": deep})  # no RecursionError
+    assert x.profile is not None

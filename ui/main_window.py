@@ -392,6 +392,8 @@ class MainWindow(QMainWindow):
         app_menu = self.menuBar().addMenu("&App")
         for name in ("start", "stop", "reload", "pause", "browser"):
             app_menu.addAction(acts[name])
+        app_menu.addSeparator()
+        app_menu.addAction("Profile the &Next Request", self.profile_next)
         step = self.menuBar().addMenu("S&tep")
         for name in ("step_mode", "breakpoints", None, "step", "continue", "continue_all", None,
                      "abort_502", "abort_drop"):
@@ -624,6 +626,15 @@ class MainWindow(QMainWindow):
         parts.append(f"{c.errors} error{'s' * (c.errors != 1)}")
         parts.append(f"{c.findings} finding{'s' * (c.findings != 1)}")
         self.counts_label.setText("  ·  ".join(parts))
+
+    def profile_next(self) -> bool:
+        """The next request the app serves is profiled (the Inside tab's Profile)."""
+        runner = self.controller.runner
+        sent = runner is not None and runner.command({"type": "profile"})
+        self.statusBar().showMessage(
+            "The next request will be profiled: see Inside ▸ Profile." if sent
+            else "The app is not running: start it, then profile a request.", 5000)
+        return sent
 
     # -- the panes ----------------------------------------------------------------------
     def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:

@@ -244,6 +244,8 @@ def serve_commands(sock: socket.socket, uplink: Uplink, agent: Agent) -> float:
                     uplink.emit_now({"type": "pong", "seq": message.get("seq")})
                 elif message.get("type") in STEPPING:
                     agent.gate.handle(message)
+                elif message.get("type") == "profile":
+                    agent.profiling.arm()
     except wire.ProtocolError:
         pass
     uplink.lost()

@@ -70,12 +70,18 @@ def error_text(exc: BaseException) -> str:
 # -- the user's line ---------------------------------------------------------------
 
 def _library_roots() -> tuple[str, ...]:
-    """The standard library's folder (lib-dynload is inside it) and the agent's (the
-    built-in examples are the user's code here);
+    """The standard library's folder (lib-dynload is inside it); the inspector's own
+    files are told apart below (its built-in examples are the user's code here);
     site-packages are told by their folder's name (below). sysconfig would say it
     too, at the cost of importing the build's configuration module."""
-    roots = {os.path.dirname(os.__file__), os.path.dirname(os.path.abspath(__file__))}
-    return tuple(sorted(os.path.join(r, "") for r in roots if r))
+    return (os.path.join(os.path.dirname(os.__file__), ""),)
+
+
+_INSPECTOR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "")
+_EXAMPLES = os.path.join(_INSPECTOR, "examples", "")
+# The window's package beside it: an app served in the window's own process
+# (--in-process) hands its events to it on the request's thread.
+_WINDOW = os.path.join(os.path.dirname(os.path.dirname(_INSPECTOR)), "ui", "")
 
 
 _ROOTS = _library_roots()
@@ -94,7 +100,9 @@ def _place(code: CodeType) -> str:
         return hit[1]
     name = code.co_filename
     library = (name.startswith("<") or name.startswith(_ROOTS)
-               or any(s in name for s in _SITE))
+               or any(s in name for s in _SITE)
+               or (name.startswith(_INSPECTOR) and not name.startswith(_EXAMPLES))
+               or name.startswith(_WINDOW))
     place = "" if library else _relative(name)
     if len(_places) >= _PLACES_LIMIT:
         _places.clear()

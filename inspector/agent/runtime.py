@@ -6,6 +6,7 @@ from typing import Any, Callable
 
 from . import inside
 from .capture import Capture, MiB
+from .inside_profile import Profiling
 from .onwire import recording_channel
 from .output import OutputRouting
 from .server import BackgroundServer
@@ -25,6 +26,7 @@ class Agent:
         self.capture = Capture(app, emit, request_cap=request_cap, response_cap=response_cap,
                                lint=lint, stepped=SteppedFlight)
         self.gate = self.capture.gate
+        self.profiling = Profiling(self.capture)  # "profile the next request"
         self.output = OutputRouting(emit, tee=tee, debug=debug_logs)
         channel = recording_channel(emit, self.capture.next_id, response_cap)
         self.server = BackgroundServer(self.capture, host=host, port=port, threads=threads,

@@ -67,3 +67,41 @@ def test_inside_pane_says_when_nothing_ran(qtbot, make_window) -> None:
     assert window.tabs.tabText(window.tabs.indexOf(window.inside)) == "Inside"
     assert "Nothing inside this exchange" in window.inside.summary.text()
     assert window.inside.queries.topLevelItemCount() == 0
+
+
+def test_profile_the_next_request_draws_its_flame_graph(qtbot, make_window,
+                                                        monkeypatch) -> None:
+    from PySide6.QtCore import QPoint, Qt
+
+    opened: list[tuple[str, int]] = []
+    monkeypatch.setattr(inside_pane.desktop, "open_file_at",
+                        lambda path, line: opened.append((path, line)) or True)
+    window = make_window("inspector.examples.orm_templates:app")
+    assert window.profile_next()
+    http_request(window.url, path="/")
+    http_request(window.url, path="/authors")  # only the first one is profiled
+    wait_rows(qtbot, window, 2)
+    window.select_id(window.model.summary(0).id)
+    window.tabs.setCurrentWidget(window.inside)
+    pane = window.inside
+    assert pane.sections.currentIndex() == 3 and pane.sections.tabText(3) == "Profile ✓"
+    root = pane.flame.root
+    assert root is not None and root.name == "app(environ, start_response)"
+    names = {pane.functions.topLevelItem(i).text(0)
+             for i in range(pane.functions.topLevelItemCount())}
+    assert names  # the top functions by own time
+
+    def user_nodes(node):
+        return ([node] if node.user else []) + [n for c in node.children for n in user_nodes(c)]
+    books = next(n for n in user_nodes(root) if n.name == "books")
+    assert books.file == "inspector/examples/orm_templates.py" and books.total > 0
+    pane.flame.resize(1000, 2000)
+    pane.flame.repaint()
+    rect = next(r for r, n in pane.flame._bars if n is books)
+    qtbot.mouseClick(pane.flame, Qt.MouseButton.LeftButton, pos=QPoint(
+        int(rect.center().x()), int(rect.center().y())))
+    path, line = opened[-1]
+    assert path.endswith("inspector/examples/orm_templates.py") and line > 1
+
+    window.select_id(window.model.summary(1).id)
+    assert pane.flame.root is None and pane.sections.tabText(3) == "Profile"

@@ -17,6 +17,7 @@ from PySide6.QtCore import QModelIndex, QRect, Qt, Signal
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import (
     QLabel,
+    QScrollArea,
     QSplitter,
     QStyledItemDelegate,
     QStyleOptionViewItem,
@@ -28,10 +29,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from inspector.inside import OutboundCall, Query, TemplateRender, shape
+from inspector.inside import OutboundCall, ProfileNode, Query, TemplateRender, shape, top_functions
 from inspector.model import Exchange
 
 from .. import desktop, theme
+from ..flame import FlameGraph
 from ..timeline import fmt_ms
 from . import sql_html
 
@@ -44,6 +46,7 @@ QUERY_COLUMNS = ("Time", "Duration", "", "Rows", "Line", "SQL")
 BAR = 2
 Q_LINE, Q_SQL = 4, 5
 T_BAR = 3
+F_BAR = 2
 
 
 class BarDelegate(QStyledItemDelegate):
@@ -87,11 +90,25 @@ class InsidePane(QWidget):
                                     (230, 70, 70, 90, 60), bar=T_BAR)
         self.outbound = self._tree(("Time", "Duration", "", "Method", "Status", "Sent", "Size",
                                     "Line", "URL"), (96, 70, 90, 60, 50, 50, 60, 190))
+        self.flame = FlameGraph()
+        self.flame.frame_clicked.connect(self._open_file)
+        flame_scroll = QScrollArea()
+        flame_scroll.setWidgetResizable(True)
+        flame_scroll.setWidget(self.flame)
+        self.functions = self._tree(("Function", "Own", "", "Cumulative", "Calls", "Line"),
+                                    (260, 70, 90, 80, 50), bar=F_BAR)
+        profile = QSplitter(Qt.Orientation.Vertical)
+        profile.addWidget(flame_scroll)
+        profile.addWidget(self.functions)
+        profile.setStretchFactor(0, 3)
+        profile.setStretchFactor(1, 2)
+        profile.setSizes([360, 240])
         self.sections = QTabWidget()
         self.sections.setDocumentMode(True)
         self.sections.addTab(queries, "SQL")
         self.sections.addTab(self.templates, "Templates")
         self.sections.addTab(self.outbound, "Outbound HTTP")
+        self.sections.addTab(profile, "Profile")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 4, 0, 0)
         layout.addWidget(self.summary)
@@ -113,9 +130,10 @@ class InsidePane(QWidget):
 
     # -- showing ---------------------------------------------------------------------------
     def show_exchange(self, x: Exchange | None) -> None:
-        for tree in (self.queries, self.templates, self.outbound):
+        for tree in (self.queries, self.templates, self.outbound, self.functions):
             tree.clear()
         self.sql.clear()
+        self.flame.set_profile(x.profile if x is not None else None)
         if x is None:
             self.summary.setText("")
             return
@@ -123,11 +141,16 @@ class InsidePane(QWidget):
         self._fill_queries(x.queries)
         self._fill_templates(x.templates)
         self._fill_outbound(x.outbound)
+        if x.profile is not None:
+            self._fill_functions(x.profile)
         titles = (f"SQL ({len(x.queries)})", f"Templates ({len(x.templates)})",
-                  f"Outbound HTTP ({len(x.outbound)})")
+                  f"Outbound HTTP ({len(x.outbound)})",
+                  "Profile ✓" if x.profile is not None else "Profile")
         for index, title in enumerate(titles):
             self.sections.setTabText(index, title)
-        if not x.queries:
+        if x.profile is not None and self.sections.currentIndex() != 3:
+            self.sections.setCurrentIndex(3)
+        elif not x.queries and x.profile is None:
             first = 1 if x.templates else 2 if x.outbound else 0
             self.sections.setCurrentIndex(first)
 
@@ -222,6 +245,26 @@ class InsidePane(QWidget):
             if colour is not None:
                 item.setForeground(4, colour)
             self.outbound.addTopLevelItem(item)
+
+    def _fill_functions(self, root: ProfileNode) -> None:
+        rows = top_functions(root)
+        longest = max((r["own"] for r in rows), default=0.0) or 1.0
+        for r in rows:
+            where = f"{r['file']}:{r['line']}" if r["file"] else ""
+            item = QTreeWidgetItem([r["name"], fmt_ms(r["own"]), "", fmt_ms(r["cumulative"]),
+                                    str(r["calls"]), short(where)])
+            item.setData(F_BAR, FRACTION, r["own"] / longest)
+            item.setToolTip(5, where)
+            if r["user"]:  # the user's code: in the accent colour, and it opens
+                item.setForeground(0, theme.accent_color())
+                item.setData(0, SOURCE, f"{where} in {r['name']}")
+            self.functions.addTopLevelItem(item)
+
+    def _open_file(self, path: str, line: int) -> None:
+        where = location(f"{path}:{line} in ?", self.base_dir)
+        if where is not None:
+            self.open_location.emit(*where)
+            desktop.open_file_at(*where)
 
     def _show_sql(self, item: QTreeWidgetItem | None, _previous: Any = None) -> None:
         text = item.data(0, SQL) if item is not None else None
