@@ -105,3 +105,13 @@ def test_profile_the_next_request_draws_its_flame_graph(qtbot, make_window,
 
     window.select_id(window.model.summary(1).id)
     assert pane.flame.root is None and pane.sections.tabText(3) == "Profile"
+
+
+def test_an_n_plus_1_finding_reads_without_a_pep_section(qtbot, make_window) -> None:
+    window = make_window("inspector.examples.orm_templates:app")
+    http_request(window.url, path="/")
+    wait_rows(qtbot, window, 1)
+    window.select_id(window.model.summary(0).id)
+    text = window.findings.findings.toPlainText()
+    assert "1 finding" in text and "PEP 3333" not in text
+    assert "repeated-query" in text and "The same query ran 4 times" in text
