@@ -220,6 +220,17 @@ def _items(value: Any) -> list[dict[str, Any]]:
     return [item for item in value if type(item) is dict] if type(value) is list else []
 
 
+def summary_line(x: Any) -> str:
+    """"5 SQL queries · 7 templates · 1 HTTP call": what ran inside, or ""."""
+    parts = []
+    for items, one, many in ((x.queries, "SQL query", "SQL queries"),
+                             (x.templates, "template", "templates"),
+                             (x.outbound, "HTTP call", "HTTP calls")):
+        if items:
+            parts.append(f"{len(items)} {one if len(items) == 1 else many}")
+    return " · ".join(parts)
+
+
 # -- findings -------------------------------------------------------------------------------
 
 _LITERAL = re.compile(r"'(?:[^']|'')*'|\b\d+(?:\.\d+)?\b|%s|%\(\w+\)s|:\w+|\$\d+|\?")

@@ -115,3 +115,17 @@ def test_an_n_plus_1_finding_reads_without_a_pep_section(qtbot, make_window) -> 
     text = window.findings.findings.toPlainText()
     assert "1 finding" in text and "PEP 3333" not in text
     assert "repeated-query" in text and "The same query ran 4 times" in text
+
+
+def test_the_flow_shows_what_ran_inside_the_app_call(qtbot, make_window) -> None:
+    from ui.flow_view import flow_nodes, node_detail_html
+
+    window = make_window("inspector.examples.orm_templates:app")
+    http_request(window.url, path="/")
+    wait_rows(qtbot, window, 1)
+    x = window.store.get(window.model.summary(0).id)
+    app = next(n for n in flow_nodes(x) if n.key == "app")
+    assert app.label == "called · 5 SQL queries · 7 templates"
+    detail = node_detail_html(x, "app")
+    assert "Inside the call" in detail and detail.count("<b>SQL</b>") == 5
+    assert detail.index("books.html") < detail.index("book_row.html")
