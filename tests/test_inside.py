@@ -526,3 +526,27 @@ def test_crafted_profile_events_fold_into_plain_values() -> None:
         deep = ["n", "", 0, False, 1, 1.0, [deep]]
     x.apply({"type": "profile", "id": 1, "tree": deep})  # no RecursionError
     assert x.profile is not None
+
+
+def test_har_leaves_secrets_inside_the_app_out_unless_asked() -> None:
+    from inspector.host.export import to_har
+
+    x = Exchange(1)
+    for event in (
+        {"type": "query", "id": 1, "sql": "UPDATE account SET password = ? WHERE id = ?",
+         "params": "('hunter2', 7)"},
+        {"type": "query", "id": 1, "sql": "SELECT name FROM account WHERE id = ?",
+         "params": "(7,)"},
+        {"type": "template", "id": 1, "name": "t.html",
+         "context": {"user": "'ada'", "api_key": "'k-123'"}},
+        {"type": "outbound", "id": 1, "method": "GET",
+         "url": "https://api.example/v1?q=1&token=abc", "status": 200},
+    ):
+        x.apply(event)
+    safe = to_har([x])["log"]["entries"][0]["_wsgi"]
+    assert [q["params"] for q in safe["queries"]] == ["[redacted]", "(7,)"]
+    assert safe["templates"][0]["context"] == {"user": "'ada'", "api_key": "[redacted]"}
+    assert safe["outbound"][0]["url"] == "https://api.example/v1?q=1&token=[redacted]"
+    whole = to_har([x], redact=False)["log"]["entries"][0]["_wsgi"]
+    assert whole["queries"][0]["params"] == "('hunter2', 7)"
+    assert x.queries[0].params == "('hunter2', 7)"  # the record itself keeps everything
