@@ -44,6 +44,7 @@ class Query:
     t: float = 0.0  # seconds since the exchange began
     many: bool = False  # executemany / executescript
     error: str = ""
+    stack: list[str] = field(default_factory=list)  # the user's frames, when asked for
 
 
 @dataclass
@@ -163,7 +164,9 @@ def query_from(data: dict[str, Any]) -> Query:
     return Query(_text(data.get("sql")), _text(data.get("params")),
                  _number(data.get("duration")), _count(data.get("rows")),
                  _text(data.get("db")), _text(data.get("source")), _number(data.get("t")),
-                 data.get("many") is True, _text(data.get("error")))
+                 data.get("many") is True, _text(data.get("error")),
+                 [line for line in data.get("stack") or () if type(line) is str][:100]
+                 if type(data.get("stack")) in (list, tuple) else [])
 
 
 def template_from(data: dict[str, Any]) -> TemplateRender:
@@ -187,6 +190,8 @@ def _plain(item: Any) -> dict[str, Any]:
     data = dict(vars(item))
     if "context" in data:
         data["context"] = dict(data["context"])
+    if "stack" in data:
+        data["stack"] = list(data["stack"])
     return data
 
 
@@ -300,6 +305,7 @@ def to_har(x: Any) -> dict[str, Any]:
         har["queries"] = [{"sql": q.sql, "params": q.params, "duration_ms": _ms(q.duration),
                            "rows": q.rows, "db": q.db, "source": q.source, "t_ms": _ms(q.t),
                            **({"many": True} if q.many else {}),
+                           **({"stack": list(q.stack)} if q.stack else {}),
                            **({"error": q.error} if q.error else {})} for q in x.queries]
     if x.templates:
         har["templates"] = [{"name": r.name, "duration_ms": _ms(r.duration),

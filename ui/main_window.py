@@ -394,6 +394,11 @@ class MainWindow(QMainWindow):
             app_menu.addAction(acts[name])
         app_menu.addSeparator()
         app_menu.addAction("Profile the &Next Request", self.profile_next)
+        self.stacks_action = app_menu.addAction("Record Each Query's Whole &Stack")
+        self.stacks_action.setCheckable(True)
+        self.stacks_action.setToolTip("Each SQL query also keeps the lines of your code that "
+                                      "led to it (the Inside tab shows them under its SQL)")
+        self.stacks_action.toggled.connect(lambda _on: self.send_inside_options())
         step = self.menuBar().addMenu("S&tep")
         for name in ("step_mode", "breakpoints", None, "step", "continue", "continue_all", None,
                      "abort_502", "abort_drop"):
@@ -467,6 +472,8 @@ class MainWindow(QMainWindow):
 
     def _status_changed(self, status: Status) -> None:
         self._show_status(status)
+        if status.state == "serving" and self.stacks_action.isChecked():
+            self.send_inside_options()  # a new app process starts without them
 
     def _show_status(self, status: Status) -> None:
         state = status.state
@@ -635,6 +642,12 @@ class MainWindow(QMainWindow):
             "The next request will be profiled: see Inside ▸ Profile." if sent
             else "The app is not running: start it, then profile a request.", 5000)
         return sent
+
+    def send_inside_options(self) -> bool:
+        """Tell the app what to record inside (sent again each time it starts)."""
+        runner = self.controller.runner
+        return runner is not None and runner.command(
+            {"type": "inside", "stacks": self.stacks_action.isChecked()})
 
     # -- the panes ----------------------------------------------------------------------
     def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:

@@ -244,8 +244,8 @@ def serve_commands(sock: socket.socket, uplink: Uplink, agent: Agent) -> float:
                     uplink.emit_now({"type": "pong", "seq": message.get("seq")})
                 elif message.get("type") in STEPPING:
                     agent.gate.handle(message)
-                elif message.get("type") == "profile":
-                    agent.profiling.arm()
+                elif message.get("type") in ("profile", "inside"):
+                    agent.inside_command(message)
     except wire.ProtocolError:
         pass
     uplink.lost()

@@ -37,6 +37,14 @@ Patch = Callable[[ModuleType], Undo]
 
 _perf = time.perf_counter
 SQL_CAP = 10_000  # characters of a statement kept
+STACK_CAP = 30  # frames of a query's stack, when stacks are asked for
+
+
+class Options:
+    """What the host asked for (the ``inside`` command): ``stacks`` adds the user's
+    whole stack (at most STACK_CAP frames) to each query, at a few µs more."""
+
+    stacks = False
 PREVIEW_CAP = 200  # characters of a parameters' or a value's repr kept
 
 
@@ -166,7 +174,7 @@ def _line(frame: FrameType) -> int:
     return frame.f_lineno
 
 
-def stack(cap: int = 30) -> list[str]:
+def stack(cap: int = STACK_CAP) -> list[str]:
     """The user's frames up the stack, innermost first, at most ``cap``."""
     lines: list[str] = []
     frame = user_frame()
@@ -277,6 +285,7 @@ def uninstall() -> None:
         _users = max(_users - 1, 0)
         if _users or not _installed:
             return
+        Options.stacks = False
         finder = _installed.pop()
         if finder in sys.meta_path:
             sys.meta_path.remove(finder)  # type: ignore[arg-type]

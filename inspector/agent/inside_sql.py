@@ -29,7 +29,7 @@ import sys
 from types import ModuleType
 from typing import Any
 
-from .inside import SQL_CAP, Undo, _perf, error_text, lane, preview, source
+from .inside import SQL_CAP, Options, Undo, _perf, error_text, lane, preview, source, stack
 
 _QUIET_CALLERS = ("django.", "sqlalchemy.")
 
@@ -50,6 +50,8 @@ def query(flight: Any, start: float, sql: Any, params: Any, rows: Any, db: str, 
         event["many"] = True
     if error is not None:
         event["error"] = error_text(error)
+    if Options.stacks:
+        event["stack"] = stack()
     flight.emit(event)
 
 

@@ -32,6 +32,13 @@ class Agent:
         self.server = BackgroundServer(self.capture, host=host, port=port, threads=threads,
                                        channel_class=channel, **waitress_options)
 
+    def inside_command(self, message: dict[str, Any]) -> None:
+        """``profile`` (the next request) or ``inside`` (options: ``stacks``)."""
+        if message.get("type") == "profile":
+            self.profiling.arm()
+        elif message.get("type") == "inside":
+            inside.Options.stacks = message.get("stacks") is True
+
     @property
     def url(self) -> str:
         return self.server.url

@@ -71,8 +71,8 @@ class InProcessApp:
         agent = self._agent
         if agent is None:
             return False
-        if message.get("type") == "profile":
-            agent.profiling.arm()
+        if message.get("type") in ("profile", "inside"):
+            agent.inside_command(message)
         else:
             agent.gate.handle(message)
         return True

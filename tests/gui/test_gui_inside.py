@@ -129,3 +129,29 @@ def test_the_flow_shows_what_ran_inside_the_app_call(qtbot, make_window) -> None
     detail = node_detail_html(x, "app")
     assert "Inside the call" in detail and detail.count("<b>SQL</b>") == 5
     assert detail.index("books.html") < detail.index("book_row.html")
+
+
+def test_whole_stacks_of_queries_on_demand(qtbot, make_window, tmp_path) -> None:
+    app = tmp_path / "stacked.py"
+    app.write_text(
+        "import sqlite3\n\n"
+        "def lookup(conn):\n"
+        "    return conn.execute('SELECT 1').fetchone()\n\n"
+        "def app(environ, start_response):\n"
+        "    conn = sqlite3.connect(':memory:')\n"
+        "    lookup(conn)\n"
+        "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+        "    return [b'ok']\n")
+    window = make_window("stacked:app", app_dir=str(tmp_path))
+    http_request(window.url)
+    window.stacks_action.setChecked(True)
+    http_request(window.url)
+    wait_rows(qtbot, window, 2)
+    before, after = (window.store.get(window.model.summary(i).id) for i in (0, 1))
+    assert before.queries[0].stack == []
+    assert [line.split(" in ")[1] for line in after.queries[0].stack] == ["lookup", "app"]
+    window.select_id(window.model.summary(1).id)
+    window.inside.queries.setCurrentItem(window.inside.queries.topLevelItem(0))
+    shown = window.inside.sql.toPlainText()
+    assert "-- called from " in shown and "stacked.py:4 in lookup" in shown
+    window.stacks_action.setChecked(False)

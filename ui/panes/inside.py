@@ -187,7 +187,9 @@ class InsidePane(QWidget):
         item.setToolTip(Q_LINE, q.source)
         item.setData(BAR, FRACTION, q.duration / longest)
         item.setData(0, SOURCE, q.source)
-        item.setData(0, SQL, q.sql + (f"\n-- parameters: {q.params}" if q.params else ""))
+        item.setData(0, SQL, q.sql + (f"\n-- parameters: {q.params}" if q.params else "")
+                     + "".join(f"\n-- {'called from' if i == 0 else '          '} {line}"
+                               for i, line in enumerate(q.stack)))
         item.setFont(Q_SQL, theme.mono_font())
         item.setToolTip(Q_SQL, q.db)
         if q.error:
