@@ -550,3 +550,39 @@ def test_har_leaves_secrets_inside_the_app_out_unless_asked() -> None:
     whole = to_har([x], redact=False)["log"]["entries"][0]["_wsgi"]
     assert whole["queries"][0]["params"] == "('hunter2', 7)"
     assert x.queries[0].params == "('hunter2', 7)"  # the record itself keeps everything
+
+
+def test_slow_queries_and_failed_calls_are_recorded_as_such() -> None:
+    import socket
+    import urllib.error
+    import urllib.request
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+
+    def app(environ, start_response):
+        conn = sqlite3.connect(":memory:")
+        conn.create_function("slow", 1, lambda n: sum(range(n)))
+        conn.execute("SELECT slow(3000000)").fetchone()
+        with contextlib.suppress(sqlite3.OperationalError):
+            conn.execute("SELECT * FROM missing")
+        with contextlib.suppress(urllib.error.URLError):
+            urllib.request.urlopen(f"http://127.0.0.1:{closed}/x", timeout=5)
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    before = model_inside.SLOW_QUERY
+    with inspected(app) as (agent, log):
+        assert get(agent.server.effective_port, "/")[0] == 200
+        [x] = log.wait_ended(1)
+    slow, missing = x.queries
+    model_inside.set_slow_query(slow.duration / 2)
+    try:
+        found = model_inside.check_queries(x.queries)
+    finally:
+        model_inside.set_slow_query(before)
+    assert [f.code for f, _t in found] == ["slow-query"] and "in app" in found[0][0].message
+    assert missing.error.startswith("OperationalError: no such table")
+    [call] = x.outbound
+    assert call.status is None and call.error.startswith(("URLError", "ConnectionRefused"))

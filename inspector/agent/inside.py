@@ -72,7 +72,14 @@ def preview(value: Any, cap: int = PREVIEW_CAP) -> str:
 
 
 def error_text(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {preview(str(exc))}"
+    """``Type: message``, the message cut at PREVIEW_CAP characters."""
+    try:
+        text = str(exc)
+    except Exception:  # an exception whose __str__ raises
+        text = "(unprintable)"
+    if len(text) > PREVIEW_CAP:
+        text = text[: PREVIEW_CAP - 1] + "…"
+    return f"{type(exc).__name__}: {text}"
 
 
 # -- the user's line ---------------------------------------------------------------
@@ -110,7 +117,9 @@ def _place(code: CodeType) -> str:
     library = (name.startswith("<") or name.startswith(_ROOTS)
                or any(s in name for s in _SITE)
                or (name.startswith(_INSPECTOR) and not name.startswith(_EXAMPLES))
-               or name.startswith(_WINDOW))
+               or name.startswith(_WINDOW)
+               # code with a made-up file name (a binding's embedded loader)
+               or (not os.path.isabs(name) and not os.path.exists(name)))
     place = "" if library else _relative(name)
     if len(_places) >= _PLACES_LIMIT:
         _places.clear()

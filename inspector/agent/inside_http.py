@@ -8,7 +8,8 @@ and ``error`` when it raised.
 
 http.client. ``HTTPConnection.putrequest`` notes the method, the URL and the
 time on the connection (one attribute, removed at the response), and
-``getresponse`` records. urllib calls both; so does urllib3, under requests,
+``getresponse`` records (``endheaders``, where it connects and sends, records a
+call that failed there). urllib calls them all; so does urllib3, under requests,
 through ``super()``. httpx does not use http.client: its
 ``HTTPTransport.handle_request`` is timed instead (what every sync Client
 ends in).
@@ -36,6 +37,7 @@ def _outbound(flight: Any, start: float, method: str, url: str, status: int | No
 def patch_http_client(module: ModuleType) -> Any:
     cls = module.HTTPConnection
     putrequest, putheader, getresponse = cls.putrequest, cls.putheader, cls.getresponse
+    endheaders = cls.endheaders
 
     def watched_putrequest(self: Any, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
         flight = lane()
@@ -48,6 +50,16 @@ def patch_http_client(module: ModuleType) -> Any:
         if note is not None and _is_length(header) and values:
             note[4] = _int(values[0])
         return putheader(self, header, *values)
+
+    def watched_endheaders(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return endheaders(self, *args, **kwargs)
+        except BaseException as exc:  # it connects and sends here: refused, timed out...
+            note = self.__dict__.pop(_NOTE, None)
+            if note is not None:
+                flight, start, method, url, sent = note
+                _outbound(flight, start, method, url, None, sent, None, exc)
+            raise
 
     def watched_getresponse(self: Any) -> Any:
         note = self.__dict__.pop(_NOTE, None)
@@ -63,13 +75,14 @@ def patch_http_client(module: ModuleType) -> Any:
         return response
 
     for name, new in (("putrequest", watched_putrequest), ("putheader", watched_putheader),
-                      ("getresponse", watched_getresponse)):
+                      ("endheaders", watched_endheaders), ("getresponse", watched_getresponse)):
         old = getattr(cls, name)
         new.__name__, new.__qualname__, new.__doc__ = old.__name__, old.__qualname__, old.__doc__
         setattr(cls, name, new)
 
     def undo() -> None:
         cls.putrequest, cls.putheader, cls.getresponse = putrequest, putheader, getresponse
+        cls.endheaders = endheaders
 
     return undo
 
