@@ -43,7 +43,7 @@ from inspector.host.process import Status
 from inspector.host.store import SUFFIX, SessionError, Store, Summary, sessions_dir
 from inspector.model import Exchange
 
-from . import desktop, theme
+from . import desktop, inside_settings, theme
 from .app_controller import AppController, Launch, Recorder
 from .breakpoints_dialog import BreakpointsDialog
 from .exchange_export import make_actions
@@ -112,6 +112,7 @@ class MainWindow(QMainWindow):
         self.store = store  # the session shown: the live one, or a saved one (read-only)
         self.recording = store  # the live session: the app's requests are recorded here
         self.settings = settings if settings is not None else make_settings()
+        inside_settings.apply(self.settings)  # the slow-query threshold
         self.recorder = Recorder(store)
         self.controller = AppController(self.recorder, self)
         self.controller.launch = launch
@@ -399,6 +400,8 @@ class MainWindow(QMainWindow):
         self.stacks_action.setToolTip("Each SQL query also keeps the lines of your code that "
                                       "led to it (the Inside tab shows them under its SQL)")
         self.stacks_action.toggled.connect(lambda _on: self.send_inside_options())
+        app_menu.addAction("Slow Query &Threshold…", lambda: inside_settings.ask(self,
+                                                                               self.settings))
         step = self.menuBar().addMenu("S&tep")
         for name in ("step_mode", "breakpoints", None, "step", "continue", "continue_all", None,
                      "abort_502", "abort_drop"):

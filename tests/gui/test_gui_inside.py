@@ -155,3 +155,23 @@ def test_whole_stacks_of_queries_on_demand(qtbot, make_window, tmp_path) -> None
     shown = window.inside.sql.toPlainText()
     assert "-- called from " in shown and "stacked.py:4 in lookup" in shown
     window.stacks_action.setChecked(False)
+
+
+def test_the_slow_query_threshold_is_a_setting(qtbot, make_window, settings,
+                                               monkeypatch) -> None:
+    from PySide6.QtWidgets import QInputDialog
+
+    from inspector import inside
+    from ui import inside_settings
+
+    before = inside.SLOW_QUERY
+    try:
+        window = make_window()
+        monkeypatch.setattr(QInputDialog, "getInt", lambda *args: (1, True))
+        assert inside_settings.ask(window, settings)
+        assert inside.SLOW_QUERY == 0.001 and inside_settings.slow_query_ms(settings) == 1
+        settings.setValue(inside_settings.SLOW_QUERY_MS, "not a number")
+        inside_settings.apply(settings)
+        assert inside.SLOW_QUERY == 0.001  # kept: the file's value is unreadable
+    finally:
+        inside.set_slow_query(before)
