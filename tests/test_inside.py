@@ -586,3 +586,39 @@ def test_slow_queries_and_failed_calls_are_recorded_as_such() -> None:
     assert missing.error.startswith("OperationalError: no such table")
     [call] = x.outbound
     assert call.status is None and call.error.startswith(("URLError", "ConnectionRefused"))
+
+
+# -- the command line, with the app in its own process ------------------------------------
+
+HEADLESS_APP = '''
+import sqlite3
+
+DB = sqlite3.connect(":memory:", check_same_thread=False)
+DB.executescript("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT);"
+                 "INSERT INTO t VALUES (1, 'a'), (2, 'b'), (3, 'c');")
+
+def app(environ, start_response):
+    ids = [row[0] for row in DB.execute("SELECT id FROM t")]
+    names = [DB.execute("SELECT name FROM t WHERE id = ?", (i,)).fetchone()[0] for i in ids]
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [",".join(names).encode()]
+'''
+
+
+def test_headless_lines_and_har_carry_the_queries(tmp_path: Path) -> None:
+    import json
+
+    from tests.test_cli_outputs import headless, read_until, stop
+
+    (tmp_path / "web.py").write_text(HEADLESS_APP)
+    har = tmp_path / "out.har"
+    with headless(tmp_path, "--har", str(har)) as (proc, port):
+        assert get(port, "/names") == (200, b"a,b,c")
+        [line] = [x for x in read_until(proc, "/names") if "/names" in x]
+        stop(proc)
+    assert " 200 " in line and "4 queries 1 finding" in line
+    entry = json.loads(har.read_text())["log"]["entries"][0]["_wsgi"]
+    assert [q["sql"] for q in entry["queries"]] == [
+        "SELECT id FROM t", *["SELECT name FROM t WHERE id = ?"] * 3]
+    assert entry["queries"][1]["source"].startswith("web.py:10 in ")  # <listcomp> before 3.12
+    assert [f["code"] for f in entry["findings"]] == ["repeated-query"]
