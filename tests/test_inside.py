@@ -622,3 +622,15 @@ def test_headless_lines_and_har_carry_the_queries(tmp_path: Path) -> None:
         "SELECT id FROM t", *["SELECT name FROM t WHERE id = ?"] * 3]
     assert entry["queries"][1]["source"].startswith("web.py:10 in ")  # <listcomp> before 3.12
     assert [f["code"] for f in entry["findings"]] == ["repeated-query"]
+
+
+def test_profile_the_next_request_a_filter_matches(module_from, tmp_path: Path) -> None:
+    web = module_from("inside_flask_sqlite4", FLASK_SQLITE.format(db=str(tmp_path / "f.db")))
+    web.setup()
+    with inspected(web.app) as (agent, log):
+        agent.inside_command({"type": "profile", "filter": "path:/author/3"})
+        port = agent.server.effective_port
+        for path in ("/plain", "/author/1", "/author/3", "/author/3"):
+            assert get(port, path)[0] == 200
+        exchanges = log.wait_ended(4)
+    assert [x.profile is not None for x in exchanges] == [False, False, True, False]

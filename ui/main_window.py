@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QHeaderView,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QMainWindow,
@@ -395,6 +396,7 @@ class MainWindow(QMainWindow):
             app_menu.addAction(acts[name])
         app_menu.addSeparator()
         app_menu.addAction("Profile the &Next Request", self.profile_next)
+        app_menu.addAction("Profile the Next Request &Matching…", self.profile_matching)
         self.stacks_action = app_menu.addAction("Record Each Query's Whole &Stack")
         self.stacks_action.setCheckable(True)
         self.stacks_action.setToolTip("Each SQL query also keeps the lines of your code that "
@@ -637,10 +639,18 @@ class MainWindow(QMainWindow):
         parts.append(f"{c.findings} finding{'s' * (c.findings != 1)}")
         self.counts_label.setText("  ·  ".join(parts))
 
-    def profile_next(self) -> bool:
-        """The next request the app serves is profiled (the Inside tab's Profile)."""
+    def profile_matching(self) -> bool:
+        text, ok = QInputDialog.getText(
+            self, "Profile the next request matching",
+            "A filter as for breakpoints, e.g. path:/books method:POST header:X-Debug:")
+        return bool(ok and text.strip()) and self.profile_next(text.strip())
+
+    def profile_next(self, request_filter: str = "") -> bool:
+        """The next request the app serves (that ``request_filter`` matches) is
+        profiled: the Inside tab's Profile shows it."""
         runner = self.controller.runner
-        sent = runner is not None and runner.command({"type": "profile"})
+        sent = runner is not None and runner.command({"type": "profile",
+                                                      "filter": request_filter})
         self.statusBar().showMessage(
             "The next request will be profiled: see Inside ▸ Profile." if sent
             else "The app is not running: start it, then profile a request.", 5000)

@@ -1,7 +1,8 @@
 """A profile of one request, on demand: "profile the next request".
 
 :meth:`Profiling.arm` puts a profiling stand-in where the capture layer takes
-the app from, for one request: no request pays anything until then, and the
+the app from, for one request (the next one, or the next one a filter in the
+breakpoints' language matches): no request pays anything until then, and the
 stand-in puts the app back as soon as one request has taken it. That request's
 ``app(environ, start_response)`` call runs under ``sys.setprofile`` on its own
 thread only (others are not slowed), which builds the tree of calls as they
@@ -19,6 +20,7 @@ import time
 from types import CodeType, FrameType
 from typing import Any, Callable
 
+from .gate import Breakpoint
 from .inside import _place, lane
 
 PRUNE = 0.002  # a node under this share of the whole is left out
@@ -88,10 +90,13 @@ class Profiling:
         self.capture = capture
         self._lock = threading.Lock()
 
-    def arm(self) -> None:
+    def arm(self, request_filter: str = "") -> None:
+        """Profile the next request, or the next one ``request_filter`` matches (the
+        breakpoints' language: ``path:/books method:POST``)."""
+        match = Breakpoint.parse(request_filter).matches if request_filter.strip() else None
         with self._lock:
-            if not isinstance(self.capture.app, _Once):
-                self.capture.app = _Once(self.capture.app, self)
+            app = self.capture.app
+            self.capture.app = _Once(app.app if isinstance(app, _Once) else app, self, match)
 
     def disarm(self, once: _Once) -> bool:
         """True for the one request that takes ``once`` (others got it too, in a race)."""
@@ -103,12 +108,14 @@ class Profiling:
 
 
 class _Once:
-    def __init__(self, app: Callable[..., Any], owner: Profiling) -> None:
+    def __init__(self, app: Callable[..., Any], owner: Profiling,
+                 match: Callable[[dict[str, Any]], bool] | None) -> None:
         self.app = app
         self.owner = owner
+        self.match = match
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Any:
-        if not self.owner.disarm(self):
+        if (self.match is not None and not self.match(environ)) or not self.owner.disarm(self):
             return self.app(environ, start_response)
         flight = lane()
         tracer = Tracer()

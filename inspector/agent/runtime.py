@@ -33,9 +33,11 @@ class Agent:
                                        channel_class=channel, **waitress_options)
 
     def inside_command(self, message: dict[str, Any]) -> None:
-        """``profile`` (the next request) or ``inside`` (options: ``stacks``)."""
+        """``profile`` (the next request, or the next one its ``filter`` matches) or
+        ``inside`` (options: ``stacks``)."""
         if message.get("type") == "profile":
-            self.profiling.arm()
+            wanted = message.get("filter")
+            self.profiling.arm(wanted if isinstance(wanted, str) else "")
         elif message.get("type") == "inside":
             inside.Options.stacks = message.get("stacks") is True
 

@@ -175,3 +175,17 @@ def test_the_slow_query_threshold_is_a_setting(qtbot, make_window, settings,
         assert inside.SLOW_QUERY == 0.001  # kept: the file's value is unreadable
     finally:
         inside.set_slow_query(before)
+
+
+def test_profile_the_next_request_matching_a_filter(qtbot, make_window, monkeypatch) -> None:
+    from PySide6.QtWidgets import QInputDialog
+
+    window = make_window("inspector.examples.orm_templates:app")
+    monkeypatch.setattr(QInputDialog, "getText", lambda *args: ("path:/authors", True))
+    assert window.profile_matching()
+    http_request(window.url, path="/")
+    http_request(window.url, path="/authors")
+    wait_rows(qtbot, window, 2)
+    profiled = [window.store.get(window.model.summary(i).id).profile is not None
+                for i in range(2)]
+    assert profiled == [False, True]
