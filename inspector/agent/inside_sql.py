@@ -32,6 +32,7 @@ from typing import Any
 from .inside import SQL_CAP, Options, Undo, _perf, error_text, lane, preview, source, stack
 
 _QUIET_CALLERS = ("django.", "sqlalchemy.")
+_EXAMPLES = "inspector.examples."
 
 
 def query(flight: Any, start: float, sql: Any, params: Any, rows: Any, db: str, *,
@@ -64,7 +65,10 @@ def patch_sqlite3(module: ModuleType) -> Undo:
 
     def connect(*args: Any, **kwargs: Any) -> Any:
         caller = sys._getframe(1).f_globals.get("__name__", "")
-        if caller.startswith(_QUIET_CALLERS):  # their own hooks record these
+        # Django's and SQLAlchemy's own hooks record theirs; the inspector's own session
+        # store (the window's process, --in-process) is not the app.
+        if caller.startswith(_QUIET_CALLERS) or (caller.startswith("inspector.")
+                                                 and not caller.startswith(_EXAMPLES)):
             return original(*args, **kwargs)
         if len(args) > 5:
             args = (*args[:5], _watched(args[5], classes, dbapi2), *args[6:])
