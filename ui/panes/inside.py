@@ -88,8 +88,8 @@ class InsidePane(QWidget):
         # The template's name first: its column shows the nesting.
         self.templates = self._tree(("Template", "Time", "Duration", "", "Engine", "Line"),
                                     (230, 70, 70, 90, 60), bar=T_BAR)
-        self.outbound = self._tree(("Time", "Duration", "", "Method", "Status", "Sent", "Size",
-                                    "Line", "URL"), (96, 70, 90, 60, 50, 50, 60, 190))
+        self.outbound = self._tree(("Time", "Duration", "", "Method", "Status", "URL", "Sent",
+                                    "Size", "Line"), (96, 70, 90, 60, 50, 280, 50, 60))
         self.flame = FlameGraph()
         self.flame.frame_clicked.connect(self._open_file)
         flame_scroll = QScrollArea()
@@ -235,15 +235,17 @@ class InsidePane(QWidget):
         longest = max((c.duration for c in calls), default=0.0) or 1.0
         for c in calls:
             item = QTreeWidgetItem([fmt_ms(c.t), fmt_ms(c.duration), "", c.method,
-                                    "" if c.status is None else str(c.status),
-                                    _size(c.sent), _size(c.size), short(c.source), c.url])
-            item.setToolTip(7, c.source)
+                                    "" if c.status is None else str(c.status), c.url,
+                                    _size(c.sent), _size(c.size), short(c.source)])
+            item.setToolTip(5, c.url)
+            item.setToolTip(8, c.source)
             item.setData(BAR, FRACTION, c.duration / longest)
             item.setData(0, SOURCE, c.source)
             colour = theme.status_color(c.status) if c.status is not None else None
             if c.error:
                 colour = theme.severity_color("error")
-                item.setToolTip(8, c.error)
+                item.setToolTip(4, c.error)
+                item.setText(4, "failed")
             if colour is not None:
                 item.setForeground(4, colour)
             self.outbound.addTopLevelItem(item)
