@@ -32,7 +32,8 @@ term                       matches
                            (1024-based), same operators
 ``has:findings``           PEP 3333 findings (not mere notes); ``has:error`` an
                            exception; ``has:edits`` changed while stepping;
-                           ``has:query`` a query string
+                           ``has:query`` a query string; ``has:queries`` SQL
+                           queries the app ran
 ``is:paused``              waiting at a breakpoint; ``is:resent`` sent again
                            from the window; ``is:active``, ``is:complete``,
                            ``is:error`` (an exception or a 5xx), ``is:dropped``
@@ -274,6 +275,7 @@ _HAS: dict[str, Test] = {
     "findings": lambda s: s.findings > 0,
     "error": lambda s: bool(s.error),
     "query": lambda s: bool(s.query),
+    "queries": lambda s: getattr(s, "queries", 0) > 0,  # SQL the app ran (Inside)
 }
 _IS: dict[str, Test] = {
     "paused": lambda s: s.state == "paused",
@@ -295,7 +297,7 @@ def _has(value: str) -> Term:
         return Term("has", value, search=Search("edits"))
     if what not in _HAS:
         raise FilterError(f"has:{value} is not something I know; use has:findings, "
-                          "has:error, has:edits or has:query.")
+                          "has:error, has:edits, has:query or has:queries.")
     return Term("has", value, on_summary=_HAS[what])
 
 
@@ -570,7 +572,7 @@ SYNTAX: tuple[tuple[str, str], ...] = (
     ("size:>1mb", "the response body's size: b, kb, mb, gb (1024-based); the same "
                   "operators"),
     ("has:findings", "PEP 3333 findings; has:error an exception; has:edits changed while "
-                     "stepping; has:query a query string"),
+                     "stepping; has:query a query string; has:queries SQL queries the app ran"),
     ("is:paused", "waiting at a breakpoint; is:resent sent again from the window; "
                   "is:active, is:complete, is:error (an exception or a 5xx), is:dropped "
                   "(no reply), is:server (answered by waitress alone)"),

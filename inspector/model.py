@@ -16,6 +16,23 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .inside import (
+    EV_OUTBOUND,
+    EV_PROFILE,
+    EV_QUERY,
+    EV_TEMPLATE,
+    OutboundCall,
+    ProfileNode,
+    Query,
+    TemplateRender,
+    check_queries,
+    outbound_from,
+    profile_from,
+    query_from,
+    template_from,
+)
+from .inside import from_plain as inside_from_plain
+from .inside import to_plain as inside_to_plain
 from .lint import check_record
 
 # Event types.
@@ -31,8 +48,10 @@ EV_RESUMED = "resumed"  # stepping: it goes on ("how": step, continue, abort, ti
 EV_EDIT = "edit"  # stepping: the user changed what passes ("what", "original", "edited")
 # The host's, not the agent's: this exchange is the user's resend of row "from".
 EV_RESENT = "resent"
+# Inside the app (see inspector.inside): a SQL query, a template render, an HTTP call.
 EVENT_TYPES = (EV_BEGIN, EV_PHASE, EV_CHUNK, EV_OUTPUT, EV_FINDING, EV_ERROR, EV_END,
-               EV_PAUSED, EV_RESUMED, EV_EDIT, EV_RESENT)
+               EV_PAUSED, EV_RESUMED, EV_EDIT, EV_RESENT, EV_QUERY, EV_TEMPLATE, EV_OUTBOUND,
+               EV_PROFILE)
 
 # Phase names, in the order a well-behaved exchange passes them.
 PH_RECEIVED = "received"
@@ -153,6 +172,11 @@ class Exchange:
     server_only: bool = False  # the server answered on its own; the app was not called
     request_line: str = ""  # as received, for a server_only answer
     resent_from: int | None = None  # the row this one was sent again from (Resend, Edit)
+    # Inside the app, in the order each ended (see inspector.inside).
+    queries: list[Query] = field(default_factory=list)
+    templates: list[TemplateRender] = field(default_factory=list)
+    outbound: list[OutboundCall] = field(default_factory=list)
+    profile: ProfileNode | None = None  # the call tree, when this request was profiled
 
     # -- convenience views over the environ ---------------------------------
     def env(self, key: str, default: str = "") -> str:
@@ -302,6 +326,7 @@ class Exchange:
             data["resent_from"] = self.resent_from
         if self.wire_size is not None or self.server_only:
             data.update(wire_to_plain(self))
+        data.update(inside_to_plain(self))
         return data
 
     @classmethod
@@ -334,6 +359,7 @@ class Exchange:
             aborted=data.get("aborted", ""),
             paused_time=data.get("paused_time", 0.0),
             **wire_from_plain(data),
+            **inside_from_plain(data),
             client_dropped=data.get("client_dropped", False),
             resent_from=data.get("resent_from"),
         )
@@ -526,6 +552,8 @@ def _apply_end(x: Exchange, ev: dict[str, Any]) -> None:
     if ev.get("lint"):  # the agent left the checks of the record to us
         for finding, t in check_record(x, ev):
             _apply_finding(x, finding.event(x.id, t))
+    for finding, _t in check_queries(x.queries):  # not PEP 3333's: no section
+        x.findings.append(Finding(finding.code, "warning", PH_APP_CALLED, finding.message))
     x.response_body = bytes(x.response_body)
     x.duration = ev["t"]
     failed = x.error is not None and not x.error.handled
@@ -576,6 +604,22 @@ def _apply_edit(x: Exchange, ev: dict[str, Any]) -> None:
     x.edits.append(Edit(ev["phase"], ev["what"], ev["original"], ev["edited"], ev["t"]))
 
 
+def _apply_query(x: Exchange, ev: dict[str, Any]) -> None:
+    x.queries.append(query_from(ev))
+
+
+def _apply_template(x: Exchange, ev: dict[str, Any]) -> None:
+    x.templates.append(template_from(ev))
+
+
+def _apply_outbound(x: Exchange, ev: dict[str, Any]) -> None:
+    x.outbound.append(outbound_from(ev))
+
+
+def _apply_profile(x: Exchange, ev: dict[str, Any]) -> None:
+    x.profile = profile_from(ev.get("tree"))
+
+
 _APPLY = {
     EV_BEGIN: _apply_begin,
     EV_PHASE: _apply_phase,
@@ -588,6 +632,10 @@ _APPLY = {
     EV_RESUMED: _apply_resumed,
     EV_EDIT: _apply_edit,
     EV_RESENT: _apply_resent,
+    EV_QUERY: _apply_query,
+    EV_TEMPLATE: _apply_template,
+    EV_OUTBOUND: _apply_outbound,
+    EV_PROFILE: _apply_profile,
 }
 
 

@@ -230,3 +230,9 @@ def test_describe_and_str() -> None:
     assert str(flt) == 'method:post -path:/static "a b" header:X-A=1 -header:Cookie'
     assert str(parse('"a:b" "-x"')) == '"a:b" "-x"'
     assert parse(str(parse('"a:b" "-x"'))).describe() == parse('"a:b" "-x"').describe()
+
+
+def test_has_queries_reads_the_count_of_sql_the_app_ran() -> None:
+    rows = [summary(1)._replace(queries=3), summary(2, query="a=1")]
+    assert [r.id for r in rows if parse("has:queries").matches(r)] == [1]
+    assert [r.id for r in rows if parse("-has:queries").matches(r)] == [2]

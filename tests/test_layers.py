@@ -56,7 +56,8 @@ def test_agent_imports_only_stdlib_and_waitress(path: Path) -> None:
 
 
 # Modules both sides import: the agent runs them in the user's interpreter.
-SHARED = {"inspector.model", "inspector.lint", "inspector.wire", "inspector.filtering"}
+SHARED = {"inspector.model", "inspector.lint", "inspector.wire", "inspector.filtering",
+          "inspector.inside"}
 
 
 @pytest.mark.parametrize("name", sorted(SHARED))

@@ -371,9 +371,10 @@ def test_default_location_is_used_and_not_reused(monkeypatch: pytest.MonkeyPatch
 
 def _version_1_session(path: Path, exchanges: list[Exchange]) -> None:
     """A session as format 1 wrote it: ``data`` holds the exchange's dict as JSON text."""
-    # Format 1 had neither binary data nor the resent_from column.
+    # Format 1 had neither binary data nor the resent_from and queries columns.
     schema = _SCHEMA.replace("data BLOB", "data TEXT").replace("    resent_from INTEGER,\n", "")
-    assert "resent_from" not in schema
+    schema = schema.replace("queries INTEGER NOT NULL DEFAULT 0,", "")
+    assert "resent_from" not in schema and "queries" not in schema
     with sqlite3.connect(path) as db:
         db.executescript(schema)
         db.executemany("INSERT INTO meta VALUES (?, ?)",

@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 )
 
 from inspector.host.terminal import inert
+from inspector.inside import summary_line
 from inspector.model import Exchange
 
 from . import desktop, theme
@@ -101,8 +102,10 @@ def flow_nodes(x: Exchange | None) -> list[FlowNode]:
     app_t = reached.get("app_called")
     not_called = "not called: waitress answered on its own" if x.server_only \
         else "not called yet"
+    inside = summary_line(x)  # the ORM's queries, the templates, the calls out
     nodes.append(FlowNode("app", "app(environ, start_response)",
-                          "called" if app_t is not None else not_called, app_t,
+                          (f"called · {inside}" if inside else "called") if app_t is not None
+                          else not_called, app_t,
                           state="done" if app_t is not None else "pending"))
 
     if x.paused == "start_response" and pause is not None:
@@ -672,6 +675,7 @@ def node_detail_html(x: Exchange | None, key: str, palette: QPalette | None = No
                          f"{fmt_ms(node.t)} after the request was received.</p>")
         else:
             parts.append("<p>Not called yet.</p>")
+        parts.append(inside_html(x))
     elif key == "start_response":
         parts.append(edits_html(edits, palette))
         if pause is not None:
@@ -712,6 +716,23 @@ def node_detail_html(x: Exchange | None, key: str, palette: QPalette | None = No
             parts.append("<p>The client is still waiting.</p>")
     parts.append(learn_html(key))
     return "".join(parts)
+
+
+def inside_html(x: Exchange) -> str:
+    """Inside the call, in the order it happened: the SQL the ORM ran, the templates
+    that filled the page, the HTTP calls out (the Inside tab has them whole)."""
+    steps = sorted([(q.t, "SQL", 0, " ".join(q.sql.split())) for q in x.queries]
+                   + [(r.t, "template", r.depth, r.name) for r in x.templates]
+                   + [(o.t, "HTTP", 0, f"{o.method} {o.url} → {o.status}") for o in x.outbound])
+    if not steps:
+        return ""
+    rows = "".join(f"<tr><td>{fmt_ms(t)}</td><td><b>{kind}</b></td>"
+                   f"<td>{'&nbsp;' * 4 * depth}<code>{html.escape(text[:140])}</code></td></tr>"
+                   for t, kind, depth, text in steps[:40])
+    more = f"<p><i>… and {len(steps) - 40} more.</i></p>" if len(steps) > 40 else ""
+    return (f"<p>Inside the call: {html.escape(summary_line(x))}, in order (templates "
+            "indented under the one that includes or extends them; the Inside tab has the "
+            f"details).</p><table cellspacing='4'>{rows}</table>{more}")
 
 
 class FlowPane(QWidget):

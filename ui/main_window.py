@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QHeaderView,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QMainWindow,
@@ -39,11 +40,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from inspector.filtering import FilterError, parse_breakpoint
 from inspector.host.process import Status
 from inspector.host.store import SUFFIX, SessionError, Store, Summary, sessions_dir
 from inspector.model import Exchange
 
-from . import desktop, theme
+from . import desktop, inside_settings, theme
 from .about import show_about
 from .app_controller import AppController, Launch, Recorder
 from .breakpoints_dialog import BreakpointsDialog
@@ -70,11 +72,13 @@ from .open_app_dialog import OpenAppDialog
 from .panes import (
     EnvironPane,
     FindingsPane,
+    InsidePane,
     OutputPane,
     OverviewPane,
     RequestPane,
     ResponsePane,
 )
+from .panes.inside import app_folder, inside_title
 from .resources import app_icon
 from .session_banner import SessionBanner
 from .settings import RECENT_APPS, make_settings, read_list, remember_recent
@@ -92,6 +96,13 @@ EXAMPLES = (  # (menu text, spec, what it teaches)
     ("JSON API", "inspector.examples.json_api:app", "Same function, another Content-Type"),
     ("Streamed response", "inspector.examples.stream:app", "The iterable yields pieces"),
     ("App that raises", "inspector.examples.boom:app", "What a server does with an exception"),
+    # The lesson's last points: frameworks, ORMs and templates (pip install '.[examples]').
+    ("The same page in Flask", "inspector.examples.flask_hello:app",
+     "A framework routes, parses and answers for you"),
+    ("ORM and templates (Flask, SQLAlchemy, Jinja2)", "inspector.examples.orm_templates:app",
+     "Objects for rows, one layout for many pages"),
+    ("Django: ORM, templates, admin", "inspector.examples.django_site.wsgi:application",
+     "What ships with Django"),
 )
 COLUMN_WIDTHS = {COL_ID: 44, COL_TIME: 92, COL_METHOD: 60, COL_PATH: 200, COL_STATUS: 52,
                  COL_TYPE: 120, COL_SIZE: 68, COL_DURATION: 74, COL_BADGE: 128}
@@ -109,6 +120,7 @@ class MainWindow(QMainWindow):
         self.store = store  # the session shown: the live one, or a saved one (read-only)
         self.recording = store  # the live session: the app's requests are recorded here
         self.settings = settings if settings is not None else make_settings()
+        inside_settings.apply(self.settings)  # the slow-query threshold
         self.recorder = Recorder(store)
         self.controller = AppController(self.recorder, self)
         self.controller.launch = launch
@@ -330,12 +342,14 @@ class MainWindow(QMainWindow):
         self.response = ResponsePane()
         self.output = OutputPane()
         self.findings = FindingsPane()
+        self.inside = InsidePane()
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self._pane_titles = [(self.overview, "Overview"), (self.flow, "Flow"),
                              (self.environ, "Environ"),
                              (self.request, "Request"), (self.response, "Response"),
-                             (self.output, "Output"), (self.findings, "Findings && errors")]
+                             (self.output, "Output"), (self.inside, "Inside"),
+                             (self.findings, "Findings && errors")]
         for pane, title in self._pane_titles:
             self.tabs.addTab(pane, title)
 
@@ -398,6 +412,16 @@ class MainWindow(QMainWindow):
         app_menu = self.menuBar().addMenu("&App")
         for name in ("start", "stop", "reload", "pause", "browser"):
             app_menu.addAction(acts[name])
+        app_menu.addSeparator()
+        app_menu.addAction("Profile the &Next Request", self.profile_next)
+        app_menu.addAction("Profile the Next Request &Matching…", self.profile_matching)
+        self.stacks_action = app_menu.addAction("Record Each Query's Whole &Stack")
+        self.stacks_action.setCheckable(True)
+        self.stacks_action.setToolTip("Each SQL query also keeps the lines of your code that "
+                                      "led to it (the Inside tab shows them under its SQL)")
+        self.stacks_action.toggled.connect(lambda _on: self.send_inside_options())
+        app_menu.addAction("Slow Query &Threshold…", lambda: inside_settings.ask(self,
+                                                                               self.settings))
         step = self.menuBar().addMenu("S&tep")
         for name in ("step_mode", "breakpoints", None, "step", "continue", "continue_all", None,
                      "abort_502", "abort_drop"):
@@ -475,6 +499,8 @@ class MainWindow(QMainWindow):
 
     def _status_changed(self, status: Status) -> None:
         self._show_status(status)
+        if status.state == "serving" and self.stacks_action.isChecked():
+            self.send_inside_options()  # a new app process starts without them
 
     def _show_status(self, status: Status) -> None:
         state = status.state
@@ -634,6 +660,36 @@ class MainWindow(QMainWindow):
         parts.append(f"{c.findings} finding{'s' * (c.findings != 1)}")
         self.counts_label.setText("  ·  ".join(parts))
 
+    def profile_matching(self) -> bool:
+        text, ok = QInputDialog.getText(
+            self, "Profile the next request matching",
+            "A filter as for breakpoints, e.g. path:/books method:POST header:X-Debug:")
+        if not (ok and text.strip()):
+            return False
+        try:
+            parse_breakpoint(text)
+        except FilterError as exc:
+            self.statusBar().showMessage(f"Not profiled: {exc}", 8000)
+            return False
+        return self.profile_next(text.strip())
+
+    def profile_next(self, request_filter: str = "") -> bool:
+        """The next request the app serves (that ``request_filter`` matches) is
+        profiled: the Inside tab's Profile shows it."""
+        runner = self.controller.runner
+        sent = runner is not None and runner.command({"type": "profile",
+                                                      "filter": request_filter})
+        self.statusBar().showMessage(
+            "The next request will be profiled: see Inside ▸ Profile." if sent
+            else "The app is not running: start it, then profile a request.", 5000)
+        return sent
+
+    def send_inside_options(self) -> bool:
+        """Tell the app what to record inside (sent again each time it starts)."""
+        runner = self.controller.runner
+        return runner is not None and runner.command(
+            {"type": "inside", "stacks": self.stacks_action.isChecked()})
+
     # -- the panes ----------------------------------------------------------------------
     def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         self.current_id = int(current.data(ID_ROLE)) if current.isValid() else None
@@ -666,6 +722,8 @@ class MainWindow(QMainWindow):
         self.tabs.setTabText(self.tabs.indexOf(self.findings),
                              f"Findings && errors ({problems})" if problems
                              else "Findings && errors")
+        self.tabs.setTabText(self.tabs.indexOf(self.inside), inside_title(x))
+        self.inside.base_dir = app_folder(self.controller.launch)
         self._show_step_panel()
 
     # -- stepping -----------------------------------------------------------------------

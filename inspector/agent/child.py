@@ -22,6 +22,7 @@ import threading
 from typing import Any
 
 from .. import ring, wire
+from . import inside
 from .loader import LoadError, load_app, project_files
 from .runtime import Agent
 from .server import ServeError
@@ -197,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     uplink.emit_now({"type": "hello", "version": wire.VERSION, "pid": os.getpid(),
                      "python": sys.version.split()[0]})
     app_dir = os.path.abspath(args.app_dir or os.getcwd())
+    inside.install()  # before the app imports sqlite3, jinja2...: see agent.inside
     try:
         app = load_app(args.spec, app_dir)
     except LoadError as exc:
@@ -243,6 +245,8 @@ def serve_commands(sock: socket.socket, uplink: Uplink, agent: Agent) -> float:
                     uplink.emit_now({"type": "pong", "seq": message.get("seq")})
                 elif message.get("type") in STEPPING:
                     agent.gate.handle(message)
+                elif message.get("type") in ("profile", "inside"):
+                    agent.inside_command(message)
     except wire.ProtocolError:
         pass
     uplink.lost()

@@ -234,6 +234,8 @@ def _prepend_path(directory: str) -> None:
 def _import_module(name: str) -> ModuleType:
     try:
         return importlib.import_module(name)
+    except LoadError:  # the module's own sentence (an example missing its framework)
+        raise
     except ModuleNotFoundError as exc:
         if _is_missing_itself(exc, name):
             raise LoadError(_not_found_message(name, exc.name or name)) from None

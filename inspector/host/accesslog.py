@@ -9,7 +9,7 @@ from .terminal import inert, wsgi_text
 
 
 def access_line(s: Summary) -> str:
-    """``12:03:04 GET /path?q 200 14 B 0.4 ms 1 finding``, control characters
+    """``12:03:04 GET /path?q 200 14 B 0.4 ms 5 queries 1 finding``, control characters
     escaped: the path and method come from the network."""
     clock = _clock(s.start)
     target = wsgi_text(s.path) + (f"?{s.query}" if s.query else "")
@@ -17,12 +17,13 @@ def access_line(s: Summary) -> str:
         target = f"(malformed request{': ' + s.path if s.path else ''})"
     status = str(s.status) if s.status is not None else "---"
     duration = f"{s.duration * 1000:.1f} ms" if s.duration is not None else "-"
+    queries = f"{s.queries} quer{'ies' if s.queries != 1 else 'y'}" if s.queries else ""
     findings = f"{s.findings} finding{'s' if s.findings != 1 else ''}" if s.findings else ""
     error = "aborted by you" if s.state == "aborted" else "error" if s.error else ""
     if s.state == SERVER_ONLY:
         error = "answered by waitress; the app was not called"
     parts = [clock, s.method, target, status, human_size(s.response_size), duration,
-             findings, error]
+             queries, findings, error]
     return inert(" ".join(p for p in parts if p))
 
 

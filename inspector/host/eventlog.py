@@ -22,6 +22,7 @@ import sys
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
+from ..inside import check_queries, query_from
 from ..lint import RULES, check_record
 from ..model import (
     EV_BEGIN,
@@ -31,6 +32,7 @@ from ..model import (
     EV_FINDING,
     EV_PAUSED,
     EV_PHASE,
+    EV_QUERY,
     EV_RESENT,
     EV_RESUMED,
     PH_START_RESPONSE,
@@ -64,6 +66,7 @@ class Summary(NamedTuple):
     error: bool
     state: str
     resent_from: int | None = None  # the row it was sent again from (Resend, Edit and resend)
+    queries: int = 0  # SQL queries the app ran (inspector.inside)
 
 
 class _Code(NamedTuple):
@@ -100,9 +103,9 @@ class Tally:
 
     __slots__ = ("aborted", "chunks", "client_dropped", "duration", "environ", "error",
                  "file_wrapper", "findings", "others", "pause_t", "paused", "paused_time",
-                 "pausing", "problems", "request_line", "resent_from", "response_size",
-                 "server_only", "start", "start_response", "state", "texts", "wire_head",
-                 "wire_size")
+                 "pausing", "problems", "queries", "request_line", "resent_from",
+                 "response_size", "server_only", "start", "start_response", "state", "texts",
+                 "wire_head", "wire_size")
 
     def __init__(self) -> None:
         self.start = 0.0
@@ -130,6 +133,7 @@ class Tally:
         self.wire_head = b""
         self.wire_size: int | None = None
         self.resent_from: int | None = None
+        self.queries: list[Any] = []  # inspector.inside.Query, for the count and findings
 
     # -- the fields check_record reads -------------------------------------------
     def env(self, key: str, default: str = "") -> str:
@@ -174,6 +178,8 @@ class Tally:
             self._resumed(ev)
         elif kind == EV_RESENT and type(ev["from"]) is int:
             self.resent_from = ev["from"]
+        elif kind == EV_QUERY:
+            self.queries.append(query_from(ev))
 
     def _environ(self, environ: Any) -> None:
         if type(environ) is list:  # [texts, others]: nearly always
@@ -225,6 +231,9 @@ class Tally:
             for finding, _t in check_record(self, ev):  # type: ignore[arg-type]
                 self.findings.append(_Code(finding.code))
                 self.problems += RULES[finding.code].severity != "info"
+        for finding, _t in check_queries(self.queries):  # all warnings
+            self.findings.append(_Code(finding.code))
+            self.problems += 1
         self.duration = ev["t"]
         failed = self.error is not None and not self.error.handled
         self.state = ST_ABORTED if self.aborted else ST_FAILED if failed else ST_COMPLETE
@@ -253,7 +262,7 @@ class Tally:
         return Summary(xid, self.start, sys.intern(self.method), path,
                        self.env("QUERY_STRING"), code, sys.intern(content_type or ""), size,
                        duration, self.problems, self.error is not None, sys.intern(state),
-                       self.resent_from)
+                       self.resent_from, len(self.queries))
 
 
 def _wire_head(head: bytes) -> tuple[str, str | None]:

@@ -37,6 +37,8 @@ from typing import Any, Callable, Protocol, Union
 from urllib.parse import parse_qsl, quote, unquote_to_bytes, urlencode, urlsplit
 
 from .. import __version__
+from ..inside import from_har as inside_from_har
+from ..inside import to_har as inside_to_har
 from ..model import (
     ST_COMPLETE,
     ST_FAILED,
@@ -546,6 +548,7 @@ def _har_wsgi(x: Exchange, redact: bool, differs: bool) -> dict[str, Any]:
         "chunks": [{"size": c.size, "t_ms": _ms(c.t), "via": c.via} for c in x.chunks],
         "file_wrapper": x.file_wrapper,
         **_har_wire(x, redact, differs),
+        **inside_to_har(x),  # queries, templates, outbound calls
     }
 
 
@@ -802,6 +805,8 @@ def _restore(x: Exchange, entry: dict[str, Any], ours: dict[str, Any]) -> None:
     x.chunks = [Chunk(c["size"], c["t_ms"] / 1000, c.get("via", "iter"))
                 for c in ours.get("chunks", [])]
     x.file_wrapper = bool(ours.get("file_wrapper", False))
+    for name, found in inside_from_har(ours).items():
+        setattr(x, name, found)
     _restore_wire(x, entry["response"], ours)
     x.duration = ours["duration"] if "duration" in ours else _duration(entry)
     paused = ours.get("paused_ms", 0.0)

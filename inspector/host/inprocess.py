@@ -71,7 +71,10 @@ class InProcessApp:
         agent = self._agent
         if agent is None:
             return False
-        agent.gate.handle(message)
+        if message.get("type") in ("profile", "inside"):
+            agent.inside_command(message)
+        else:
+            agent.gate.handle(message)
         return True
 
     def restart(self, timeout: float = 0) -> Status:

@@ -49,13 +49,14 @@ def sanitized(x: Exchange) -> Exchange:
     mime = x.header("Content-Type") or ""
     response_body = _body(x.response_body, mime if isinstance(mime, str) else "")
     wire_body = None if x.wire_body is None else _body(x.wire_body, mime)
+    inside = _inside(x)
     same = (environ is None and all(a is b for a, b in zip(calls, x.start_response))
             and request_body is x.request_body and response_body is x.response_body
-            and wire_body is x.wire_body)
+            and wire_body is x.wire_body and not inside)
     if same:
         return x
     return dataclasses.replace(
-        x, environ=x.environ if environ is None else environ, start_response=calls,
+        x, **inside, environ=x.environ if environ is None else environ, start_response=calls,
         request_body=request_body, response_body=response_body, wire_body=wire_body,
         request_size=_size(x.request_size, x.request_body, request_body),
         response_size=_size(x.response_size, x.response_body, response_body),
@@ -106,6 +107,26 @@ def clean_set_cookie(value: str) -> str:
     first, sep, attributes = value.partition(";")
     name, eq, _ = first.partition("=")
     return (f"{name}={REDACTED}" if eq else REDACTED) + sep + attributes
+
+
+def _inside(x: Exchange) -> dict[str, Any]:
+    """What ran inside the app, without secrets: the parameters of a statement that
+    names a password or token column, such values in a template's context, such
+    fields in the query of an outbound URL. Only the lists that change."""
+    queries = [dataclasses.replace(q, params=REDACTED)
+               if q.params and _SECRET_NAME.search(q.sql) else q for q in x.queries]
+    templates = [dataclasses.replace(r, context={k: REDACTED if is_secret_name(k) else v
+                                                 for k, v in r.context.items()})
+                 if any(is_secret_name(k) for k in r.context) else r for r in x.templates]
+    outbound = [dataclasses.replace(o, url=_clean_url(o.url)) for o in x.outbound]
+    changed = {"queries": queries, "templates": templates, "outbound": outbound}
+    return {name: new for name, new in changed.items()
+            if any(a != b for a, b in zip(new, getattr(x, name)))}
+
+
+def _clean_url(url: str) -> str:
+    base, sep, query = url.partition("?")
+    return base + sep + clean_query(query) if sep else url
 
 
 def clean_query(query: str) -> str:

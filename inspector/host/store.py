@@ -113,6 +113,7 @@ CREATE TABLE exchanges (
     error INTEGER NOT NULL,
     state TEXT NOT NULL,
     resent_from INTEGER,
+    queries INTEGER NOT NULL DEFAULT 0,
     data BLOB NOT NULL,
     request_body BLOB NOT NULL,
     response_body BLOB NOT NULL
@@ -129,9 +130,10 @@ CREATE TABLE process_output (
 """
 
 _SUMMARY_COLUMNS = ("id, start, method, path, query, status, content_type, response_size, "
-                    "duration, findings, error, state, resent_from")
+                    "duration, findings, error, state, resent_from, queries")
 # Columns added to format 3 since it first shipped: (name, definition, older rows' value).
-_ADDED_COLUMNS = (("resent_from", "INTEGER", "NULL"),)
+_ADDED_COLUMNS = (("resent_from", "INTEGER", "NULL"),
+                  ("queries", "INTEGER NOT NULL DEFAULT 0", "0"))
 # A row is listed only if each column has the type the store writes (a crafted file may
 # hold anything: SQLite keeps any value in any column). Checked by SQLite, which reads
 # only each value's type for typeof(), not the value itself.
@@ -141,11 +143,13 @@ _COLUMN_TYPES = (
     ("content_type", ("text",)), ("response_size", ("integer",)),
     ("duration", ("real", "integer", "null")), ("findings", ("integer",)),
     ("error", ("integer",)), ("state", ("text",)),
-    ("resent_from", ("integer", "null")))  # data and bodies: checked when loaded
+    ("resent_from", ("integer", "null")),
+    ("queries", ("integer",)))  # data and bodies: checked when loaded
 _ROW_FITS = " AND ".join(
     f"typeof({name}) IN ({', '.join(repr(t) for t in types)})" for name, types in _COLUMN_TYPES)
 _UPSERT = ("INSERT OR REPLACE INTO exchanges (" + _SUMMARY_COLUMNS
-           + ", data, request_body, response_body) VALUES (" + ", ".join("?" * 16) + ")")
+           + ", data, request_body, response_body) VALUES ("
+           + ", ".join("?" * (len(Summary._fields) + 3)) + ")")
 
 
 # A wake-up that finds this many events means a heavy load: the writer then
@@ -179,7 +183,8 @@ def summarize(x: Exchange) -> Summary:
     return Summary(x.id, x.start, sys.intern(x.method), x.path or x.request_line, x.query,
                    x.status_code, sys.intern(x.header("Content-Type") or ""), x.client_size,
                    x.app_duration, sum(f.severity != "info" for f in x.findings),
-                   x.error is not None, sys.intern(_summary_state(x)), x.resent_from)
+                   x.error is not None, sys.intern(_summary_state(x)), x.resent_from,
+                   len(x.queries))
 
 
 def _summary_state(x: Exchange) -> str:
@@ -989,10 +994,10 @@ def _row(x: Exchange, summary: Summary) -> tuple[Any, ...]:
 def _row_summary(row: tuple[Any, ...]) -> Summary:
     # Only rows whose columns passed _ROW_FITS come here (its verdict is the last value).
     (xid, start, method, path, query, status, content_type, response_size, duration,
-     findings, error, state, resent_from, _fits) = row
+     findings, error, state, resent_from, queries, _fits) = row
     return Summary(xid, start, sys.intern(method), path, query, status,
                    sys.intern(content_type), response_size, duration, findings, bool(error),
-                   sys.intern(state), resent_from)
+                   sys.intern(state), resent_from, queries)
 
 
 def _add_columns(conn: sqlite3.Connection, writable: bool) -> None:

@@ -333,7 +333,7 @@ def test_examples_menu_and_open_app_remember_recent(qtbot, make_window, settings
     window = make_window()
     examples = next(a.menu() for a in window.menuBar().actions() if "xamples" in a.text())
     titles = [a.text() for a in examples.actions()]
-    assert len(titles) == 6
+    assert len(titles) == 9 and "The same page in Flask" in titles
     json_action = next(a for a in examples.actions() if a.text() == "JSON API")
     with qtbot.waitSignal(window.controller.status_changed, timeout=20000,
                           check_params_cb=lambda status: status.state == "serving"):

@@ -6,10 +6,11 @@ needs to know about.
 
 from .environ import EnvironPane
 from .findings import FindingsPane
+from .inside import InsidePane
 from .output import OutputPane
 from .overview import OverviewPane
 from .request import RequestPane
 from .response import ResponsePane
 
-__all__ = ["EnvironPane", "FindingsPane", "OutputPane", "OverviewPane", "RequestPane",
-           "ResponsePane"]
+__all__ = ["EnvironPane", "FindingsPane", "InsidePane", "OutputPane", "OverviewPane",
+           "RequestPane", "ResponsePane"]

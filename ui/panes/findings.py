@@ -117,7 +117,8 @@ class FindingsPane(QWidget):
             return ""
         if not x.findings:
             return "<p>No PEP 3333 findings: this exchange follows the spec.</p>"
-        parts = [f"<h3>{len(x.findings)} PEP 3333 finding"
+        kind = "PEP 3333 " if all(f.pep for f in x.findings) else ""
+        parts = [f"<h3>{len(x.findings)} {kind}finding"
                  f"{'s' if len(x.findings) != 1 else ''}</h3>"]
         for f in x.findings:
             colour = theme.severity_color(f.severity).name()
@@ -130,9 +131,11 @@ class FindingsPane(QWidget):
             parts.append(
                 f'<p><b style="color:{colour}">{html.escape(f.severity.upper())}</b> '
                 f"<code>{html.escape(f.code)}</code> at <i>{html.escape(f.phase)}</i>: "
-                f"{html.escape(f.message)}{caused}{quote}<br>"
-                f'<a href="{html.escape(url)}">{html.escape(f.pep)}</a>'
-                + (f" — {html.escape(text)}" if text else "") + "</p>")
+                f"{html.escape(f.message)}{caused}{quote}"
+                # Findings that are not PEP 3333's (an N+1 query) have no section.
+                + (f'<br><a href="{html.escape(url)}">{html.escape(f.pep)}</a>' if f.pep
+                   else "")
+                + (f" — {html.escape(text)}" if text and f.pep else "") + "</p>")
         return "".join(parts)
 
     def _open_frame(self, url: QUrl) -> None:
