@@ -222,6 +222,15 @@ class RingReader:
         """Some pieces of a record arrived and the rest did not (yet)."""
         return bool(self._pieces)
 
+    @property
+    def partial_size(self) -> int:
+        """How many bytes of that record arrived."""
+        return self._pieces_size
+
+    def partial_head(self, size: int = 4096) -> bytes:
+        """The first ``size`` bytes of that record (empty if there is none)."""
+        return self._pieces[0][:size] if self._pieces else b""
+
     def records(self, upto: int) -> list[bytes]:
         """The whole records between what was read and ``upto``, each as bytes."""
         blob, spans = self.read_to(upto)
