@@ -107,6 +107,14 @@ def _primed_unpickler() -> _PlainUnpickler:
     return unpickler
 
 
+class _Parts(list):  # type: ignore[type-arg]
+    """The file an :class:`Encoder`'s pickler writes to: its writes, kept as they come
+    (the pickler hands over each frame's bytes as they are, one write for a small
+    pickle: no stream to copy them out of)."""
+
+    write = list.append
+
+
 class Encoder:
     """Pickles one message at a time like :func:`dumps_plain`, reusing its pickler.
 
@@ -117,29 +125,29 @@ class Encoder:
     """
 
     def __init__(self) -> None:
-        self._buffer = io.BytesIO()
+        self._parts = _Parts()
         self._pickler = self._new_pickler()
         self._busy = False
 
     def _new_pickler(self) -> _PlainPickler:
-        pickler = _pickler(self._buffer, memo=False)
+        pickler = _PlainPickler(self._parts, PROTOCOL)
+        pickler.fast = True  # no memo of its own: a record's values are written out
         pickler.memo = _VOCABULARY_MEMO  # copied; fast mode adds nothing to it
         return pickler
 
     def encode(self, message: Any) -> bytes:
         if self._busy:
             return dumps_plain(message)
-        buffer = self._buffer
+        parts = self._parts
         self._busy = True
         try:
             self._pickler.dump(message)
-            return buffer.getvalue()
+            return parts[0] if len(parts) == 1 else b"".join(parts)
         except _NotPlain:  # a foreign type somewhere: the slow, careful way
             self._pickler = self._new_pickler()
             return dumps_plain(message)
         finally:
-            buffer.seek(0)
-            buffer.truncate()
+            parts.clear()
             self._busy = False
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import operator
 import os
 import threading
 import time
@@ -68,25 +69,27 @@ def snapshot(environ: dict[str, Any]) -> list[dict[str, Any]]:
     """The environ as ``[text values, {key: (text, type name)} of the others]``.
 
     Under waitress all but a known few values are text; they go as they are
-    (no per-key work), and only the few objects are described.
+    (no per-key work), and only the few objects are described. Most of those are
+    the same objects every request: when they all are, their descriptions are the
+    last request's (one identity check), and only the two made per request (the
+    body stream, the disconnect check) are described, by type.
     """
     texts = dict(environ)
-    others = {}
-    pop = texts.pop
-    last = _last_at
-    for key in _OBJECT_KEYS:
-        value = pop(key, _MISSING)
+    values = tuple(map(texts.pop, _OBJECT_KEYS, _MISSINGS))
+    stable = _stable_of(values)
+    seen = _seen
+    if not all(map(operator.is_, stable, seen[0])):
+        seen = _remember(stable)
+    others = seen[1].copy()
+    for index, key in _FRESH:
+        value = values[index]
         if value is _MISSING:
-            continue
-        hit = last.get(key)
-        if hit is None or hit[0] is not value:
-            hit = _describe_at(key, value)
-        others[key] = hit[1]
-    for value in texts.values():
-        if type(value) is not str:  # a server with other objects in it
-            for key in [k for k, v in texts.items() if type(v) is not str]:
-                others[key] = _described(pop(key))
-            break
+            del others[key]
+        else:
+            others[key] = _fresh_description(key, value)
+    if {*map(type, texts.values())} - _TEXT:  # a server with other objects in it
+        for key in [k for k, v in texts.items() if type(v) is not str]:
+            others[key] = _described(texts.pop(key))
     return [texts, others]
 
 
@@ -94,6 +97,49 @@ _OBJECT_KEYS = ("wsgi.version", "wsgi.errors", "wsgi.multithread", "wsgi.multipr
                 "wsgi.run_once", "wsgi.input", "wsgi.input_terminated", "wsgi.file_wrapper",
                 "waitress.client_disconnected")
 _MISSING = object()
+_MISSINGS = (_MISSING,) * len(_OBJECT_KEYS)
+_TEXT = frozenset({str})
+# The keys whose values waitress makes anew for every request, by index.
+_FRESH = tuple((i, k) for i, k in enumerate(_OBJECT_KEYS)
+               if k in ("wsgi.input", "waitress.client_disconnected"))
+_stable_of = operator.itemgetter(*(i for i, k in enumerate(_OBJECT_KEYS)
+                                   if (i, k) not in _FRESH))
+# The stable values last seen (kept alive: ids stay unique) and the others dict they
+# made, in key order, the fresh keys holding a place.
+_seen: tuple[tuple[Any, ...], dict[str, Any]] = (
+    (object(),) * (len(_OBJECT_KEYS) - len(_FRESH)), {})
+
+
+def _remember(stable: tuple[Any, ...]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """Describe the stable values anew (the first request, or one of them changed)."""
+    global _seen
+    others: dict[str, Any] = {}
+    values = iter(stable)
+    for index, key in enumerate(_OBJECT_KEYS):
+        if (index, key) in _FRESH:
+            others[key] = None  # its place in the order
+            continue
+        value = next(values)
+        if value is not _MISSING:
+            others[key] = _describe_at(key, value)[1]
+    _seen = (stable, others)
+    return _seen
+
+
+def _fresh_description(key: str, value: Any) -> tuple[str, str]:
+    """A per-request object's description: the stream's by type, a bound method's by
+    its function (both new objects every request, the same kind every time)."""
+    kind = type(value)
+    hit = _fresh_at.get(key)
+    if hit is not None and hit[0] is kind and hit[1] is getattr(value, "__func__", None):
+        return hit[2]
+    described = _describe_at(key, value)[1]
+    _fresh_at[key] = (kind, getattr(value, "__func__", None), described)
+    return described
+
+
+# key -> (type, function or None, description) of a fresh key's last value.
+_fresh_at: dict[str, tuple[type, Any, tuple[str, str]]] = {}
 # key -> (value, description) of the last value seen there: most are the same
 # object every request (wsgi.version, wsgi.errors, the flags, the file_wrapper).
 _last_at: dict[str, tuple[Any, tuple[str, str]]] = {}
