@@ -23,6 +23,7 @@ import os
 import threading
 import time
 import traceback
+import types
 from collections.abc import Iterable, Iterator
 from typing import Any, Callable, ClassVar
 
@@ -56,8 +57,10 @@ class Capture:
         self._ids = itertools.count(1)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
-        kind = self.stepped if self.gate.wants(environ) else Flight
-        return kind(self, next(self._ids), environ, start_response).run()
+        gate = self.gate  # nothing armed (the common case): not even a call to ask it
+        stepped = (gate.armed_next or gate.breakpoints) and gate.wants(environ)
+        return (self.stepped if stepped else Flight)(
+            self, next(self._ids), environ, start_response).run()
 
     def next_id(self) -> int:
         """A new exchange id (also for answers the server gives without the app)."""
@@ -127,19 +130,21 @@ def _remember(stable: tuple[Any, ...]) -> tuple[tuple[Any, ...], dict[str, Any]]
 
 
 def _fresh_description(key: str, value: Any) -> tuple[str, str]:
-    """A per-request object's description: the stream's by type, a bound method's by
-    its function (both new objects every request, the same kind every time)."""
+    """A per-request object's description: a stream's by its type, a bound method's by
+    its function (new objects every request, the same kind every time)."""
     kind = type(value)
-    hit = _fresh_at.get(key)
-    if hit is not None and hit[0] is kind and hit[1] is getattr(value, "__func__", None):
-        return hit[2]
-    described = _describe_at(key, value)[1]
-    _fresh_at[key] = (kind, getattr(value, "__func__", None), described)
-    return described
+    token = value.__func__ if kind is _METHOD else kind
+    hit = _fresh_at.get(token)
+    if hit is None:
+        hit = _describe_at(key, value)[1]
+        if kind.__name__ in _BY_TYPE_ONLY:  # else described by its repr: every time
+            _fresh_at[token] = hit
+    return hit
 
 
-# key -> (type, function or None, description) of a fresh key's last value.
-_fresh_at: dict[str, tuple[type, Any, tuple[str, str]]] = {}
+_METHOD = types.MethodType
+# A fresh key's value's function or type -> its description.
+_fresh_at: dict[Any, tuple[str, str]] = {}
 # key -> (value, description) of the last value seen there: most are the same
 # object every request (wsgi.version, wsgi.errors, the flags, the file_wrapper).
 _last_at: dict[str, tuple[Any, tuple[str, str]]] = {}
@@ -309,13 +314,13 @@ class Flight(Lane):
         that phase (one event instead of two on the common path)."""
         environ = self.environ
         body, size = b"", 0
-        if has_body(environ):
+        if environ.get("CONTENT_LENGTH", "") not in ("", "0"):  # has_body(), inlined
             body, size = read_body(environ, self.request_cap)
             self.input = input_position(environ)
         event = {
             "type": "begin", "id": self.xid, "t": 0.0, "start": time.time(),
-            "thread": _thread_name(), "environ": snapshot(environ), "body": body,
-            "body_size": size,
+            "thread": getattr(_thread_names, "name", None) or _thread_name(),
+            "environ": snapshot(environ), "body": body, "body_size": size,
         }
         if app_called:
             event["t_app"] = _perf() - self.t0
@@ -391,9 +396,10 @@ class Flight(Lane):
             self.lint_start_response(status, headers, exc_info, t)
         self.started = True
         self.status, self.headers = status, headers
-        self.send_held()  # a second call (an error handler's) keeps both in order
+        if self.held is not None:  # a second call (an error handler's) keeps both in order
+            self.send_held()
         self.held = (t, status if type(status) is str else _text(status),
-                     _plain_headers(headers), _exc_text(exc_info))
+                     _plain_headers(headers), None if exc_info is None else _exc_text(exc_info))
         if not self.HOLD:
             self.send_held()
         if exc_info is None:
@@ -491,7 +497,7 @@ class Flight(Lane):
             ) -> None:
         """The last event; it carries a held start_response and, for a returned
         list, its items (``chunks``), which were all there at once."""
-        read = self.input_read()
+        read = None if self.input is None else self.input_read()
         if self.lint and not self.HOST_LINT:
             self.findings(lint.check_end(
                 method=self.method, status=self.status, headers=self.headers, sent=self.sent,
@@ -500,7 +506,8 @@ class Flight(Lane):
                 file_wrapper=self.file_wrapper))
             self.findings(lint.check_input(read, self.environ.get("CONTENT_LENGTH"),
                                            self.environ.get("wsgi.input_terminated")))
-        self.flush()
+        if self._buffers:  # a line printed without its newline
+            self.flush()
         if current.get() is self:
             current.set(None)
         event = {"type": "end", "id": self.xid, "t": _perf() - self.t0, "closed": closed,
@@ -512,7 +519,7 @@ class Flight(Lane):
         if read is not None:
             event["input_read"] = read
         if self.lint and self.HOST_LINT:
-            event.update(lint=True, len=self.body_len, exhausted=self.exhausted)
+            event["lint"], event["len"], event["exhausted"] = True, self.body_len, self.exhausted
         if self.wire is not None:
             event.update(self.wire)
         else:
@@ -547,8 +554,23 @@ class Body:
         return self
 
     def __next__(self) -> Any:
-        chunk = self._fetch()
-        self._flight.chunk(chunk, "iter")
+        # _fetch() inlined: a call fewer per item, on every response's path.
+        flight = self._flight
+        flight.in_iter = True
+        try:
+            iterator = self._iterator
+            if iterator is None:
+                iterator = self._iterator = iter(self._result)  # raises here, as alone
+            chunk = next(iterator)
+        except StopIteration:
+            flight.exhausted = True
+            raise
+        except BaseException as exc:
+            flight.error("chunk", exc)
+            raise
+        finally:
+            flight.in_iter = False
+        flight.chunk(chunk, "iter")
         return chunk
 
     def _fetch(self) -> Any:
