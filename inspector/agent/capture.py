@@ -355,7 +355,9 @@ class Flight(Lane):
             self.end(closed=True)
             return result
         if self.lint:
-            self.findings(lint.check_result(result))
+            found = lint.check_result(result)
+            if found:
+                self.findings(found)
         if type(result) is list and self.body is Body:
             return self.returned_list(result)
         if hasattr(result, "__len__"):
@@ -445,7 +447,8 @@ class Flight(Lane):
     def chunk_record(self, data: Any, via: str) -> tuple[float, int, bytes, str]:
         """Count and lint one piece of the body; ``(t, size, captured part, via)``."""
         t = _perf() - self.t0
-        if self.lint:
+        # Bytes after start_response, the common case, break none of its rules: no call.
+        if self.lint and (type(data) is not bytes or not self.started):
             found = lint.check_chunk(data, self.started, via)
             if found:
                 self.findings(found, t)
