@@ -47,8 +47,8 @@ from headless_overhead import (
 )
 
 MIB = 1 << 20
-GOAL_TIME = 1.5  # inspector time / plain time, at most
-GOAL_RSS = 150e6  # bytes, each of the host and the app process
+GOAL_TIME = 1.3  # inspector time / plain time, at most
+GOAL_RSS = 100e6  # bytes, each of the host and the app process
 SAMPLE_EVERY = 0.05
 TIMEOUT = 120.0  # per transfer: the socket's timeout, so no transfer hangs forever
 STREAM_MIB, UPLOAD_MIB = 200, 50  # the budget's sizes (the defaults)

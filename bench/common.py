@@ -85,7 +85,7 @@ def run_workers(worker: Callable[[int], None], count: int, deadline: float) -> f
 def add_load_options(parser: argparse.ArgumentParser) -> None:
     """The options of the two throughput benchmarks: rounds, their length, apps, load tool."""
     parser.add_argument("--quick", action="store_true", help="3 rounds of 2 s")
-    parser.add_argument("--rounds", type=int, help="rounds per app (default 5)")
+    parser.add_argument("--rounds", type=int, help="rounds per app (default: 5, or 4)")
     parser.add_argument("--seconds", type=float, help="seconds per measured run (default 5)")
     parser.add_argument("--warmup", type=float, default=1.0, help="seconds before each run")
     parser.add_argument("--apps", default="hello,flask", help="comma-separated: hello,flask")

@@ -14,6 +14,22 @@ by a thread, so printing never blocks). Rounds alternate plain and inspector
 
     python bench/headless_overhead.py            # 5 rounds of 5 s, 1 s warm-up per run
     python bench/headless_overhead.py --quick    # 3 rounds of 2 s
+    python bench/headless_overhead.py --modes isolated --before /tmp/old  # A/B two trees
+
+Each round also runs, in turn (the order reversed every other round):
+
+- **in-process**: the same command line with ``--in-process`` (the app served
+  from a thread of the inspector's own process);
+- **pinned**: plain waitress on core 0, and the isolated inspector with its
+  app's process on core 0 and the host on core 1 (every thread of each, via
+  sched_setaffinity), as on a machine with a core to spare for the host;
+- with ``--before DIR``: the isolated inspector run from another source tree
+  (a checkout of an earlier commit), for a before/after in the same run.
+
+CPU per request comes from /proc/PID/stat (utime + stime) of each process
+before and after the measured load run, divided by the requests wrk counted:
+the host's, the app process's, and plain waitress's; the agent's share is the
+app process's minus plain's.
 
 Every inspector round is a fresh process writing a fresh session. Once it has
 exited, the session is opened and its exchanges are counted against the
@@ -63,8 +79,11 @@ HOST = "127.0.0.1"
 THREADS = 4  # waitress worker threads, both servers
 CONNECTIONS = 16
 WRK_THREADS = 2
-GOALS = {"hello": 0.85, "flask": 0.95}  # inspector throughput / plain, at least
+GOALS = {"hello": 0.93, "flask": 0.96}  # inspector throughput / plain, at least
+IN_PROCESS_GOALS = {"hello": 0.90, "flask": 0.95}
 GOAL_P99 = 1.15  # inspector p99 latency / plain p99 latency, at most
+MODES = ("isolated", "in-process", "pinned")  # besides plain waitress; "before" with --before
+APP_CORE, HOST_CORE = 0, 1  # the pinned mode's cores
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 30.0
 ROOT = Path(__file__).resolve().parents[1]
@@ -95,17 +114,35 @@ def write_apps(app_dir: Path) -> None:
 
 
 # Rows of bench/run.py's combined table: the issue's budget lines 1 (hello) and 2 (Flask)
-# for throughput, 3 for p99 latency.
+# for throughput, 3 for p99 latency; 12 in-process, 13 CPU per exchange, 14 pinned.
 RPS_LINES = {"hello": "1", "flask": "2"}
-BUDGETS = {
-    **{f"headless.{app}.rps": Budget(f"headless.{app}.rps", RPS_LINES[app],
-                                     f"{app} req/s, headless", f">= {goal:.2f}x plain",
-                                     floor=True)
-       for app, goal in GOALS.items()},
-    **{f"headless.{app}.p99": Budget(f"headless.{app}.p99", "3", f"{app} p99, headless",
-                                     f"<= {GOAL_P99:.2f}x plain")
-       for app in GOALS},
-}
+
+
+def _budgets() -> dict[str, Budget]:
+    found = {}
+    for app, goal in GOALS.items():
+        for key, line, name, text, floor in (
+                ("rps", RPS_LINES[app], f"{app} req/s, headless", f">= {goal:.2f}x plain", True),
+                ("p99", "3", f"{app} p99, headless", f"<= {GOAL_P99:.2f}x plain", False),
+                ("inproc.rps", "12", f"{app} req/s, headless --in-process",
+                 f">= {IN_PROCESS_GOALS[app]:.2f}x plain", True),
+                ("cpu.host", "13", f"{app}: host CPU per exchange",
+                 "<= 1/plain req/s (one core keeps up)", False),
+                ("cpu.agent", "13", f"{app}: agent CPU per exchange (app process - plain)",
+                 f"<= {1 / goal - 1:.3f}x plain CPU/req", False),
+                ("pinned.cpu.host", "14", f"{app}: host CPU per exchange, pinned",
+                 "<= 1/plain req/s (one core keeps up)", False),
+                ("pinned.cpu.agent", "14", f"{app}: agent CPU per exchange, pinned",
+                 f"<= {1 / goal - 1:.3f}x plain CPU/req", False),
+                ("pinned.rps", "14", f"{app} req/s, app core {APP_CORE} / host core "
+                 f"{HOST_CORE}", f">= {goal:.2f}x plain (pinned)", True),
+                ("pinned.p99", "14", f"{app} p99, pinned", f"<= {GOAL_P99:.2f}x plain", False)):
+            found[f"headless.{app}.{key}"] = Budget(f"headless.{app}.{key}", line, name, text,
+                                                    floor=floor)
+    return found
+
+
+BUDGETS = _budgets()
 
 
 # -- processes -------------------------------------------------------------------------
@@ -282,10 +319,11 @@ class Inspector:
     """The headless inspector as a user runs it, its stdout read by a thread."""
 
     def __init__(self, spec: str, app_dir: Path, session: Path, log_file: Path,
-                 extra: tuple[str, ...] = ()) -> None:
+                 extra: tuple[str, ...] = (), source: Path | None = None) -> None:
         self.spec, self.app_dir, self.session = spec, app_dir, session
         self.log_file = log_file
         self.extra = extra
+        self.source = source  # another source tree to run (first on PYTHONPATH)
         self.proc: subprocess.Popen[bytes] | None = None
         self.url = ""
         self.port = 0
@@ -307,9 +345,13 @@ class Inspector:
     def start(self) -> Inspector:
         cmd = [sys.executable, "-m", "ui.launch", self.spec, "--headless", "--port", "0",
                "--session", str(self.session), *self.extra]
+        env = None
+        if self.source is not None:
+            env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+                p for p in (str(self.source), os.environ.get("PYTHONPATH")) if p))
         with open(self.log_file, "ab") as log:
             self.proc = subprocess.Popen(cmd, cwd=self.app_dir, stdin=subprocess.DEVNULL,
-                                         stdout=subprocess.PIPE, stderr=log)
+                                         stdout=subprocess.PIPE, stderr=log, env=env)
         self._drain = threading.Thread(target=self._read, args=(self.proc.stdout,),
                                        name="inspector-stdout", daemon=True)
         self._drain.start()
@@ -356,6 +398,20 @@ class Inspector:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def pin(pid: int | None, core: int) -> None:
+    """Every thread of process ``pid`` on ``core`` (affinity is per thread; threads
+    started later inherit it from the thread that starts them)."""
+    if not pid:
+        return
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with contextlib.suppress(OSError):  # a thread that just ended
+            os.sched_setaffinity(int(task), {core})
+
+
+def can_pin() -> bool:
+    return hasattr(os, "sched_setaffinity") and {APP_CORE, HOST_CORE} <= os.sched_getaffinity(0)
 
 
 def count_session(path: Path) -> int:
@@ -450,45 +506,56 @@ def load_tool(choice: str) -> tuple[str, LoadFn]:
 # -- the measurement -------------------------------------------------------------------
 
 @dataclass
+class Runs:
+    """The measured load runs of one server kind, and their CPU per request."""
+
+    loads: list[Load] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)  # the server's process, us per request
+    cpu_host: list[float] = field(default_factory=list)  # the inspector's host, us/request
+
+    def median(self, attr: str) -> float:
+        return statistics.median(getattr(r, attr) for r in self.loads)
+
+
+@dataclass
 class Result:
     app: str
-    plain: list[Load] = field(default_factory=list)
-    inspector: list[Load] = field(default_factory=list)
+    runs: dict[str, Runs] = field(default_factory=dict)  # "plain", "isolated", "pinned"...
     checks: list[str] = field(default_factory=list)  # "recorded N of M" per inspector round
     mismatches: int = 0
     errors: int = 0
     reloads: int = 0
     bad_exits: int = 0
-    cpu_plain: list[float] = field(default_factory=list)  # CPU us per request
-    cpu_host: list[float] = field(default_factory=list)
-    cpu_app: list[float] = field(default_factory=list)
     other: list[float] = field(default_factory=list)  # cores used by other processes, per run
 
-    @staticmethod
-    def _median(runs: list[Load], attr: str) -> float:
-        return statistics.median(getattr(r, attr) for r in runs)
+    def of(self, mode: str) -> Runs:
+        return self.runs.setdefault(mode, Runs())
 
-    @property
-    def ratios(self) -> list[float]:
-        return [i.rps / p.rps for p, i in zip(self.plain, self.inspector) if p.rps]
+    def baseline(self, mode: str) -> str:
+        return "plain-pinned" if mode.endswith("pinned") else "plain"
 
-    @property
-    def ratio(self) -> float:
-        plain = self._median(self.plain, "rps")
-        return self._median(self.inspector, "rps") / plain if plain else 0.0
+    def ratios(self, mode: str, attr: str = "rps") -> list[float]:
+        """Per round: the mode's figure over its baseline's in the same round."""
+        base = self.runs[self.baseline(mode)].loads
+        return [getattr(i, attr) / getattr(p, attr)
+                for p, i in zip(base, self.runs[mode].loads) if getattr(p, attr)]
 
-    @property
-    def p99_ratio(self) -> float:
-        plain = self._median(self.plain, "p99")
-        return self._median(self.inspector, "p99") / plain if plain else 0.0
-
-    @property
-    def p99_ratios(self) -> list[float]:
-        return [i.p99 / p.p99 for p, i in zip(self.plain, self.inspector) if p.p99]
+    def ratio(self, mode: str, attr: str = "rps") -> float:
+        """The mode's median over its baseline's median."""
+        base = self.runs[self.baseline(mode)].median(attr)
+        return self.runs[mode].median(attr) / base if base else 0.0
 
     @property
     def goal(self) -> float:
         return GOALS[self.app]
+
+    def goal_of(self, mode: str) -> float:
+        return IN_PROCESS_GOALS[self.app] if mode == "in-process" else GOALS[self.app]
+
+    def agent_cpu(self, mode: str = "isolated") -> float:
+        """The agent's share of the app process's CPU per request (median, us)."""
+        return (statistics.median(self.runs[mode].cpu)
+                - statistics.median(self.runs[self.baseline(mode)].cpu))
 
 
 def _noisy(other: OtherLoad) -> str:
@@ -500,28 +567,35 @@ def _per_request(cpu: float, load: Load) -> float:
 
 
 def measure(app: str, rounds: int, seconds: float, warmup: float, load: LoadFn,
-            workdir: Path, app_dir: Path) -> Result:
+            workdir: Path, app_dir: Path, modes: list[str], before: Path | None) -> Result:
     spec, path = APPS[app]
     result = Result(app)
     tolerance_runs = 2 if warmup > 0 else 1
 
-    def plain_round(server: PlainServer) -> str:
+    def plain_round(server: PlainServer, mode: str) -> str:
         warm = load(server.port, path, warmup) if warmup > 0 else None
         cpu0 = cpu_seconds(server.pid)
         with OtherLoad(lambda: [server.pid]) as other:
             run = load(server.port, path, seconds)
-        result.cpu_plain.append(_per_request(cpu_seconds(server.pid) - cpu0, run))
-        result.plain.append(run)
+        runs = result.of(mode)
+        runs.cpu.append(_per_request(cpu_seconds(server.pid) - cpu0, run))
+        runs.loads.append(run)
         result.other.append(other.cores)
         result.errors += run.errors + (warm.errors if warm else 0)
-        return f"plain {run.rps:7.0f} req/s p99 {1e3 * run.p99:6.2f} ms" + _noisy(other)
+        return f"{mode} {run.rps:6.0f} req/s p99 {1e3 * run.p99:6.2f} ms" + _noisy(other)
 
-    def inspector_round(i: int) -> str:
-        session = workdir / f"{app}-{i}.session"
-        inspector = Inspector(spec, app_dir, session, workdir / f"{app}-inspector.log")
+    def inspector_round(i: int, mode: str) -> str:
+        session = workdir / f"{app}-{mode}-{i}.session"
+        inspector = Inspector(spec, app_dir, session, workdir / f"{app}-inspector.log",
+                              extra=("--in-process",) if mode == "in-process" else (),
+                              source=before if mode.startswith("before") else None)
         inspector.start()
         try:
-            host, child = inspector.pid, inspector.app_pid()
+            host = inspector.pid
+            child = inspector.app_pid() if mode != "in-process" else None
+            if mode.endswith("pinned"):
+                pin(child, APP_CORE)
+                pin(host, HOST_CORE)
             warm = load(inspector.port, path, warmup) if warmup > 0 else None
             cpu0 = cpu_seconds(host), cpu_seconds(child)
             with OtherLoad(lambda: [host, child]) as other:
@@ -529,10 +603,11 @@ def measure(app: str, rounds: int, seconds: float, warmup: float, load: LoadFn,
             cpu1 = cpu_seconds(host), cpu_seconds(child)
         finally:
             code = inspector.stop()
-        result.inspector.append(run)
+        runs = result.of(mode)
+        runs.loads.append(run)
         result.other.append(other.cores)
-        result.cpu_host.append(_per_request(cpu1[0] - cpu0[0], run))
-        result.cpu_app.append(_per_request(cpu1[1] - cpu0[1], run))
+        runs.cpu_host.append(_per_request(cpu1[0] - cpu0[0], run))
+        runs.cpu.append(_per_request(cpu1[1] - cpu0[1], run))
         errors = run.errors + (warm.errors if warm else 0)  # timed out: maybe served
         result.errors += errors
         result.reloads += inspector.reloads
@@ -545,23 +620,31 @@ def measure(app: str, rounds: int, seconds: float, warmup: float, load: LoadFn,
                 Path(str(session) + suffix).unlink()
         ok = 0 <= recorded - answered <= CONNECTIONS * tolerance_runs + errors
         result.mismatches += not ok
-        check = f"recorded {recorded} of {answered}" + ("" if ok else " MISMATCH")
+        check = f"{mode}: recorded {recorded} of {answered}" + ("" if ok else " MISMATCH")
         if inspector.logged != recorded:
             check += f" (printed {inspector.logged} access-log lines)"
         if code != 0:
             check += f" (exit code {code})"
         result.checks.append(check)
-        return (f"inspector {run.rps:7.0f} req/s p99 {1e3 * run.p99:6.2f} ms, {check}"
-                + _noisy(other))
+        return (f"{mode} {run.rps:6.0f} req/s p99 {1e3 * run.p99:6.2f} ms"
+                + ("" if ok else " MISMATCH") + _noisy(other))
 
-    with PlainServer(spec, app_dir, workdir, f"{app}-plain") as server:
+    kinds = ["plain", *modes]
+    if any(m.endswith("pinned") for m in modes):
+        kinds.append("plain-pinned")
+    with PlainServer(spec, app_dir, workdir, f"{app}-plain") as server, \
+            PlainServer(spec, app_dir, workdir, f"{app}-plain-pinned") as pinned:
+        pin(pinned.pid, APP_CORE)
         for i in range(rounds):
-            order = ("plain", "inspector") if i % 2 == 0 else ("inspector", "plain")
-            parts = {mode: plain_round(server) if mode == "plain" else inspector_round(i)
-                     for mode in order}
-            ratio = result.inspector[-1].rps / result.plain[-1].rps
-            print(f"  {app:5} round {i + 1}/{rounds}: {parts['plain']}; {parts['inspector']}"
-                  f"; ratio {ratio:.3f}", flush=True)
+            parts = []
+            for kind in (kinds if i % 2 == 0 else kinds[::-1]):  # ABBA: drift cancels
+                if kind.startswith("plain"):
+                    parts.append(plain_round(server if kind == "plain" else pinned, kind))
+                else:
+                    parts.append(inspector_round(i, kind))
+            ratios = ", ".join(f"{m} {result.ratios(m)[-1]:.3f}" for m in modes)
+            print(f"  {app:5} round {i + 1}/{rounds}: {'; '.join(parts)}; ratios {ratios}",
+                  flush=True)
     return result
 
 
@@ -576,38 +659,43 @@ def machine() -> str:
 
 def report(results: list[Result], tool: str, rounds: int, seconds: float,
            warmup: float) -> str:
-    head = (f"{'app':6} {'plain req/s':>11} {'inspector req/s':>15} {'ratio':>6} {'goal':>7} "
-            f"{'rounds min-max':>14} {'p99 plain':>9} {'p99 insp.':>9} {'p99 ratio':>9}  verdict")
+    head = (f"{'app':6} {'mode':13} {'plain req/s':>11} {'req/s':>7} {'ratio':>6} "
+            f"{'goal':>7} {'rounds min-max':>14} {'p99 plain':>9} {'p99':>9} {'p99 ratio':>9}"
+            "  verdict")
     out = [
-        f"headless inspector overhead (isolated, recording a session): {rounds} alternating "
-        f"rounds of {seconds:g} s per server ({warmup:g} s warm-up before each), medians",
+        f"headless inspector overhead (recording a session): {rounds} alternating rounds of "
+        f"{seconds:g} s per server ({warmup:g} s warm-up before each), medians",
         "",
         head,
         "-" * len(head),
     ]
     for r in results:
-        ratios = r.ratios
-        tput_ok = r.ratio >= r.goal
-        p99_ok = r.p99_ratio <= GOAL_P99
-        verdict = ("meets both" if tput_ok and p99_ok else
-                   "; ".join(x for x in ("" if tput_ok else "throughput below",
-                                         "" if p99_ok else "p99 above") if x))
-        p99_plain = 1e3 * Result._median(r.plain, "p99")
-        p99_inspector = 1e3 * Result._median(r.inspector, "p99")
-        out.append(
-            f"{r.app:6} {Result._median(r.plain, 'rps'):11.0f} "
-            f"{Result._median(r.inspector, 'rps'):15.0f} {r.ratio:6.3f} "
-            f"{'>= ' + f'{r.goal:.2f}':>7} "
-            f"{min(ratios):6.3f}-{max(ratios):<7.3f} "
-            f"{p99_plain:6.2f} ms {p99_inspector:6.2f} ms {r.p99_ratio:8.2f}x  {verdict}")
-    goals = ", ".join(f"{r.app} >= {r.goal:.2f}" for r in results)
-    out += ["", f"goals: throughput ratio {goals}; p99 latency ratio <= "
-                f"{GOAL_P99:.2f}x (plain waitress = 1.00)", ""]
+        for mode in (m for m in r.runs if not m.startswith("plain")):
+            ratios, goal = r.ratios(mode), r.goal_of(mode)
+            tput_ok, p99_ok = r.ratio(mode) >= goal, r.ratio(mode, "p99") <= GOAL_P99
+            verdict = ("meets both" if tput_ok and p99_ok else
+                       "; ".join(x for x in ("" if tput_ok else "throughput below",
+                                             "" if p99_ok else "p99 above") if x))
+            base = r.runs[r.baseline(mode)]
+            out.append(
+                f"{r.app:6} {mode:13} {base.median('rps'):11.0f} "
+                f"{r.runs[mode].median('rps'):7.0f} {r.ratio(mode):6.3f} "
+                f"{'>= ' + f'{goal:.2f}':>7} {min(ratios):6.3f}-{max(ratios):<7.3f} "
+                f"{1e3 * base.median('p99'):6.2f} ms {1e3 * r.runs[mode].median('p99'):6.2f} ms "
+                f"{r.ratio(mode, 'p99'):8.2f}x  {verdict}")
+    out += ["", f"goals: isolated (unpinned and pinned) throughput ratio hello >= "
+                f"{GOALS['hello']:.2f}, flask >= {GOALS['flask']:.2f}; in-process hello >= "
+                f"{IN_PROCESS_GOALS['hello']:.2f}, flask >= {IN_PROCESS_GOALS['flask']:.2f}; "
+                f"p99 latency ratio <= {GOAL_P99:.2f}x (plain waitress = 1.00)", ""]
     for r in results:
-        note = (f"{r.app}: sessions {', '.join(r.checks)}; CPU per request: plain "
-                f"{statistics.median(r.cpu_plain):.0f} us, inspector host "
-                f"{statistics.median(r.cpu_host):.0f} us + app process "
-                f"{statistics.median(r.cpu_app):.0f} us")
+        cpu = ", ".join(
+            f"{mode} {statistics.median(runs.cpu):.0f}"
+            + (f" + host {statistics.median(runs.cpu_host):.0f}" if runs.cpu_host else "")
+            for mode, runs in r.runs.items())
+        note = f"{r.app}: CPU per request (us): {cpu}"
+        for mode in ("isolated", "pinned", "before", "before-pinned"):
+            if mode in r.runs:
+                note += f"; agent's share, {mode}: {r.agent_cpu(mode):.0f} us"
         if r.mismatches:
             note += f"; {r.mismatches} session count(s) outside the tolerance"
         if r.errors:
@@ -617,6 +705,7 @@ def report(results: list[Result], tool: str, rounds: int, seconds: float,
         if r.bad_exits:
             note += f"; {r.bad_exits} inspector run(s) did not exit with 0"
         out.append(note)
+        out.append(f"  sessions: {', '.join(r.checks)}")
     other = [c for r in results for c in r.other]
     noisy = sum(c >= QUIET for c in other)
     out.append(f"other processes during the measured runs: median {statistics.median(other):.2f}"
@@ -627,25 +716,59 @@ def report(results: list[Result], tool: str, rounds: int, seconds: float,
     return "\n".join(out)
 
 
+def _rate_rows(r: Result, mode: str, key: str, notes: str) -> list[dict[str, Any]]:
+    """The throughput row (and for isolated modes the p99 row) of one mode."""
+    runs, base = r.runs[mode], r.runs[r.baseline(mode)]
+    ratios, p99s = r.ratios(mode), r.ratios(mode, "p99")
+    rows = [BUDGETS[f"headless.{r.app}.{key}rps"].row(
+        r.ratio(mode) >= r.goal_of(mode), Figure.of([x.rps for x in runs.loads], "req/s"),
+        baseline=Figure.of([x.rps for x in base.loads], "req/s"), baseline_what=r.baseline(mode),
+        ratio=Figure(r.ratio(mode), "x", min(ratios), max(ratios), len(ratios)), notes=notes)]
+    if mode != "in-process":
+        rows.append(BUDGETS[f"headless.{r.app}.{key}p99"].row(
+            r.ratio(mode, "p99") <= GOAL_P99, Figure.of([x.p99 for x in runs.loads], "ms", 1e3),
+            baseline=Figure.of([x.p99 for x in base.loads], "ms", 1e3),
+            baseline_what=r.baseline(mode),
+            ratio=Figure(r.ratio(mode, "p99"), "x", min(p99s, default=None),
+                         max(p99s, default=None), len(p99s))))
+    return rows
+
+
+def _cpu_rows(r: Result, mode: str, key: str) -> list[dict[str, Any]]:
+    """Host and agent CPU per exchange, against what the throughput budget leaves."""
+    plain, runs = r.runs[r.baseline(mode)], r.runs[mode]
+    one_core = 1e6 / plain.median("rps")  # us: one core keeps up with plain's rate
+    host = Figure.of(runs.cpu_host, "us")
+    plain_cpu = statistics.median(plain.cpu)
+    allowed = plain_cpu * (1 / r.goal - 1)
+    agent = r.agent_cpu(mode)
+    return [
+        BUDGETS[f"headless.{r.app}.{key}cpu.host"].row(
+            host.median <= one_core, host, baseline=Figure(one_core, "us"),
+            baseline_what="1/plain req/s"),
+        BUDGETS[f"headless.{r.app}.{key}cpu.agent"].row(
+            agent <= allowed, Figure(agent, "us"), baseline=Figure(plain_cpu, "us"),
+            baseline_what="plain CPU/req",
+            notes=f"{r.app}, {mode}: the budget allows {allowed:.0f} us; the app process used "
+                  f"{statistics.median(runs.cpu):.0f} us per request"),
+    ]
+
+
 def summary_rows(results: list[Result]) -> list[dict[str, Any]]:
     """The combined table's rows: the figures report() prints, one row per budget."""
     rows = []
+    prefix = {"isolated": "", "in-process": "inproc.", "pinned": "pinned."}
     for r in results:
         notes = [f"{r.mismatches} session count(s) off"] if r.mismatches else []
         notes += [f"{r.errors} load errors"] if r.errors else []
         if max(r.other) >= QUIET:  # the same warning as report()'s, per app
             notes.append(f"other processes used up to {max(r.other):.2f} cores: skewed")
-        rows.append(BUDGETS[f"headless.{r.app}.rps"].row(
-            r.ratio >= r.goal, Figure.of([x.rps for x in r.inspector], "req/s"),
-            baseline=Figure.of([x.rps for x in r.plain], "req/s"), baseline_what="waitress",
-            ratio=Figure(r.ratio, "x", min(r.ratios), max(r.ratios), len(r.ratios)),
-            notes="; ".join(notes)))
-        p99s = r.p99_ratios
-        rows.append(BUDGETS[f"headless.{r.app}.p99"].row(
-            r.p99_ratio <= GOAL_P99, Figure.of([x.p99 for x in r.inspector], "ms", 1e3),
-            baseline=Figure.of([x.p99 for x in r.plain], "ms", 1e3), baseline_what="waitress",
-            ratio=Figure(r.p99_ratio, "x", min(p99s, default=None), max(p99s, default=None),
-                         len(p99s))))
+        for mode, key in prefix.items():
+            if mode in r.runs:
+                rows += _rate_rows(r, mode, key, "; ".join(notes))
+        for mode, key in (("isolated", ""), ("pinned", "pinned.")):
+            if mode in r.runs:
+                rows += _cpu_rows(r, mode, key)
     return rows
 
 
@@ -656,6 +779,11 @@ def main(argv: list[str] | None = None) -> int:
     add_load_options(parser)
     parser.add_argument("--wait-quiet", type=float, default=30.0, metavar="S",
                         help="wait up to S seconds for other processes to calm down first")
+    parser.add_argument("--modes", default=",".join(MODES),
+                        help=f"comma-separated inspector modes: {', '.join(MODES)}")
+    parser.add_argument("--before", type=Path, metavar="DIR",
+                        help="also run the isolated (and pinned) inspector from this source "
+                             "tree, a checkout of another commit: modes before, before-pinned")
     add_summary_option(parser)
     parser.add_argument("--serve-plain", metavar="SPEC", help=argparse.SUPPRESS)
     parser.add_argument("--app-dir", help=argparse.SUPPRESS)
@@ -669,8 +797,17 @@ def main(argv: list[str] | None = None) -> int:
         return serve_plain(args.serve_plain, args.app_dir or os.getcwd(), args.port_file,
                            args.threads)
 
-    rounds = args.rounds or (3 if args.quick else 5)
-    seconds = args.seconds or (2.0 if args.quick else 5.0)
+    rounds = args.rounds or (3 if args.quick else 4)
+    seconds = args.seconds or (2.0 if args.quick else 4.0)
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    if set(modes) - set(MODES):
+        parser.error(f"unknown mode(s): {', '.join(sorted(set(modes) - set(MODES)))}")
+    if "pinned" in modes and not can_pin():
+        print(f"cores {APP_CORE} and {HOST_CORE} are not both usable here: no pinned runs")
+        modes.remove("pinned")
+    if args.before is not None:  # the same isolated runs from the other tree
+        modes += [{"isolated": "before", "pinned": "before-pinned"}[m] for m in list(modes)
+                  if m in ("isolated", "pinned")]
     apps = [a.strip() for a in args.apps.split(",") if a.strip()]
     unknown = set(apps) - set(APPS)
     if unknown:
@@ -683,8 +820,8 @@ def main(argv: list[str] | None = None) -> int:
         app_dir = workdir / "app"
         app_dir.mkdir()
         write_apps(app_dir)
-        results = [measure(app, rounds, seconds, args.warmup, load, workdir, app_dir)
-                   for app in apps]
+        results = [measure(app, rounds, seconds, args.warmup, load, workdir, app_dir, modes,
+                           args.before) for app in apps]
     print()
     print(report(results, tool, rounds, seconds, args.warmup))
     write_summary(args.summary, summary_rows(results))

@@ -158,10 +158,22 @@ def variant(rng: random.Random, i: int) -> dict[str, Any]:
             "findings": findings, "error": error}
 
 
-def write_session(path: Path, count: int) -> float:
-    """Write ``count`` exchanges through Store.put; returns the seconds it took."""
+def write_session(path: Path, count: int, *, as_sent: bool = False) -> float:
+    """Write ``count`` exchanges through Store.put; returns the seconds it took.
+
+    ``as_sent``: each event as a ring record (a ``wire.Record`` with its bytes as
+    the agent's encoder writes them), as a recording from a real app process holds them.
+    """
     from inspector.host.store import Store
+    from inspector.wire import Encoder, Record
     from tests.factories import exchange_events
+
+    encoder = Encoder()
+
+    def sent(event: dict[str, Any]) -> dict[str, Any]:
+        record = Record(event)
+        record.raw = encoder.encode(event)
+        return record
 
     rng = random.Random(6)
     started = time.monotonic()
@@ -172,7 +184,7 @@ def write_session(path: Path, count: int) -> float:
         for i in range(1, count + 1):
             clock += rng.expovariate(20.0)  # about 20 requests a second
             for event in exchange_events(i, start=clock, **variant(rng, i)):
-                put(event)
+                put(sent(event) if as_sent else event)
             if i % 10_000 == 0:
                 store.flush()  # keep the queue (and this process) small
         store.flush()

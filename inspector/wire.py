@@ -19,6 +19,7 @@ exactly the types written, not too deep, with no value shared (``strict``).
 from __future__ import annotations
 
 import io
+import operator
 import pickle
 import socket
 import struct
@@ -106,6 +107,14 @@ def _primed_unpickler() -> _PlainUnpickler:
     return unpickler
 
 
+class _Parts(list):  # type: ignore[type-arg]
+    """The file an :class:`Encoder`'s pickler writes to: its writes, kept as they come
+    (the pickler hands over each frame's bytes as they are, one write for a small
+    pickle: no stream to copy them out of)."""
+
+    write = list.append
+
+
 class Encoder:
     """Pickles one message at a time like :func:`dumps_plain`, reusing its pickler.
 
@@ -116,29 +125,29 @@ class Encoder:
     """
 
     def __init__(self) -> None:
-        self._buffer = io.BytesIO()
+        self._parts = _Parts()
         self._pickler = self._new_pickler()
         self._busy = False
 
     def _new_pickler(self) -> _PlainPickler:
-        pickler = _pickler(self._buffer, memo=False)
+        pickler = _PlainPickler(self._parts, PROTOCOL)
+        pickler.fast = True  # no memo of its own: a record's values are written out
         pickler.memo = _VOCABULARY_MEMO  # copied; fast mode adds nothing to it
         return pickler
 
     def encode(self, message: Any) -> bytes:
         if self._busy:
             return dumps_plain(message)
-        buffer = self._buffer
+        parts = self._parts
         self._busy = True
         try:
             self._pickler.dump(message)
-            return buffer.getvalue()
+            return parts[0] if len(parts) == 1 else b"".join(parts)
         except _NotPlain:  # a foreign type somewhere: the slow, careful way
             self._pickler = self._new_pickler()
             return dumps_plain(message)
         finally:
-            buffer.seek(0)
-            buffer.truncate()
+            parts.clear()
             self._busy = False
 
 
@@ -232,9 +241,15 @@ _FOREIGN_OPCODES = (b"\x8f", b"\x91", b"\x96")
 
 def _check_strict(value: Any, size: int) -> None:
     """:func:`check_plain`'s verdict, mostly at the C pickler's speed (about 10 us a
-    record, against 100 for the walk in Python).
+    record, against 100 for the walk in Python); see :class:`_Repickler`."""
+    _Repickler().check(value, size)
 
-    Written again without a memo, a value of ``size`` pickled bytes that shares
+
+class _Repickler:
+    """Checks values by writing them again, one pickler for many (a ring row's records).
+
+    Written again without a memo (but for ``memo``: the shared words a ring record
+    names by index, named so again), a value of ``size`` pickled bytes that shares
     nothing takes about as many bytes again, so a shared one overflows a cap of
     twice that, after at most that many bytes (protocol 5 hands its frames to the
     file every 64 KB). A cycle, or nesting beyond the interpreter's recursion
@@ -243,26 +258,35 @@ def _check_strict(value: Any, size: int) -> None:
     and texts), protocol 3, which names those types as ``builtins`` classes, tells
     for sure; only then does the walk look at every value.
     """
-    sink = _CappedSink(2 * size + 1024)
-    pickler = pickle.Pickler(sink, PROTOCOL)
-    pickler.fast = True
-    try:
+
+    def __init__(self, memo: dict[int, Any] | None = None) -> None:
+        self._sink = _CappedSink(0)
+        self._pickler = pickle.Pickler(self._sink, PROTOCOL)
+        self._pickler.fast = True
+        if memo:
+            self._pickler.memo = memo
+
+    def check(self, value: Any, size: int) -> None:
+        sink = self._sink
+        sink.left, sink.chunks = 2 * size + 1024, []
+        try:
+            self._pickler.dump(value)
+        except _Overflow:
+            raise ProtocolError("refers to shared values, far more data than its size"
+                                ) from None
+        except ValueError:  # fast mode: "can't pickle cyclic objects"
+            raise ProtocolError("refers to itself (a cycle)") from None
+        except RecursionError:
+            raise ProtocolError("nests too deeply") from None
+        written = b"".join(sink.chunks)
+        if not any(op in written for op in _FOREIGN_OPCODES):
+            return
+        again = io.BytesIO()  # the size is known to be small now
+        pickler = pickle.Pickler(again, 3)
+        pickler.fast = True
         pickler.dump(value)
-    except _Overflow:
-        raise ProtocolError("refers to shared values, far more data than its size") from None
-    except ValueError:  # fast mode: "can't pickle cyclic objects"
-        raise ProtocolError("refers to itself (a cycle)") from None
-    except RecursionError:
-        raise ProtocolError("nests too deeply") from None
-    written = b"".join(sink.chunks)
-    if not any(op in written for op in _FOREIGN_OPCODES):
-        return
-    again = io.BytesIO()  # the size is known to be small now
-    pickler = pickle.Pickler(again, 3)
-    pickler.fast = True
-    pickler.dump(value)
-    if b"cbuiltins\n" in again.getvalue():
-        check_plain(value, size)
+        if b"cbuiltins\n" in again.getvalue():
+            check_plain(value, size)
 
 
 # What a record may hold besides texts and containers: the exact types dumps_plain
@@ -336,8 +360,17 @@ def loads_each(data: bytes, spans: list[tuple[int, int]]) -> Iterator[Any]:
     records (the event ring's) that costs a fraction of one loads_plain each.
     """
     stream = io.BytesIO(data)
+    yield from _load_spans(_records_unpickler(stream), stream, spans)
+
+
+def _records_unpickler(stream: io.BytesIO) -> _PlainUnpickler:
     unpickler = _PlainUnpickler(stream)
     unpickler.memo = _PRIMED.memo  # a copy: what one call's records add stays there
+    return unpickler
+
+
+def _load_spans(unpickler: _PlainUnpickler, stream: io.BytesIO,
+                spans: list[tuple[int, int]]) -> Iterator[Any]:
     for start, end in spans:
         stream.seek(start)
         try:
@@ -353,6 +386,8 @@ def loads_each(data: bytes, spans: list[tuple[int, int]]) -> Iterator[Any]:
 
 
 _PRIMED = _primed_unpickler()
+_PRIMED_WORDS = list(_PRIMED.memo.copy().values())  # index order: the memo's slots
+_WORDS_MEMO = {id(word): (index, word) for index, word in enumerate(_PRIMED_WORDS)}
 
 
 class Record(dict):  # type: ignore[type-arg]
@@ -364,20 +399,51 @@ class Record(dict):  # type: ignore[type-arg]
     raw: bytes
 
 
-# A word of VOCABULARY named by index (2 bytes) is at most 17 written out: a strict
-# check of a ring record allows for that growth (see _check_strict).
-_VOCABULARY_GROWTH = 9
-
-
 def loads_record(data: bytes, *, strict: bool = False) -> Any:
     """What :func:`loads_plain` reads from one ring record (``Record.raw``), whose
-    pickle may name the words of VOCABULARY by memo index."""
-    if strict and len(data) > MAX_FRAME:
-        raise ProtocolError(f"a record of {len(data)} bytes is larger than allowed")
-    value = next(loads_each(data, [(0, len(data))]))
+    pickle may name the words of VOCABULARY by memo index; see :func:`loads_records`."""
+    return loads_records([data], strict=strict)[0]
+
+
+def loads_records(records: list[bytes], *, strict: bool = False) -> list[Any]:
+    """What :func:`loads_record` reads from each of ``records``, with one unpickler.
+
+    ``strict`` (records read from a file): the pickles may fetch the shared words
+    and nothing else. :class:`Encoder` never memoizes a value of its own, so records
+    that do (to refer to one large value many times over) are refused; then each
+    value must re-pickle, naming the same words, within twice its size.
+    """
+    spans, start = [], 0
+    for record in records:
+        if strict and len(record) > MAX_FRAME:
+            raise ProtocolError(f"a record of {len(record)} bytes is larger than allowed")
+        spans.append((start, start + len(record)))
+        start += len(record)
+    stream = io.BytesIO(records[0] if len(records) == 1 else b"".join(records))
+    unpickler = _records_unpickler(stream)
+    values = list(_load_spans(unpickler, stream, spans))
     if strict:
-        _check_strict(value, _VOCABULARY_GROWTH * len(data))
-    return value
+        _check_memo(unpickler)
+        repickler = _Repickler(_WORDS_MEMO)
+        for value, record in zip(values, records):
+            repickler.check(value, len(record))
+    return values
+
+
+def _check_memo(unpickler: _PlainUnpickler) -> None:
+    """ProtocolError unless the memo holds exactly the shared words, as primed.
+
+    Any PUT, BINPUT, LONG_BINPUT or MEMOIZE either adds an index or replaces a word,
+    and a replaced word is not put back as the very object it was while a value built
+    from the replacement is kept (what was built after fetching the word lies above
+    it on the pickle's stack). So every fetch (GET, BINGET, LONG_BINGET) got one of
+    the words; the size check after it bounds any other sharing (DUP) too.
+    """
+    memo = unpickler.memo.copy()  # by index, in order
+    if len(memo) != len(_PRIMED_WORDS) or not all(map(operator.is_, memo.values(),
+                                                      _PRIMED_WORDS)):
+        raise ProtocolError("keeps values of its own to refer to again (a memo beyond "
+                            "the shared words)")
 
 
 def decode(payload: bytes | bytearray | memoryview) -> list[Message]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import http.client
 import os
 import pickle
+import re
+import select
 import signal
 import socket
 import struct
@@ -22,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from inspector import wire
+from inspector import ring, wire
 from inspector.host import process
 from inspector.host.inprocess import InProcessApp
 from inspector.host.process import (
@@ -332,6 +334,54 @@ def test_sigkill_from_outside_keeps_the_waiting_request(
     assert [o.text for o in x.output] == ["waiting at the gate"]
     recorder.wait_status("serving", after=recorder.wait_status("died")[0])
     assert fetch(url, "/hello")[0] == 200
+
+
+BIG_CHUNK_APP = """\
+def app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "application/octet-stream")])
+    yield b"x" * (4 << 20)
+"""
+
+
+def test_a_record_cut_off_by_death_is_said_on_its_exchange(
+        tmp_path: Path, recorder: Recorder, run_app: Callable[..., Any],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 4 MiB chunk goes into a 1 MiB ring in pieces; the host holds the first piece
+    unread (so the writer waits for room) while the process is killed."""
+    (tmp_path / "big.py").write_text(BIG_CHUNK_APP)
+    monkeypatch.setattr(process, "RING_CAPACITY", 1 << 20)
+    arrived, go = threading.Event(), threading.Event()
+    gather = ring.RingReader._gather
+
+    def gather_and_wait(self: ring.RingReader, piece: bytes, *, more: bool) -> bytes | None:
+        whole = gather(self, piece, more=more)
+        if more and not arrived.is_set():
+            arrived.set()
+            go.wait(TIMEOUT)
+        return whole
+
+    monkeypatch.setattr(ring.RingReader, "_gather", gather_and_wait)
+    app = run_app(Options("big:app", str(tmp_path), response_cap=8 << 20))
+    url, gen, pid = app.status.url, app.generation, app.pid
+    outcome: list[object] = []
+    client = threading.Thread(target=expect_dropped, args=(url, "/", outcome))
+    client.start()
+    assert arrived.wait(TIMEOUT)
+    gone = os.pidfd_open(pid)
+    try:
+        os.kill(pid, signal.SIGKILL)
+        assert select.select([gone], [], [], TIMEOUT)[0]  # readable once the process is gone
+    finally:
+        os.close(gone)
+    go.set()
+    join(client)
+    x = recorder.wait_exchange(gen, "/")
+    assert x.client_dropped and x.error is not None
+    assert re.fullmatch(
+        r"The app's process was killed by SIGKILL while serving this request\. It was "
+        r"recording a chunk event, of which \d\.\d MB had arrived then; that record is lost, "
+        r"so this exchange lacks what it held\.", x.error.message), x.error.message
+    recorder.wait_status("serving", after=recorder.wait_status("died")[0])
 
 
 def test_port_in_use_is_a_serve_error_not_restarted(tmp_path: Path, recorder: Recorder,

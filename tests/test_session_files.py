@@ -226,6 +226,58 @@ def log_wire_body_a_number(path: Path) -> None:
     _set_log(path, change)
 
 
+def _end_record(chunks: bytes) -> bytes:
+    """A ring record (as the agent's Encoder writes one: the shared words by memo
+    index) of an end event whose "chunks" value is the opcodes ``chunks``."""
+    from inspector.wire import VOCABULARY
+
+    def word(name: str) -> bytes:
+        return b"h" + bytes([VOCABULARY.index(name)])  # BINGET of a shared word
+
+    return (b"\x80\x05}(" + word("type") + word("end") + word("id") + b"K\x02"
+            + word("t") + b"G" + struct.pack(">d", 0.5) + word("closed") + b"\x88"
+            + word("size") + b"J" + struct.pack("<i", 0) + word("chunks") + chunks
+            + b"u.")
+
+
+BIG = 1 << 20  # a body of 1 MiB, referred to 17 times from a record of about 1 MiB
+
+
+def _chunk(data: bytes) -> bytes:
+    """One [t, size, data, "iter"] item of an end event's chunks, as opcodes."""
+    from inspector.wire import VOCABULARY
+
+    return (b"](G" + struct.pack(">d", 0.1) + b"J" + struct.pack("<i", BIG) + data
+            + b"h" + bytes([VOCABULARY.index("iter")]) + b"e")
+
+
+def _with_end_record(path: Path, data: bytes) -> None:
+    """Row 2 of a real session with its end event replaced by the ring record ``data``."""
+    _set_log(path, lambda events: events.__setitem__(-1, data))
+
+
+def log_record_memoizes_a_body(path: Path) -> None:
+    # The body once, memoized past the shared words (LONG_BINPUT), then fetched 16
+    # times more (LONG_BINGET): a 17 MiB response body from a 1 MiB record.
+    index = struct.pack("<I", 200)
+    body = b"B" + struct.pack("<I", BIG) + b"x" * BIG + b"r" + index
+    _with_end_record(path, _end_record(b"](" + _chunk(body) + _chunk(b"j" + index) * 16
+                                       + b"e"))
+
+
+def log_record_replaces_a_word(path: Path) -> None:
+    # The same, with the body put in place of the first shared word (MEMOIZE, which
+    # counts from 0 in an unpickler given a memo) and fetched there (BINGET 0).
+    body = b"B" + struct.pack("<I", BIG) + b"x" * BIG + b"\x94"
+    _with_end_record(path, _end_record(b"](" + _chunk(body) + _chunk(b"h\x00") * 16 + b"e"))
+
+
+def log_record_repeats_a_body(path: Path) -> None:
+    # No memo: the chunk on the stack duplicated 16 times (DUP), 17 MiB again.
+    body = b"B" + struct.pack("<I", BIG) + b"x" * BIG
+    _with_end_record(path, _end_record(b"](" + _chunk(body) + b"2" * 16 + b"e"))
+
+
 UNUSABLE = [
     (truncated, "is a damaged WSGI Inspector session"),
     (garbage, "is not a WSGI Inspector session (it is a binary file"),
@@ -250,6 +302,9 @@ BAD_ROW = [
     (log_of_texts, "an event of its log is a text"),
     (log_status_of_a_list, "its start_response status is malformed"),
     (log_wire_body_a_number, "its wire body is not bytes"),
+    (log_record_memoizes_a_body, "an event of its log: keeps values of its own"),
+    (log_record_replaces_a_word, "an event of its log: keeps values of its own"),
+    (log_record_repeats_a_body, "an event of its log: refers to shared values"),
 ]
 
 

@@ -335,3 +335,14 @@ def test_wake_ups_never_go_backwards_and_a_late_one_is_not_an_error() -> None:
     assert offsets == sorted(offsets)
     assert reader.read_to(reader.read) == (b"", [])  # a late wake-up: nothing new
     mapping.close()
+
+
+def test_a_cut_records_first_bytes_name_its_type_and_exchange() -> None:
+    from inspector.host.process import _type_and_id
+
+    record = wire.Encoder().encode({"type": "chunk", "id": 70000, "t": 0.5, "size": 9,
+                                    "data": b"x" * 5000, "via": "iter"})
+    assert _type_and_id(record[:30]) == ("chunk", 70000)
+    assert _type_and_id(record[:6]) == (None, None)  # cut before them
+    assert _type_and_id(b"\x80\x05garbage") == (None, None)
+    assert _type_and_id(wire.Encoder().encode({"type": ["x"], "id": "1"})) == (None, None)

@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import itertools
 import logging
+import operator
 import os
 import threading
 import time
 import traceback
+import types
 from collections.abc import Iterable, Iterator
 from typing import Any, Callable, ClassVar
 
@@ -55,8 +57,10 @@ class Capture:
         self._ids = itertools.count(1)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
-        kind = self.stepped if self.gate.wants(environ) else Flight
-        return kind(self, next(self._ids), environ, start_response).run()
+        gate = self.gate  # nothing armed (the common case): not even a call to ask it
+        stepped = (gate.armed_next or gate.breakpoints) and gate.wants(environ)
+        return (self.stepped if stepped else Flight)(
+            self, next(self._ids), environ, start_response).run()
 
     def next_id(self) -> int:
         """A new exchange id (also for answers the server gives without the app)."""
@@ -68,25 +72,27 @@ def snapshot(environ: dict[str, Any]) -> list[dict[str, Any]]:
     """The environ as ``[text values, {key: (text, type name)} of the others]``.
 
     Under waitress all but a known few values are text; they go as they are
-    (no per-key work), and only the few objects are described.
+    (no per-key work), and only the few objects are described. Most of those are
+    the same objects every request: when they all are, their descriptions are the
+    last request's (one identity check), and only the two made per request (the
+    body stream, the disconnect check) are described, by type.
     """
     texts = dict(environ)
-    others = {}
-    pop = texts.pop
-    last = _last_at
-    for key in _OBJECT_KEYS:
-        value = pop(key, _MISSING)
+    values = tuple(map(texts.pop, _OBJECT_KEYS, _MISSINGS))
+    stable = _stable_of(values)
+    seen = _seen
+    if not all(map(operator.is_, stable, seen[0])):
+        seen = _remember(stable)
+    others = seen[1].copy()
+    for index, key in _FRESH:
+        value = values[index]
         if value is _MISSING:
-            continue
-        hit = last.get(key)
-        if hit is None or hit[0] is not value:
-            hit = _describe_at(key, value)
-        others[key] = hit[1]
-    for value in texts.values():
-        if type(value) is not str:  # a server with other objects in it
-            for key in [k for k, v in texts.items() if type(v) is not str]:
-                others[key] = _described(pop(key))
-            break
+            del others[key]
+        else:
+            others[key] = _fresh_description(key, value)
+    if {*map(type, texts.values())} - _TEXT:  # a server with other objects in it
+        for key in [k for k, v in texts.items() if type(v) is not str]:
+            others[key] = _described(texts.pop(key))
     return [texts, others]
 
 
@@ -94,6 +100,51 @@ _OBJECT_KEYS = ("wsgi.version", "wsgi.errors", "wsgi.multithread", "wsgi.multipr
                 "wsgi.run_once", "wsgi.input", "wsgi.input_terminated", "wsgi.file_wrapper",
                 "waitress.client_disconnected")
 _MISSING = object()
+_MISSINGS = (_MISSING,) * len(_OBJECT_KEYS)
+_TEXT = frozenset({str})
+# The keys whose values waitress makes anew for every request, by index.
+_FRESH = tuple((i, k) for i, k in enumerate(_OBJECT_KEYS)
+               if k in ("wsgi.input", "waitress.client_disconnected"))
+_stable_of = operator.itemgetter(*(i for i, k in enumerate(_OBJECT_KEYS)
+                                   if (i, k) not in _FRESH))
+# The stable values last seen (kept alive: ids stay unique) and the others dict they
+# made, in key order, the fresh keys holding a place.
+_seen: tuple[tuple[Any, ...], dict[str, Any]] = (
+    (object(),) * (len(_OBJECT_KEYS) - len(_FRESH)), {})
+
+
+def _remember(stable: tuple[Any, ...]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """Describe the stable values anew (the first request, or one of them changed)."""
+    global _seen
+    others: dict[str, Any] = {}
+    values = iter(stable)
+    for index, key in enumerate(_OBJECT_KEYS):
+        if (index, key) in _FRESH:
+            others[key] = None  # its place in the order
+            continue
+        value = next(values)
+        if value is not _MISSING:
+            others[key] = _describe_at(key, value)[1]
+    _seen = (stable, others)
+    return _seen
+
+
+def _fresh_description(key: str, value: Any) -> tuple[str, str]:
+    """A per-request object's description: a stream's by its type, a bound method's by
+    its function (new objects every request, the same kind every time)."""
+    kind = type(value)
+    token = value.__func__ if kind is _METHOD else kind
+    hit = _fresh_at.get(token)
+    if hit is None:
+        hit = _describe_at(key, value)[1]
+        if kind.__name__ in _BY_TYPE_ONLY:  # else described by its repr: every time
+            _fresh_at[token] = hit
+    return hit
+
+
+_METHOD = types.MethodType
+# A fresh key's value's function or type -> its description.
+_fresh_at: dict[Any, tuple[str, str]] = {}
 # key -> (value, description) of the last value seen there: most are the same
 # object every request (wsgi.version, wsgi.errors, the flags, the file_wrapper).
 _last_at: dict[str, tuple[Any, tuple[str, str]]] = {}
@@ -263,13 +314,13 @@ class Flight(Lane):
         that phase (one event instead of two on the common path)."""
         environ = self.environ
         body, size = b"", 0
-        if has_body(environ):
+        if environ.get("CONTENT_LENGTH", "") not in ("", "0"):  # has_body(), inlined
             body, size = read_body(environ, self.request_cap)
             self.input = input_position(environ)
         event = {
             "type": "begin", "id": self.xid, "t": 0.0, "start": time.time(),
-            "thread": _thread_name(), "environ": snapshot(environ), "body": body,
-            "body_size": size,
+            "thread": getattr(_thread_names, "name", None) or _thread_name(),
+            "environ": snapshot(environ), "body": body, "body_size": size,
         }
         if app_called:
             event["t_app"] = _perf() - self.t0
@@ -304,7 +355,9 @@ class Flight(Lane):
             self.end(closed=True)
             return result
         if self.lint:
-            self.findings(lint.check_result(result))
+            found = lint.check_result(result)
+            if found:
+                self.findings(found)
         if type(result) is list and self.body is Body:
             return self.returned_list(result)
         if hasattr(result, "__len__"):
@@ -345,9 +398,10 @@ class Flight(Lane):
             self.lint_start_response(status, headers, exc_info, t)
         self.started = True
         self.status, self.headers = status, headers
-        self.send_held()  # a second call (an error handler's) keeps both in order
+        if self.held is not None:  # a second call (an error handler's) keeps both in order
+            self.send_held()
         self.held = (t, status if type(status) is str else _text(status),
-                     _plain_headers(headers), _exc_text(exc_info))
+                     _plain_headers(headers), None if exc_info is None else _exc_text(exc_info))
         if not self.HOLD:
             self.send_held()
         if exc_info is None:
@@ -393,7 +447,8 @@ class Flight(Lane):
     def chunk_record(self, data: Any, via: str) -> tuple[float, int, bytes, str]:
         """Count and lint one piece of the body; ``(t, size, captured part, via)``."""
         t = _perf() - self.t0
-        if self.lint:
+        # Bytes after start_response, the common case, break none of its rules: no call.
+        if self.lint and (type(data) is not bytes or not self.started):
             found = lint.check_chunk(data, self.started, via)
             if found:
                 self.findings(found, t)
@@ -445,7 +500,7 @@ class Flight(Lane):
             ) -> None:
         """The last event; it carries a held start_response and, for a returned
         list, its items (``chunks``), which were all there at once."""
-        read = self.input_read()
+        read = None if self.input is None else self.input_read()
         if self.lint and not self.HOST_LINT:
             self.findings(lint.check_end(
                 method=self.method, status=self.status, headers=self.headers, sent=self.sent,
@@ -454,7 +509,8 @@ class Flight(Lane):
                 file_wrapper=self.file_wrapper))
             self.findings(lint.check_input(read, self.environ.get("CONTENT_LENGTH"),
                                            self.environ.get("wsgi.input_terminated")))
-        self.flush()
+        if self._buffers:  # a line printed without its newline
+            self.flush()
         if current.get() is self:
             current.set(None)
         event = {"type": "end", "id": self.xid, "t": _perf() - self.t0, "closed": closed,
@@ -466,7 +522,7 @@ class Flight(Lane):
         if read is not None:
             event["input_read"] = read
         if self.lint and self.HOST_LINT:
-            event.update(lint=True, len=self.body_len, exhausted=self.exhausted)
+            event["lint"], event["len"], event["exhausted"] = True, self.body_len, self.exhausted
         if self.wire is not None:
             event.update(self.wire)
         else:
@@ -501,8 +557,23 @@ class Body:
         return self
 
     def __next__(self) -> Any:
-        chunk = self._fetch()
-        self._flight.chunk(chunk, "iter")
+        # _fetch() inlined: a call fewer per item, on every response's path.
+        flight = self._flight
+        flight.in_iter = True
+        try:
+            iterator = self._iterator
+            if iterator is None:
+                iterator = self._iterator = iter(self._result)  # raises here, as alone
+            chunk = next(iterator)
+        except StopIteration:
+            flight.exhausted = True
+            raise
+        except BaseException as exc:
+            flight.error("chunk", exc)
+            raise
+        finally:
+            flight.in_iter = False
+        flight.chunk(chunk, "iter")
         return chunk
 
     def _fetch(self) -> Any:

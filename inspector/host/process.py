@@ -15,7 +15,9 @@ import atexit
 import functools
 import itertools
 import json
+import logging
 import os
+import pickletools
 import shutil
 import signal
 import socket
@@ -35,6 +37,8 @@ import inspector
 from .. import ring, wire
 from ..agent.child import ENV_LINK, ENV_RING, WAKE
 from .interpreter import bundled_agent, default_python
+
+log = logging.getLogger(__name__)
 
 Message = dict[str, Any]
 CRASH_LIMIT = 3  # deaths within CRASH_WINDOW seconds before we stop restarting
@@ -311,15 +315,17 @@ class AppProcess:
         if error:  # not our agent's doing: end that process
             child.proc.kill()
         code = child.proc.wait()
+        cut = None
         if not error:  # everything it recorded before it died, the killing request too
             # (a crash that scribbled over the ring ends the reading there; the process
             # is gone either way, so it is handled as the crash it was)
             self._drain(child, child.reader.published)
+            cut = _cut_record(child.reader)
         child.reader.close()
         child.sock.close()
         with self._pong_changed:
             self._pong_changed.notify_all()
-        self._child_ended(child, code, error)
+        self._child_ended(child, code, error, cut)
 
     def _follow(self, child: _Child) -> str:
         """Drain the ring on each wake-up until EOF; a sentence if the link broke."""
@@ -414,22 +420,25 @@ class AppProcess:
         elif kind == "end":
             self._in_flight.pop(event.get("id"), None)  # type: ignore[arg-type]
 
-    def _child_ended(self, child: _Child, code: int, error: str) -> None:
+    def _child_ended(self, child: _Child, code: int, error: str, cut: Cut | None = None
+                     ) -> None:
         with self._lock:
             if child.generation != self.generation:
                 return
             self._proc = self._sock = None
             stopping = self._stopping
+        if cut is not None:
+            self._note_cut(child.generation, cut)
         if error or stopping or child.outcome in ("load_error", "serve_error"):
             self._fail_in_flight(child.generation,
-                                 "was stopped" if stopping else ended_how(code))
+                                 "was stopped" if stopping else ended_how(code), cut)
             if error:
                 self._set_status(Status("crashed", error))
             self._ready.set()
             return
         # Any other exit, code 0 included, was not the agent's doing: a crash.
         how = ended_how(code)
-        self._fail_in_flight(child.generation, how)
+        self._fail_in_flight(child.generation, how, cut)
         now = time.monotonic()
         self._deaths = [t for t in self._deaths if now - t < CRASH_WINDOW] + [now]
         if len(self._deaths) >= CRASH_LIMIT:
@@ -442,12 +451,27 @@ class AppProcess:
                                 url=self.status.url))
         self._spawn(respawn=True)
 
-    def _fail_in_flight(self, generation: int, how: str) -> None:
+    def _note_cut(self, generation: int, cut: Cut) -> None:
+        """Log a record the process did not finish; one of no exchange in flight goes
+        to the process's output (an exchange's goes into its error, see below)."""
+        log.warning("the app's process ended while writing a record (%s)", cut.describe())
+        if cut.xid in self._in_flight:
+            return
+        self.on_event({"type": "output", "id": None, "gen": generation, "t": 0.0,
+                       "stream": "stderr", "level": "", "logger": "",
+                       "text": f"wsgi-inspector: the app's process ended while recording "
+                               f"{cut.describe()}; that record is lost."})
+
+    def _fail_in_flight(self, generation: int, how: str, cut: Cut | None = None) -> None:
         """End the exchanges the dead process had begun: their clients got no reply
-        from it (the connection closed with the process)."""
+        from it (the connection closed with the process). The one whose record it
+        was writing when it died says so: part of what it did is not recorded."""
         for xid, began in list(self._in_flight.items()):
             t = max(0.0, time.time() - began)
             message = f"The app's process {how} while serving this request."
+            if cut is not None and cut.xid == xid:
+                message += (f" It was recording {cut.describe()} then; that record is lost, "
+                            "so this exchange lacks what it held.")
             self.on_event({"type": "error", "id": xid, "gen": generation, "t": t,
                            "phase": "error", "exc_type": "ProcessDied", "message": message,
                            "traceback": message})
@@ -458,6 +482,61 @@ class AppProcess:
     def _set_status(self, status: Status) -> None:
         self.status = status
         self.on_status(status)
+
+
+@dataclass
+class Cut:
+    """A record the app's process did not finish writing: its pieces in the ring
+    stop short. What its first bytes tell of it, and how much of it arrived."""
+
+    kind: str | None  # its message type ("chunk", "end"...), if its first bytes say
+    xid: int | None  # its exchange's id, likewise
+    size: int  # bytes that arrived
+
+    def describe(self) -> str:
+        what = f"a {self.kind} event" if self.kind else "an event"
+        return f"{what}, of which {self.size / 1e6:.1f} MB had arrived"
+
+
+def _cut_record(reader: ring.RingReader) -> Cut | None:
+    """The record the reader holds pieces of and will never see whole, if any."""
+    if not reader.partial:
+        return None
+    kind, xid = _type_and_id(reader.partial_head())
+    return Cut(kind, xid, reader.partial_size)
+
+
+def _type_and_id(head: bytes) -> tuple[str | None, int | None]:
+    """The ``type`` and ``id`` of a message from the first bytes of its record (the
+    agent writes both first), read as opcodes only; (None, None) where they are not."""
+    fields: dict[Any, Any] = {}
+    key: Any = _NO_KEY
+    try:
+        for opcode, arg, _ in pickletools.genops(head):
+            if opcode.name in _STRUCTURE:
+                continue
+            if opcode.name in ("BINGET", "LONG_BINGET"):
+                value = wire.VOCABULARY[arg] if arg < len(wire.VOCABULARY) else None
+            elif opcode.name in _SCALARS:
+                value = arg
+            else:
+                break
+            if key is _NO_KEY:
+                key = value
+                continue
+            fields[key], key = value, _NO_KEY
+            if "type" in fields and "id" in fields:
+                break
+    except Exception:  # cut off inside an opcode, or not a pickle: what arrived is input
+        pass
+    kind, xid = fields.get("type"), fields.get("id")
+    return (kind if type(kind) is str else None), (xid if type(xid) is int else None)
+
+
+_NO_KEY = object()
+_STRUCTURE = frozenset({"PROTO", "FRAME", "EMPTY_DICT", "MARK", "MEMOIZE"})
+_SCALARS = frozenset({"SHORT_BINUNICODE", "BINUNICODE", "BININT1", "BININT2", "BININT",
+                      "LONG1"})
 
 
 def _int(value: Any) -> int:

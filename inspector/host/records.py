@@ -19,7 +19,7 @@ import sys
 from typing import Any, Callable
 
 from ..model import Exchange
-from ..wire import ProtocolError, check_plain, loads_plain, loads_record
+from ..wire import ProtocolError, check_plain, loads_plain, loads_records
 from .eventlog import fold
 
 
@@ -54,7 +54,7 @@ def exchange_from_row(data: Any, request_body: Any, response_body: Any, *,
 def _from_log(xid: int, items: list[Any], strict: bool) -> Exchange:
     """The exchange folded from its events (each a ring record's bytes or the event
     itself); from a file, checked as a record is."""
-    events = [_event(item, strict) for item in items]
+    events = _events(items, strict)
     for event in events:
         if type(event) is not dict or type(event.get("type")) is not str:
             raise UnreadableRecord(f"an event of its log is {_kind(event)}, not an event")
@@ -78,13 +78,16 @@ def _from_log(xid: int, items: list[Any], strict: bool) -> Exchange:
     return x
 
 
-def _event(item: Any, strict: bool) -> Any:
-    if type(item) is not bytes:
-        return item
+def _events(items: list[Any], strict: bool) -> list[Any]:
+    """The log's events: its ring records (bytes) decoded together, the rest as they are."""
+    records = [item for item in items if type(item) is bytes]
+    if not records:
+        return items
     try:
-        return loads_record(item, strict=strict)
+        decoded = iter(loads_records(records, strict=strict))
     except ProtocolError as exc:
         raise UnreadableRecord(f"an event of its log: {exc}") from None
+    return [next(decoded) if type(item) is bytes else item for item in items]
 
 
 def _decode(data: Any, strict: bool) -> Any:
