@@ -38,10 +38,14 @@ from inspector.host.store import SERVER_ONLY, Summary
 from . import theme
 
 COL_ID, COL_TIME, COL_METHOD, COL_PATH, COL_STATUS, COL_TYPE, COL_SIZE, COL_DURATION, \
-    COL_BADGE = range(9)
-HEADERS = ("#", "Time", "Method", "Path", "Status", "Type", "Size", "Duration", "Findings")
+    COL_BADGE, COL_QUERIES, COL_WATERFALL = range(11)
+HEADERS = ("#", "Time", "Method", "Path", "Status", "Type", "Size", "Duration", "Findings",
+           "Queries", "Waterfall")
 COLUMNS = len(HEADERS)
-NUMERIC = frozenset({COL_ID, COL_SIZE, COL_DURATION})
+NUMERIC = frozenset({COL_ID, COL_SIZE, COL_DURATION, COL_QUERIES})
+# A summary may carry a count of SQL queries (when the app's SQL is recorded); the
+# Queries column is offered only then.
+HAS_QUERIES = "queries" in Summary._fields
 
 SORT_ROLE = Qt.ItemDataRole.UserRole
 SUMMARY_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -138,19 +142,27 @@ def duration_text(s: Summary) -> str:
     return "running…" if s.state == "active" else human_duration(s.duration)
 
 
+def queries_of(s: Summary) -> int | None:
+    value = getattr(s, "queries", None)
+    return value if isinstance(value, int) else None
+
+
 def display_texts(s: Summary, paused_at: str = "") -> tuple[str, ...]:
-    """Every column's text for one summary, in column order."""
+    """Every column's text for one summary, in column order (the waterfall is drawn)."""
+    queries = queries_of(s)
     return (str(s.id), clock(s.start), s.method, path_text(s), status_text(s),
             short_type(s.content_type), human_size(s.response_size), duration_text(s),
-            badge(s, paused_at))
+            badge(s, paused_at), "" if queries is None else str(queries), "")
 
 
 def sort_key(s: Summary, col: int) -> Any:
     """The raw value a column sorts by (numbers as numbers, not as their text)."""
     if col == COL_ID:
         return s.id
-    if col == COL_TIME:
+    if col in (COL_TIME, COL_WATERFALL):
         return s.start
+    if col == COL_QUERIES:
+        return queries_of(s) or 0
     if col == COL_METHOD:
         return s.method
     if s.state == SERVER_ONLY and col in (COL_METHOD, COL_PATH, COL_STATUS, COL_BADGE):
@@ -199,7 +211,15 @@ def tooltip(s: Summary, col: int, paused_at: str = "") -> str | None:
                 "so the server answered 500 Internal Server Error on its behalf.")
     if col == COL_DURATION and s.state == "active":
         return "still running"
+    if col == COL_WATERFALL:
+        took = human_duration(s.duration) or "running"
+        return f"Started at {clock(s.start)}; took {took}"
     return None
+
+
+def end_of(s: Summary) -> float:
+    """When the exchange ended (its start while it runs): the waterfall's right edge."""
+    return s.start + (s.duration or 0.0)
 
 
 def header_data(section: int, orientation: Qt.Orientation, role: int) -> Any:
@@ -262,6 +282,7 @@ class ExchangeModel(QAbstractTableModel):
         self._paused_at: dict[int, str] = {}  # row id -> phase, while stepping
         self._colors: ListColors | None = None  # made on first use (needs the application)
         self.counts = Counts()
+        self._span: tuple[float, float] | None = None  # the waterfall's time range
         self._italic = QFont()
         self._italic.setItalic(True)
 
@@ -343,6 +364,18 @@ class ExchangeModel(QAbstractTableModel):
             self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, COLUMNS - 1),
                                   [_FOREGROUND, _BACKGROUND])
 
+    # -- the waterfall's time range (kept as rows come: never a scan per paint) ---------
+    def _widen(self, s: Summary) -> None:
+        end = end_of(s)
+        if self._span is None:
+            self._span = (s.start, end)
+        elif s.start < self._span[0] or end > self._span[1]:
+            self._span = (min(self._span[0], s.start), max(self._span[1], end))
+
+    def time_span(self) -> tuple[float, float] | None:
+        """(first start, last end) over the listed exchanges, for the waterfall."""
+        return self._span
+
     # -- reading ----------------------------------------------------------------------
     def summary(self, row: int) -> Summary:
         return self._rows[row]
@@ -373,8 +406,10 @@ class ExchangeModel(QAbstractTableModel):
         self._texts = [None] * len(self._rows)
         self._reindex()
         self.counts = Counts()
+        self._span = None
         for s in self._rows:
             self.counts.add(s)
+            self._widen(s)
         self.endResetModel()
 
     def clear(self) -> None:
@@ -391,6 +426,7 @@ class ExchangeModel(QAbstractTableModel):
         for i, s in enumerate(new, first):
             self._row_of[s.id] = i
             self.counts.add(s)
+            self._widen(s)
         self.endInsertRows()
 
     def update(self, summaries: list[Summary]) -> None:
@@ -403,6 +439,7 @@ class ExchangeModel(QAbstractTableModel):
             self.counts.add(s)
             self._rows[row] = s
             self._texts[row] = None  # made again when next shown
+            self._widen(s)
             rows.append(row)
         self._emit_changed(rows)
 

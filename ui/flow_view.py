@@ -241,6 +241,7 @@ class FlowView(QWidget):
     GAP_V = 34
     MIN_COL = 214
     MAX_COL = 300
+    MIN_SCALE = 0.5  # smaller than this, the diagram scrolls rather than shrinks
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -334,18 +335,36 @@ class FlowView(QWidget):
         return QSize(width, self.heightForWidth(width))
 
     def minimumSizeHint(self) -> QSize:
+        """Half the natural size: below its natural size the diagram scales down."""
         width = self._min_width()
-        return QSize(width, self.heightForWidth(width))
+        return QSize(int(width * self.MIN_SCALE),
+                     int(self.heightForWidth(width) * self.MIN_SCALE))
 
     def hasHeightForWidth(self) -> bool:
-        return True
+        return False  # it fits any height by scaling (heightForWidth: its natural height)
+
+    def scale(self) -> float:
+        """How much the diagram is shrunk to fit the widget (1: its natural size)."""
+        width = max(self.width(), self._min_width())
+        fit = min(self.width() / width, self.height() / max(1, self.heightForWidth(width)))
+        return max(self.MIN_SCALE, min(1.0, fit))
+
+    def _layout_width(self) -> float:
+        return max(self.width() / self.scale(), self._min_width())
 
     def heightForWidth(self, width: int) -> int:
         return self._header_height(width) + 4 * self._node_height() + 3 * self.GAP_V \
             + self.MARGIN + 8
 
     def layout_nodes(self) -> dict[str, QRectF]:
-        width = max(self.width(), self._min_width())
+        """Where each node is on the widget (the diagram scaled to fit)."""
+        scale = self.scale()
+        return {key: QRectF(r.x() * scale, r.y() * scale, r.width() * scale,
+                            r.height() * scale) for key, r in self._diagram_rects().items()}
+
+    def _diagram_rects(self) -> dict[str, QRectF]:
+        """Where each node is drawn, in the diagram's own (unscaled) coordinates."""
+        width = self._layout_width()
         gap = self._gap_h()
         col = max(self.MIN_COL, min(self.MAX_COL, (width - 2 * self.MARGIN - gap) // 2))
         left = max(self.MARGIN, (width - 2 * col - gap) / 2)
@@ -366,7 +385,9 @@ class FlowView(QWidget):
         text = palette.color(QPalette.ColorRole.WindowText)
         muted = palette.color(QPalette.ColorRole.PlaceholderText)
         title_font, code_font, base_font, small_font = self._fonts()
-        width = max(self.width(), self._min_width())
+        scale = self.scale()
+        painter.scale(scale, scale)
+        width = self._layout_width()
 
         # The lesson, as the title.
         painter.setPen(text)
@@ -381,7 +402,7 @@ class FlowView(QWidget):
         sub_area = QRectF(area.left(), used.bottom() + 4, area.width(), 1000)
         painter.drawText(sub_area, flags, SUBTITLE)
 
-        self._rects = rects = self.layout_nodes()
+        self._rects = rects = self._diagram_rects()
         if not self.nodes:
             painter.setFont(base_font)
             painter.drawText(QPointF(self.MARGIN, rects["browser"].top() + 16),
@@ -539,6 +560,7 @@ class FlowView(QWidget):
 
     # -- interaction -------------------------------------------------------------------
     def node_at(self, point: QPointF) -> str:
+        """The node under ``point`` (widget coordinates)."""
         for key, rect in self.layout_nodes().items():
             if rect.adjusted(-4, -4, 4, 4).contains(point):
                 return key
@@ -754,8 +776,8 @@ class FlowPane(QWidget):
         if not self._auto_fit or total <= 0:
             return
         width = self.scroll.viewport().width() or self.width()
-        want = max(self.view.heightForWidth(width), self.view.minimumSizeHint().height()) + 4
-        top = max(120, min(want, total - 140))
+        want = self.view.heightForWidth(max(width, self.view._min_width())) + 4
+        top = max(self.view.minimumSizeHint().height(), min(want, total - 140))
         self.split.blockSignals(True)
         self.split.setSizes([top, max(1, total - top)])
         self.split.blockSignals(False)

@@ -11,6 +11,7 @@ from PySide6.QtCore import (
     QEvent,
     QItemSelectionModel,
     QModelIndex,
+    QPoint,
     QSettings,
     QStandardPaths,
     Qt,
@@ -18,12 +19,10 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QDockWidget,
     QFileDialog,
     QFrame,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QMainWindow,
@@ -31,7 +30,6 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QSplitter,
-    QTableView,
     QTabWidget,
     QToolBar,
     QToolButton,
@@ -47,21 +45,9 @@ from . import desktop, theme
 from .app_controller import AppController, Launch, Recorder
 from .breakpoints_dialog import BreakpointsDialog
 from .exchange_export import make_actions
-from .exchange_model import (
-    COL_BADGE,
-    COL_DURATION,
-    COL_ID,
-    COL_METHOD,
-    COL_PATH,
-    COL_SIZE,
-    COL_STATUS,
-    COL_TIME,
-    COL_TYPE,
-    ID_ROLE,
-    ExchangeFilterProxy,
-    ExchangeModel,
-)
+from .exchange_model import COL_ID, ID_ROLE, SUMMARY_ROLE, ExchangeFilterProxy, ExchangeModel
 from .flow_view import FlowPane
+from .list_view import ExchangeTable
 from .open_app_dialog import OpenAppDialog
 from .panes import (
     EnvironPane,
@@ -71,6 +57,7 @@ from .panes import (
     RequestPane,
     ResponsePane,
 )
+from .row_menu import build_row_menu
 from .session_banner import SessionBanner
 from .settings import RECENT_APPS, make_settings, read_list, remember_recent
 from .step_panel import StepPanel
@@ -88,8 +75,6 @@ EXAMPLES = (  # (menu text, spec, what it teaches)
     ("Streamed response", "inspector.examples.stream:app", "The iterable yields pieces"),
     ("App that raises", "inspector.examples.boom:app", "What a server does with an exception"),
 )
-COLUMN_WIDTHS = {COL_ID: 44, COL_TIME: 92, COL_METHOD: 60, COL_PATH: 200, COL_STATUS: 52,
-                 COL_TYPE: 120, COL_SIZE: 68, COL_DURATION: 74, COL_BADGE: 128}
 PROBLEM_STATES = ("load_error", "serve_error", "crashed", "died")
 STATE_TEXT = {"starting": "Starting…", "serving": "Serving", "load_error": "Load error",
               "serve_error": "Cannot serve", "died": "App process died; restarting",
@@ -120,6 +105,7 @@ class MainWindow(QMainWindow):
         self.recorder.step_listener = self.stepper.on_event
         self.recorder.wants_begin = self.stepper.wants_begin
         self._select_when_listed: int | None = None
+        self._select_after_delete: int | None = None
         self._seen_paused: set[int] = set()
 
         self._build_actions()
@@ -273,27 +259,14 @@ class MainWindow(QMainWindow):
         banner_layout.addWidget(self.banner_traceback)
         self.banner.hide()
 
-        self.table = QTableView()
+        self.table = ExchangeTable(self.model)
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
         # "#" ascending is the store's own order: the proxy then passes rows straight
         # through (no sorting on insert) while the header still shows the indicator.
         self.table.sortByColumn(COL_ID, Qt.SortOrder.AscendingOrder)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.table.setAlternatingRowColors(True)
-        self.table.setShowGrid(False)
-        self.table.setWordWrap(False)
-        self.table.setTabKeyNavigation(False)
-        self.table.verticalHeader().setVisible(False)
-        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
-        header = self.table.horizontalHeader()
-        header.setStretchLastSection(False)
-        header.setHighlightSections(False)
-        for col, width in COLUMN_WIDTHS.items():
-            self.table.setColumnWidth(col, width)
-        # The path takes whatever room the other (resizable, remembered) columns leave.
-        header.setSectionResizeMode(COL_PATH, QHeaderView.ResizeMode.Stretch)
+        self.table.enter_pressed.connect(self.focus_panes)
+        self.table.empty.linkActivated.connect(lambda url: desktop.open_url(QUrl(url)))
         self.table.selectionModel().currentRowChanged.connect(self._current_changed)
         self.table.verticalScrollBar().valueChanged.connect(self._scrolled)
         self.table.verticalScrollBar().rangeChanged.connect(self._range_changed)
@@ -311,7 +284,8 @@ class MainWindow(QMainWindow):
                                lambda: self._start_dir(_documents()))
         self.actions_by_name.update(exports)
         self.table.addActions(list(exports.values()))
-        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._row_menu)
 
         self.overview = OverviewPane()
         self.flow = FlowPane()
@@ -388,8 +362,6 @@ class MainWindow(QMainWindow):
                 step.addSeparator()
             else:
                 step.addAction(acts[name])
-        step.addSeparator()
-        step.addAction(self.step_dock.toggleViewAction())
         view = self.menuBar().addMenu("&View")
         view.addAction(acts["follow"])
         examples = self.menuBar().addMenu("E&xamples")
@@ -520,9 +492,30 @@ class MainWindow(QMainWindow):
         if self.filter_edit.text() != text:
             self.filter_edit.setText(text)
 
+    def add_filter_term(self, term: str) -> None:
+        """Narrow the quick filter by one term (from the row menu's Filter to…)."""
+        text = self.filter_edit.text().strip()
+        self.set_filter(f"{text} {term}".strip() if term not in text.split() else text)
+
+    def _row_menu(self, pos: QPoint) -> None:
+        index = self.table.indexAt(pos)
+        s = index.data(SUMMARY_ROLE) if index.isValid() else None
+        if index.isValid() and not self.table.selectionModel().isRowSelected(index.row()):
+            self.table.select_row(index.row())  # the menu acts on the row it was opened on
+        build_row_menu(self, s).exec(self.table.viewport().mapToGlobal(pos))
+
     def focus_filter(self) -> None:
         self.filter_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.filter_edit.selectAll()
+
+    def focus_panes(self) -> None:
+        """Enter on a row: the keyboard goes to the pane shown (its first focusable part)."""
+        page = self.tabs.currentWidget()
+        if page is None:
+            return
+        takers = [w for w in (page, *page.findChildren(QWidget))
+                  if w.isVisible() and w.focusPolicy() & Qt.FocusPolicy.TabFocus]
+        (takers[0] if takers else self.tabs).setFocus(Qt.FocusReason.ShortcutFocusReason)
 
     def set_follow(self, follow: bool) -> None:
         self.follow = follow
@@ -559,6 +552,7 @@ class MainWindow(QMainWindow):
     def delete_selected(self) -> None:
         ids = self.selected_ids()
         if ids and not self.store.read_only:
+            self._select_after_delete = self._row_after(ids)
             self.stepper.release(ids)  # a deleted row's request must not wait for nothing
             self.store.delete(ids)
 
@@ -592,9 +586,30 @@ class MainWindow(QMainWindow):
         if self.current_id is not None and any(s.id == self.current_id for s in summaries):
             self._show_current()
 
+    def _row_after(self, ids: list[int]) -> int | None:
+        """The exchange to select once ``ids`` are deleted: the row below the last of
+        them (as in a mail client), else the row above the first."""
+        rows = sorted(r for r in map(self.proxy.row_of, ids) if r is not None)
+        if not rows:
+            return None
+        gone = set(ids)
+        below = range(rows[-1] + 1, self.proxy.rowCount())
+        for row in [*below, *range(rows[0] - 1, -1, -1)]:
+            xid = self.proxy.data(self.proxy.index(row, 0), ID_ROLE)
+            if xid is not None and xid not in gone:
+                return int(xid)
+        return None
+
     def _on_removed(self, summaries: list[Summary]) -> None:
         self.model.remove(summaries)
-        if self.current_id is not None and self.model.row_of(self.current_id) is None:
+        wanted, self._select_after_delete = self._select_after_delete, None
+        if wanted is not None and self.select_id(wanted):
+            return
+        current = self.table.currentIndex()
+        if current.isValid():  # Qt moved the cursor to a neighbour: select it too
+            self.table.select_row(current.row())
+        elif self.current_id is not None and self.model.row_of(self.current_id) is None:
+            self.table.clearSelection()
             self.current_id = None
             self._show_exchange(None)
 
@@ -709,6 +724,8 @@ class MainWindow(QMainWindow):
             self.step_dock.show()
             if not self.stepper.is_paused(self.current_id):
                 self._select_paused(fresh[0])
+        elif not pauses:  # nothing waits: the dock gets out of the way
+            self.step_dock.hide()
         if self.current_id in rows:
             self._show_current()
         else:
@@ -874,12 +891,14 @@ class MainWindow(QMainWindow):
                 self.restoreGeometry(geometry)
             else:
                 self.resize(1280, 780)
+            # The list gets what its default columns need; the panes the rest.
+            self.splitter.setSizes([600, max(400, self.width() - 600)])
             for key, target in (("state", self.restoreState),
-                                ("splitter", self.splitter.restoreState),
-                                ("columns", self.table.horizontalHeader().restoreState)):
+                                ("splitter", self.splitter.restoreState)):
                 value = s.value(key, QByteArray(), QByteArray)
                 if value and not value.isEmpty():
                     target(value)
+            self.table.restore_columns(s)
             follow = s.value("follow_newest", True, bool)
             self.set_follow(bool(follow))
         finally:
@@ -891,7 +910,7 @@ class MainWindow(QMainWindow):
         s.setValue("geometry", self.saveGeometry())
         s.setValue("state", self.saveState())
         s.setValue("splitter", self.splitter.saveState())
-        s.setValue("columns", self.table.horizontalHeader().saveState())
+        self.table.save_columns(s)
         s.setValue("follow_newest", self.follow)
         s.endGroup()
         s.sync()

@@ -1,0 +1,249 @@
+"""The exchange list's table: columns the user chooses, keys a DevTools user expects,
+a waterfall column, and what an empty list says.
+
+The current row is always the selected row: whatever moves the cursor (arrows,
+j/k, Home/End, Page keys, Ctrl+arrows, a deleted row) selects where it lands, so
+the panes never show one exchange while the list highlights another. Shift
+still extends the selection.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QEvent,
+    QItemSelectionModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QPoint,
+    QRectF,
+    QSettings,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QColor, QKeyEvent, QPainter, QResizeEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QLabel,
+    QMenu,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTableView,
+    QWidget,
+)
+
+from . import theme
+from .exchange_model import (
+    COL_BADGE,
+    COL_DURATION,
+    COL_ID,
+    COL_METHOD,
+    COL_PATH,
+    COL_QUERIES,
+    COL_SIZE,
+    COL_STATUS,
+    COL_TIME,
+    COL_TYPE,
+    COL_WATERFALL,
+    COLUMNS,
+    HAS_QUERIES,
+    HEADERS,
+    SUMMARY_ROLE,
+    ExchangeModel,
+    end_of,
+    status_code,
+)
+
+COLUMN_WIDTHS = {COL_ID: 44, COL_TIME: 92, COL_METHOD: 64, COL_PATH: 200, COL_STATUS: 52,
+                 COL_TYPE: 120, COL_SIZE: 68, COL_DURATION: 74, COL_BADGE: 96, COL_QUERIES: 60,
+                 COL_WATERFALL: 140}
+# Shown on a first start: what fits a laptop's window beside the panes.
+DEFAULT_HIDDEN = frozenset({COL_TIME, COL_TYPE, COL_QUERIES, COL_WATERFALL})
+COLUMNS_KEY = "list_columns"  # the header's state, in the window's settings group
+Flag = QItemSelectionModel.SelectionFlag
+Action = QAbstractItemView.CursorAction
+
+
+def choosable_columns() -> list[int]:
+    """The columns the header's menu can show or hide (the path always shows)."""
+    return [c for c in range(COLUMNS) if c != COL_PATH and (c != COL_QUERIES or HAS_QUERIES)]
+
+
+class WaterfallDelegate(QStyledItemDelegate):
+    """Each exchange's time as a bar over the whole list's time range, as in DevTools."""
+
+    def __init__(self, model: ExchangeModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = model
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem,
+              index: QModelIndex | QPersistentModelIndex) -> None:
+        super().paint(painter, option, index)  # background and selection
+        s = index.data(SUMMARY_ROLE)
+        span = self.model.time_span()
+        if s is None or span is None:
+            return
+        t0, t1 = span
+        total = max(t1 - t0, 1e-6)
+        rect = QRectF(option.rect).adjusted(4, 4, -4, -4)
+        left = rect.left() + rect.width() * (s.start - t0) / total
+        width = max(2.0, rect.width() * (end_of(s) - s.start) / total)
+        colour = theme.status_color(status_code(s) or 0, option.palette) \
+            or theme.accent_color(option.palette)
+        if s.state in ("active", "paused"):
+            colour = QColor(theme.accent_color(option.palette))
+            colour.setAlpha(150)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(colour)
+        painter.drawRoundedRect(QRectF(left, rect.top(), min(width, rect.right() - left + 2),
+                                       rect.height()), 2, 2)
+        painter.restore()
+
+
+class ExchangeTable(QTableView):
+    """The list of exchanges. ``enter_pressed``: Enter/Return on a row (focus the panes)."""
+
+    enter_pressed = Signal()
+
+    def __init__(self, model: ExchangeModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.exchanges = model
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setAlternatingRowColors(True)
+        self.setShowGrid(False)
+        self.setWordWrap(False)
+        self.setTabKeyNavigation(False)
+        # A long path keeps its start and its end, which tell routes apart.
+        self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.verticalHeader().setVisible(False)
+        self.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
+        self.setItemDelegateForColumn(COL_WATERFALL, WaterfallDelegate(model, self))
+        self.empty = QLabel(self.viewport())
+        self.empty.setObjectName("empty-list")
+        self.empty.setWordWrap(True)
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setTextFormat(Qt.TextFormat.RichText)
+        self.empty.setOpenExternalLinks(False)
+        self.empty.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+        self.empty.setContentsMargins(24, 24, 24, 24)
+
+    def setModel(self, model: QAbstractItemModel | None) -> None:
+        super().setModel(model)
+        if model is None:
+            return
+        for signal in (model.rowsInserted, model.rowsRemoved, model.modelReset,
+                       model.layoutChanged):
+            signal.connect(self._update_empty)
+        header = self.horizontalHeader()
+        header.setStretchLastSection(False)
+        header.setHighlightSections(False)
+        header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        header.customContextMenuRequested.connect(self._header_menu)
+        self.default_columns()
+        self._update_empty()
+
+    # -- columns ---------------------------------------------------------------------------
+    def default_columns(self) -> None:
+        header = self.horizontalHeader()
+        for col, width in COLUMN_WIDTHS.items():
+            self.setColumnWidth(col, width)
+            header.setSectionHidden(col, col in DEFAULT_HIDDEN)
+        # The path takes whatever room the other (resizable, remembered) columns leave.
+        header.setSectionResizeMode(COL_PATH, QHeaderView.ResizeMode.Stretch)
+
+    def column_menu(self) -> QMenu:
+        """A checkable item per choosable column, as the header's context menu shows."""
+        menu = QMenu(self)
+        header = self.horizontalHeader()
+        for col in choosable_columns():
+            action = menu.addAction(HEADERS[col])
+            action.setCheckable(True)
+            action.setChecked(not header.isSectionHidden(col))
+            action.setData(col)
+            action.toggled.connect(lambda on, c=col: self.show_column(c, on))
+        menu.addSeparator()
+        menu.addAction("Reset Columns", self.default_columns)
+        return menu
+
+    def show_column(self, col: int, on: bool) -> None:
+        header = self.horizontalHeader()
+        header.setSectionHidden(col, not on)
+        if on and header.sectionSize(col) < 24:
+            header.resizeSection(col, COLUMN_WIDTHS.get(col, 80))
+
+    def _header_menu(self, pos: QPoint) -> None:
+        self.column_menu().exec(self.horizontalHeader().mapToGlobal(pos))
+
+    def restore_columns(self, settings: QSettings) -> None:
+        state = settings.value(COLUMNS_KEY)
+        if state is not None and self.horizontalHeader().restoreState(state):
+            self.horizontalHeader().setSectionResizeMode(COL_PATH,
+                                                         QHeaderView.ResizeMode.Stretch)
+            # A column unknown when the state was saved (a queries count) stays hidden.
+            if not HAS_QUERIES:
+                self.horizontalHeader().setSectionHidden(COL_QUERIES, True)
+
+    def save_columns(self, settings: QSettings) -> None:
+        settings.setValue(COLUMNS_KEY, self.horizontalHeader().saveState())
+
+    # -- keys: the current row is the selected row --------------------------------------------
+    def selectionCommand(self, index: QModelIndex | QPersistentModelIndex,
+                         event: QEvent | None = None) -> QItemSelectionModel.SelectionFlag:
+        if isinstance(event, QKeyEvent) and event.type() == QEvent.Type.KeyPress \
+                and not event.modifiers() & Qt.KeyboardModifier.ShiftModifier \
+                and event.key() != Qt.Key.Key_Space:
+            return Flag.ClearAndSelect | Flag.Rows  # Ctrl+arrows too: select where it lands
+        return super().selectionCommand(index, event)
+
+    def moveCursor(self, action: Action, modifiers: Qt.KeyboardModifier) -> QModelIndex:
+        model = self.model()
+        rows = model.rowCount() if model is not None else 0
+        if rows and action in (Action.MoveHome, Action.MoveEnd):  # rows, not columns
+            column = max(0, self.currentIndex().column())
+            return model.index(0 if action == Action.MoveHome else rows - 1, column)
+        return super().moveCursor(action, modifiers)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key, mods = event.key(), event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        if key in (Qt.Key.Key_J, Qt.Key.Key_K) and mods in (Qt.KeyboardModifier.NoModifier,
+                                                             Qt.KeyboardModifier.ShiftModifier):
+            arrow = Qt.Key.Key_Down if key == Qt.Key.Key_J else Qt.Key.Key_Up
+            super().keyPressEvent(QKeyEvent(QEvent.Type.KeyPress, arrow, mods))
+            return
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():
+            self.enter_pressed.emit()
+            return
+        super().keyPressEvent(event)
+
+    def select_row(self, row: int) -> None:
+        """Make display row ``row`` current and the only selected one."""
+        model = self.model()
+        if model is None or not 0 <= row < model.rowCount():
+            return
+        index = model.index(row, max(0, self.currentIndex().column()))
+        self.selectionModel().setCurrentIndex(index, Flag.ClearAndSelect | Flag.Rows)
+        self.scrollTo(index)
+
+    # -- an empty list says what to do --------------------------------------------------------
+    def set_empty_text(self, text: str) -> None:
+        """Rich text shown over an empty list (links emit ``self.empty.linkActivated``)."""
+        self.empty.setText(text)
+        self._update_empty()
+
+    def _update_empty(self, *_args: object) -> None:
+        model = self.model()
+        empty = model is None or model.rowCount() == 0
+        self.empty.setVisible(empty and bool(self.empty.text()))
+        self._place_empty()
+
+    def _place_empty(self) -> None:
+        self.empty.setGeometry(self.viewport().rect())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._place_empty()
