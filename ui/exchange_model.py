@@ -36,6 +36,7 @@ from inspector.host import summaryfilter
 from inspector.host.store import SERVER_ONLY, Summary
 
 from . import theme
+from .body_text import plural
 
 COL_ID, COL_TIME, COL_METHOD, COL_PATH, COL_STATUS, COL_TYPE, COL_SIZE, COL_DURATION, \
     COL_BADGE, COL_QUERIES, COL_WATERFALL = range(11)
@@ -201,7 +202,7 @@ def tooltip(s: Summary, col: int, paused_at: str = "") -> str | None:
         if s.error:
             what.append("the app raised an exception")
         if s.findings:
-            what.append(f"{s.findings} PEP 3333 warning(s) or error(s)")
+            what.append(f"{plural(s.findings, 'PEP 3333 finding')}")
         return "; ".join(what)
     if col == COL_STATUS and s.status is None and s.state == DROPPED:
         return ("No reply (connection dropped): the app's process died while serving "

@@ -42,6 +42,7 @@ from inspector.host.terminal import inert
 from inspector.model import Exchange
 
 from . import desktop, theme
+from .body_text import plural
 from .edits import edits_html
 from .exchange_model import human_size
 from .panes.request import request_headers
@@ -95,8 +96,8 @@ def flow_nodes(x: Exchange | None) -> list[FlowNode]:
         FlowNode("browser", "Browser", f"{x.method} {target}".strip(), 0.0, state="done"),
         FlowNode("server", "waitress", f"HTTP parsed · {headers} header"
                  f"{'s' * (headers != 1)}{body}", 0.0, state="done", edge="HTTP request"),
-        FlowNode("environ", "environ", f"{len(x.environ)} keys, a dict", 0.0, state="done",
-                 edge="builds"),
+        FlowNode("environ", "environ", f"{plural(len(x.environ), 'key')}, a dict", 0.0,
+                 state="done", edge="builds"),
     ]
     app_t = reached.get("app_called")
     not_called = "not called: waitress answered on its own" if x.server_only \
@@ -621,10 +622,10 @@ def _data_html(data: bytes, total: int | None = None) -> str:
         return "<p><i>(empty)</i></p>"
     more = ""
     if total is not None and total > len(data):
-        more = f"<p><i>{len(data)} of {total} bytes captured.</i></p>"
+        more = f"<p><i>{len(data)} of {plural(total, 'byte')} captured.</i></p>"
     shown = data[:PREVIEW]
     if len(data) > PREVIEW:
-        more += f"<p><i>First {PREVIEW} of {len(data)} bytes shown.</i></p>"
+        more += f"<p><i>First {PREVIEW} of {plural(len(data), 'byte')} shown.</i></p>"
     if is_probably_text(shown):
         body = html.escape(shown.decode("utf-8", errors="replace"))
     else:
@@ -674,17 +675,17 @@ def node_detail_html(x: Exchange | None, key: str, palette: QPalette | None = No
                      f"from {html.escape(x.client)}</p>")
         parts.append(_table(request_headers(x)))
         if x.request_size:
-            parts.append(f"<p>Body: {x.request_size} bytes.</p>")
+            parts.append(f"<p>Body: {plural(x.request_size, 'byte')}.</p>")
     elif key == "server":
-        parts.append(f"<p>Parsed the request line and {len(request_headers(x))} headers, "
+        parts.append(f"<p>Parsed the request line and {plural(len(request_headers(x)), 'header')}, "
                      f"buffered a {x.request_size}-byte body, and gave the request to "
                      f"worker thread <code>{html.escape(x.thread)}</code>.</p>")
     elif key == "environ":
         rows = [(k, v[0]) for k, v in sorted(x.environ.items())]
         parts.append(edits_html(edits, palette))
         before = " before your edits (above)" if edits else ""
-        parts.append(f"<p>{len(rows)} keys as waitress built them{before}; the Environ tab "
-                     "says what each one means.</p>")
+        parts.append(f"<p>{plural(len(rows), 'key')} as waitress built them{before}; the "
+                     "Environ tab says what each one means.</p>")
         parts.append(_table(rows))
     elif key == "app":
         if x.error is not None and ERROR_NODE.get(x.error.phase, "app") == "app":
@@ -710,12 +711,12 @@ def node_detail_html(x: Exchange | None, key: str, palette: QPalette | None = No
         parts.append(edits_html(edits, palette))
         if pause is not None:
             data = pause.get("data") or b""
-            parts.append(f"<p><b>Chunk {pause.get('index')}</b>, {len(data)} bytes, "
+            parts.append(f"<p><b>Chunk {pause.get('index')}</b>, {plural(len(data), 'byte')}, "
                          "waiting to be sent:</p>")
             parts.append(_data_html(data))
         pieces = chunk_pieces(x)
         for i, (chunk, piece) in enumerate(zip(x.chunks, pieces), 1):
-            parts.append(f"<p><b>Chunk {i}</b>: {chunk.size} bytes at {fmt_ms(chunk.t)}"
+            parts.append(f"<p><b>Chunk {i}</b>: {plural(chunk.size, 'byte')} at {fmt_ms(chunk.t)}"
                          f"{' via write()' if chunk.via == 'write' else ''}</p>")
             parts.append(_data_html(piece) if piece is not None
                          else "<p><i>(beyond the capture limit)</i></p>")

@@ -3,6 +3,9 @@ status and what it means, the headers, and the body in a fitting viewer."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -10,6 +13,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSplitter,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -18,6 +22,7 @@ from inspector.difference import added_headers, wire_difference
 from inspector.model import Exchange
 
 from .. import theme
+from ..body_text import COOKIE_COLUMNS, set_cookie_rows
 from .overview import status_meaning
 from .widgets import BodyView, KeyValueTable
 
@@ -51,9 +56,14 @@ class ResponsePane(QWidget):
         self.meaning.setWordWrap(True)
         self.meaning.setTextFormat(Qt.TextFormat.PlainText)  # holds a request line as received
         self.headers = KeyValueTable()
+        self.cookies = KeyValueTable(COOKIE_COLUMNS)
+        self.head_tabs = QTabWidget()
+        self.head_tabs.setDocumentMode(True)
+        self.head_tabs.addTab(self.headers, "Headers")
+        self.head_tabs.addTab(self.cookies, "Set-Cookie")
         self.body = BodyView()
         split = QSplitter(Qt.Orientation.Vertical)
-        split.addWidget(self.headers)
+        split.addWidget(self.head_tabs)
         split.addWidget(self.body)
         split.setStretchFactor(0, 1)
         split.setStretchFactor(1, 4)
@@ -105,7 +115,7 @@ class ResponsePane(QWidget):
             self.status.setText("")
             self.meaning.setText("")
             self.difference.setText("")
-            self.headers.set_rows([])
+            self._show_headers([])
             self.body.set_body(b"", 0, "")
             return
         self._show_difference(x)
@@ -139,12 +149,12 @@ class ResponsePane(QWidget):
         else:
             self._show_status("(nothing went out)", None)
             self.meaning.setText("No response head reached the client.")
-        self.headers.set_rows([(str(k), str(v)) for k, v in x.headers])
+        self._show_headers(x.headers)
         note = "No response body." if x.client_reads_body else (
             "HEAD: a client reads no body." if x.method == "HEAD"
             else f"A {x.status[:3]} response has no body.")
         self.body.set_body(x.client_body, x.client_size, x.header("Content-Type") or "",
-                           note=note)
+                           note=note, content_encoding=x.header("Content-Encoding") or "")
 
     def _show_app(self, x: Exchange) -> None:
         status = x.app_status
@@ -164,8 +174,22 @@ class ResponsePane(QWidget):
             self._show_status("(no status)", None)
             self.meaning.setText("The app never called start_response; the server "
                                  "answered on its own (usually 500).")
-        self.headers.set_rows([(str(k), str(v)) for k, v in x.app_headers])
+        self._show_headers(x.app_headers)
         note = "wsgi.file_wrapper: the file went out directly" if x.file_wrapper else ""
-        content_type = next((v for k, v in x.app_headers if k.lower() == "content-type"), "")
+        content_type = _header(x.app_headers, "content-type")
         self.body.set_body(x.response_body, x.response_size, content_type,
-                           note=note or "No response body.")
+                           note=note or "No response body.",
+                           content_encoding=_header(x.app_headers, "content-encoding"))
+
+    def _show_headers(self, headers: Sequence[tuple[Any, Any]]) -> None:
+        pairs = [(str(k), str(v)) for k, v in headers]
+        self.headers.set_rows(pairs)
+        cookies = set_cookie_rows(pairs)
+        self.cookies.set_rows(cookies)
+        self.head_tabs.setTabText(0, f"Headers ({len(pairs)})" if pairs else "Headers")
+        self.head_tabs.setTabText(1, f"Set-Cookie ({len(cookies)})" if cookies
+                                  else "Set-Cookie")
+
+
+def _header(headers: Sequence[tuple[Any, Any]], name: str) -> str:
+    return next((str(v) for k, v in headers if str(k).lower() == name), "")
