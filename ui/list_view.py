@@ -9,6 +9,8 @@ still extends the selection.
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import (
     QAbstractItemModel,
     QEvent,
@@ -61,6 +63,14 @@ COLUMN_WIDTHS = {COL_ID: 44, COL_TIME: 92, COL_METHOD: 64, COL_PATH: 200, COL_ST
 # Shown on a first start: what fits a laptop's window beside the panes.
 DEFAULT_HIDDEN = frozenset({COL_TIME, COL_TYPE, COL_QUERIES, COL_WATERFALL})
 COLUMNS_KEY = "list_columns"  # the header's state, in the window's settings group
+# The list's own keys (not actions): the Keyboard Shortcuts window lists them too.
+LIST_KEYS = (("Up, Down, k, j", "Previous or next exchange"),
+             ("Home, End", "First or last exchange"),
+             ("Page Up, Page Down", "A page up or down"),
+             ("Shift+Up, Shift+Down", "Select several exchanges"),
+             ("Enter", "Move the keyboard to the panes"),
+             ("?", "Keyboard shortcuts"))
+NO_MATCH = "No exchange matches the filter."
 Flag = QItemSelectionModel.SelectionFlag
 Action = QAbstractItemView.CursorAction
 
@@ -107,6 +117,7 @@ class ExchangeTable(QTableView):
     """The list of exchanges. ``enter_pressed``: Enter/Return on a row (focus the panes)."""
 
     enter_pressed = Signal()
+    help_requested = Signal()  # "?" pressed
 
     def __init__(self, model: ExchangeModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -131,6 +142,7 @@ class ExchangeTable(QTableView):
         self.empty.setOpenExternalLinks(False)
         self.empty.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
         self.empty.setContentsMargins(24, 24, 24, 24)
+        self._empty_text = ""
 
     def setModel(self, model: QAbstractItemModel | None) -> None:
         super().setModel(model)
@@ -215,6 +227,9 @@ class ExchangeTable(QTableView):
             arrow = Qt.Key.Key_Down if key == Qt.Key.Key_J else Qt.Key.Key_Up
             super().keyPressEvent(QKeyEvent(QEvent.Type.KeyPress, arrow, mods))
             return
+        if event.text() == "?":
+            self.help_requested.emit()
+            return
         if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():
             self.enter_pressed.emit()
             return
@@ -232,12 +247,16 @@ class ExchangeTable(QTableView):
     # -- an empty list says what to do --------------------------------------------------------
     def set_empty_text(self, text: str) -> None:
         """Rich text shown over an empty list (links emit ``self.empty.linkActivated``)."""
-        self.empty.setText(text)
+        self._empty_text = text
         self._update_empty()
 
     def _update_empty(self, *_args: object) -> None:
         model = self.model()
         empty = model is None or model.rowCount() == 0
+        if empty and self.exchanges.rowCount():  # rows there are, the filter hides them
+            self.empty.setText(NO_MATCH)
+        elif empty:
+            self.empty.setText(self._empty_text)
         self.empty.setVisible(empty and bool(self.empty.text()))
         self._place_empty()
 
@@ -247,3 +266,15 @@ class ExchangeTable(QTableView):
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._place_empty()
+
+
+def empty_list_text(url: str) -> str:
+    """What an empty list says: the URL to open (a link) and how to send a request."""
+    if not url:
+        return ("<p>No requests yet.</p><p>The app is not serving: start it (App ▸ Start) "
+                "or open another one (File ▸ Open App…).</p>")
+    link = html.escape(url)
+    return (f"<p style='font-size:large'>No requests yet.</p>"
+            f"<p>Open <a href='{link}'>{link}</a> in your browser,<br>"
+            f"or send one from a terminal: <code>curl {link}</code></p>"
+            "<p>Every request the app gets shows up here as it happens.</p>")

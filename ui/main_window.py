@@ -47,7 +47,8 @@ from .breakpoints_dialog import BreakpointsDialog
 from .exchange_export import make_actions
 from .exchange_model import COL_ID, ID_ROLE, SUMMARY_ROLE, ExchangeFilterProxy, ExchangeModel
 from .flow_view import FlowPane
-from .list_view import ExchangeTable
+from .help_menu import build_help_menu
+from .list_view import ExchangeTable, empty_list_text
 from .open_app_dialog import OpenAppDialog
 from .panes import (
     EnvironPane,
@@ -63,6 +64,7 @@ from .settings import RECENT_APPS, make_settings, read_list, remember_recent
 from .step_panel import StepPanel
 from .stepping import StepController, phase_label
 from .store_bridge import StoreBridge
+from .theme_menu import build_theme_menu
 
 GROUP = "MainWindow"
 LAST_DIR = "files/last_dir"  # where the last session or HAR was opened, saved or exported
@@ -281,7 +283,7 @@ class MainWindow(QMainWindow):
         copy_url.triggered.connect(self._copy_selected_urls)
         self.table.addAction(copy_url)
         exports = make_actions(self, self.current_exchange,
-                               lambda: self._start_dir(_documents()))
+                               lambda: self._start_dir(self.app_folder()))
         self.actions_by_name.update(exports)
         self.table.addActions(list(exports.values()))
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
@@ -364,6 +366,8 @@ class MainWindow(QMainWindow):
                 step.addAction(acts[name])
         view = self.menuBar().addMenu("&View")
         view.addAction(acts["follow"])
+        view.addSeparator()
+        self.theme_actions = build_theme_menu(view, self.settings)
         examples = self.menuBar().addMenu("E&xamples")
         for text, spec, lesson in EXAMPLES:
             action = examples.addAction(text)
@@ -371,6 +375,7 @@ class MainWindow(QMainWindow):
             action.setStatusTip(f"{spec} — {lesson}")
             action.triggered.connect(lambda _=False, s=spec: self.open_app(s))
         examples.setToolTipsVisible(True)
+        self.help_menu = build_help_menu(self)  # others append Filter Syntax, About
 
     def _build_statusbar(self) -> None:
         self.state_label = QLabel()
@@ -435,6 +440,7 @@ class MainWindow(QMainWindow):
         else:
             self.url_label.setText("<i>not serving</i>")
         self.copy_url_button.setEnabled(bool(url))
+        self.table.set_empty_text(empty_list_text(url if state == "serving" else ""))
         self.actions_by_name["browser"].setEnabled(bool(url))
         spec = self.controller.launch.spec if self.controller.launch else ""
         text = STATE_TEXT.get(state, state)
@@ -814,6 +820,13 @@ class MainWindow(QMainWindow):
         parts.append(f"{name} (read-only)" if self.store.read_only else name)
         self.setWindowTitle(" — ".join([*parts, "WSGI Inspector"]))
 
+    def app_folder(self) -> str:
+        """The served app's project folder (where a .py spec lives, else its app dir)."""
+        launch = self.controller.launch
+        if launch is None:
+            return _documents()
+        return launch.options(0).app_dir
+
     def _start_dir(self, fallback: str) -> str:
         """Where a file dialog opens: the folder last used, else ``fallback``."""
         last = self.settings.value(LAST_DIR, "", str)
@@ -840,7 +853,7 @@ class MainWindow(QMainWindow):
         self.store.save_as(path)
 
     def choose_save_session(self) -> None:
-        folder = self._start_dir(_documents())
+        folder = self._start_dir(self.app_folder())
         path, _ = QFileDialog.getSaveFileName(self, "Save Session As",
                                               str(Path(folder) / f"session{SUFFIX}"),
                                               f"Sessions (*{SUFFIX})")
@@ -864,7 +877,7 @@ class MainWindow(QMainWindow):
 
     def choose_export_har(self, include_secrets: bool = False) -> None:
         title = "Export HAR with Secrets" if include_secrets else "Export HAR"
-        folder = self._start_dir(_documents())
+        folder = self._start_dir(self.app_folder())
         path, _ = QFileDialog.getSaveFileName(self, title, str(Path(folder) / "exchanges.har"),
                                               "HAR files (*.har)")
         if path:
