@@ -39,9 +39,9 @@ from . import theme
 from .body_text import plural
 
 COL_ID, COL_TIME, COL_METHOD, COL_PATH, COL_STATUS, COL_TYPE, COL_SIZE, COL_DURATION, \
-    COL_BADGE, COL_QUERIES, COL_WATERFALL = range(11)
+    COL_BADGE, COL_QUERIES, COL_WATERFALL, COL_APP = range(12)
 HEADERS = ("#", "Time", "Method", "Path", "Status", "Type", "Size", "Duration", "Findings",
-           "Queries", "Waterfall")
+           "Queries", "Waterfall", "App")
 COLUMNS = len(HEADERS)
 NUMERIC = frozenset({COL_ID, COL_SIZE, COL_DURATION, COL_QUERIES})
 # A summary may carry a count of SQL queries (when the app's SQL is recorded); the
@@ -51,6 +51,7 @@ HAS_QUERIES = "queries" in Summary._fields
 SORT_ROLE = Qt.ItemDataRole.UserRole
 SUMMARY_ROLE = Qt.ItemDataRole.UserRole + 1
 ID_ROLE = Qt.ItemDataRole.UserRole + 2
+SECTION_ROLE = Qt.ItemDataRole.UserRole + 3  # which app section a row is in (0, 1, ...)
 
 # Qt passes roles to data() as plain ints; comparing and hashing ints is the fast path.
 _DISPLAY = int(Qt.ItemDataRole.DisplayRole)
@@ -148,12 +149,12 @@ def queries_of(s: Summary) -> int | None:
     return value if isinstance(value, int) else None
 
 
-def display_texts(s: Summary, paused_at: str = "") -> tuple[str, ...]:
+def display_texts(s: Summary, paused_at: str = "", app: str = "") -> tuple[str, ...]:
     """Every column's text for one summary, in column order (the waterfall is drawn)."""
     queries = queries_of(s)
     return (str(s.id), clock(s.start), s.method, path_text(s), status_text(s),
             short_type(s.content_type), human_size(s.response_size), duration_text(s),
-            badge(s, paused_at), "" if queries is None else str(queries), "")
+            badge(s, paused_at), "" if queries is None else str(queries), "", app)
 
 
 def sort_key(s: Summary, col: int) -> Any:
@@ -164,6 +165,8 @@ def sort_key(s: Summary, col: int) -> Any:
         return s.start
     if col == COL_QUERIES:
         return queries_of(s) or 0
+    if col == COL_APP:
+        return s.id  # sections follow the ids
     if col == COL_METHOD:
         return s.method
     if s.state == SERVER_ONLY and col in (COL_METHOD, COL_PATH, COL_STATUS, COL_BADGE):
@@ -284,6 +287,9 @@ class ExchangeModel(QAbstractTableModel):
         self._colors: ListColors | None = None  # made on first use (needs the application)
         self.counts = Counts()
         self._span: tuple[float, float] | None = None  # the waterfall's time range
+        # Sections: exchange ids from _section_ids[i] on were served by _section_apps[i].
+        self._section_ids: list[int] = []
+        self._section_apps: list[str] = []
         self._italic = QFont()
         self._italic.setItalic(True)
 
@@ -313,7 +319,9 @@ class ExchangeModel(QAbstractTableModel):
         texts = self._texts[row]
         if texts is None:
             s = self._rows[row]
-            texts = self._texts[row] = display_texts(s, self._paused_at.get(s.id, ""))
+            section = self.section_of(s.id)
+            app = self._section_apps[section] if section >= 0 else ""
+            texts = self._texts[row] = display_texts(s, self._paused_at.get(s.id, ""), app)
         return texts[col]
 
     def _font(self, row: int, col: int) -> QFont | None:
@@ -351,6 +359,31 @@ class ExchangeModel(QAbstractTableModel):
 
     def _id(self, row: int, col: int) -> int:
         return self._rows[row].id
+
+    def _section(self, row: int, col: int) -> int:
+        return self.section_of(self._rows[row].id)
+
+    # -- app sections: switching apps starts a new part of the list ---------------------
+    def start_section(self, app: str) -> None:
+        """Exchanges from now on are ``app``'s (their ids follow every listed one)."""
+        last = self._rows[-1].id if self._rows else 0
+        self._section_ids, self._section_apps = add_section(
+            (self._section_ids, self._section_apps), app, last)
+
+    def section_of(self, xid: int) -> int:
+        """The index of the app section exchange ``xid`` belongs to (-1: none known)."""
+        return bisect.bisect_right(self._section_ids, xid) - 1
+
+    def section_count(self) -> int:
+        return len(self._section_apps)
+
+    def sections(self) -> Sections:
+        return list(self._section_ids), list(self._section_apps)
+
+    def set_sections(self, sections: Sections) -> None:
+        """Replace the sections (another session shown: it has its own, or none)."""
+        self._section_ids, self._section_apps = list(sections[0]), list(sections[1])
+        self._texts = [None] * len(self._rows)
 
     # -- colours --------------------------------------------------------------------------
     def colors(self) -> ListColors:
@@ -491,7 +524,24 @@ CELL_ROLES: dict[int, Callable[[ExchangeModel, int, int], Any]] = {
     int(SORT_ROLE): ExchangeModel._sort_key,
     int(SUMMARY_ROLE): ExchangeModel._summary,
     int(ID_ROLE): ExchangeModel._id,
+    int(SECTION_ROLE): ExchangeModel._section,
 }
+
+
+Sections = tuple[list[int], list[str]]  # (first exchange id, app) of each section
+
+
+def add_section(sections: Sections, app: str, last_id: int) -> Sections:
+    """``sections`` with ``app`` serving the exchanges after ``last_id``."""
+    ids, apps = list(sections[0]), list(sections[1])
+    if apps and apps[-1] == app:
+        return ids, apps
+    if ids and ids[-1] > last_id:  # nothing came since the last switch: it never served
+        apps[-1] = app
+    else:
+        ids.append(last_id + 1)
+        apps.append(app)
+    return ids, apps
 
 
 def ascending_runs(rows: list[int]) -> list[tuple[int, int]]:

@@ -772,13 +772,13 @@ class FlowPane(QWidget):
         self._fit()
 
     def _fit(self) -> None:
-        """The whole diagram in view, the detail gets the rest (at least 140 px)."""
+        """The whole diagram in view, the detail gets the rest (at least 100 px)."""
         total = self.split.height()
         if not self._auto_fit or total <= 0:
             return
         width = self.scroll.viewport().width() or self.width()
         want = self.view.heightForWidth(max(width, self.view._min_width())) + 4
-        top = max(self.view.minimumSizeHint().height(), min(want, total - 140))
+        top = max(self.view.minimumSizeHint().height(), min(want, total - 100))
         self.split.blockSignals(True)
         self.split.setSizes([top, max(1, total - top)])
         self.split.blockSignals(False)

@@ -66,11 +66,22 @@ def shortcut_rows(window: QWidget) -> list[tuple[str, str, str]]:
         if id(action) in seen or not keys or not what or (what, keys) in listed:
             continue
         listed.add((what, keys))
-        where = "List" if action.parent() is table else \
-            "Window" if action.parent() is window else "Tables in the panes"
-        rows.append((where, what, keys))
+        rows.append((_where(window, action, table), what, keys))
     rows.extend(("List", what, keys) for keys, what in LIST_KEYS)
     return rows
+
+
+def _where(window: QWidget, action: QAction, table: QWidget | None) -> str:
+    """Where an action's keys work, by the widget that holds it."""
+    owner = action.parent()
+    if owner is window:
+        return "Window"
+    if owner is table:
+        return "List"
+    dock = getattr(window, "step_dock", None)
+    if isinstance(owner, QWidget) and dock is not None and dock.isAncestorOf(owner):
+        return "Step panel"
+    return "Panes"
 
 
 def _menu_actions(menu: QMenu) -> list[QAction]:
@@ -96,6 +107,7 @@ class ShortcutsDialog(QDialog):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setAlternatingRowColors(True)
         self.table.setShowGrid(False)
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
         for r, row in enumerate(rows):
             for c, text in enumerate(row):
                 item = QTableWidgetItem(text)
@@ -117,7 +129,8 @@ class ShortcutsDialog(QDialog):
         layout.addWidget(self.table, 1)
         layout.addWidget(note)
         layout.addWidget(buttons)
-        self.resize(620, min(720, 120 + 26 * len(rows)))
+        self.table.setCurrentCell(-1, -1)
+        self.resize(640, min(760, 140 + (self.fontMetrics().height() + 8) * len(rows)))
 
     def rows(self) -> list[tuple[str, str, str]]:
         return [tuple(self.table.item(r, c).text() for c in range(3))  # type: ignore[misc]

@@ -23,7 +23,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QColor, QKeyEvent, QPainter, QResizeEvent
+from PySide6.QtGui import QColor, QKeyEvent, QPainter, QPen, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 
 from . import theme
 from .exchange_model import (
+    COL_APP,
     COL_BADGE,
     COL_DURATION,
     COL_ID,
@@ -51,6 +52,7 @@ from .exchange_model import (
     COLUMNS,
     HAS_QUERIES,
     HEADERS,
+    SECTION_ROLE,
     SUMMARY_ROLE,
     ExchangeModel,
     end_of,
@@ -59,9 +61,9 @@ from .exchange_model import (
 
 COLUMN_WIDTHS = {COL_ID: 44, COL_TIME: 92, COL_METHOD: 64, COL_PATH: 200, COL_STATUS: 52,
                  COL_TYPE: 120, COL_SIZE: 68, COL_DURATION: 74, COL_BADGE: 96, COL_QUERIES: 60,
-                 COL_WATERFALL: 140}
+                 COL_WATERFALL: 140, COL_APP: 180}
 # Shown on a first start: what fits a laptop's window beside the panes.
-DEFAULT_HIDDEN = frozenset({COL_TIME, COL_TYPE, COL_QUERIES, COL_WATERFALL})
+DEFAULT_HIDDEN = frozenset({COL_TIME, COL_TYPE, COL_QUERIES, COL_WATERFALL, COL_APP})
 COLUMNS_KEY = "list_columns"  # the header's state, in the window's settings group
 # The list's own keys (not actions): the Keyboard Shortcuts window lists them too.
 LIST_KEYS = (("Up, Down, k, j", "Previous or next exchange"),
@@ -80,16 +82,40 @@ def choosable_columns() -> list[int]:
     return [c for c in range(COLUMNS) if c != COL_PATH and (c != COL_QUERIES or HAS_QUERIES)]
 
 
-class WaterfallDelegate(QStyledItemDelegate):
-    """Each exchange's time as a bar over the whole list's time range, as in DevTools."""
+class SectionDelegate(QStyledItemDelegate):
+    """Draws a line above the first row of each app's section (switching apps starts
+    a new part of the list), when the list is in the order the exchanges came."""
 
-    def __init__(self, model: ExchangeModel, parent: QWidget | None = None) -> None:
+    def __init__(self, model: ExchangeModel, parent: QTableView) -> None:
         super().__init__(parent)
         self.model = model
+        self.view = parent
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem,
               index: QModelIndex | QPersistentModelIndex) -> None:
-        super().paint(painter, option, index)  # background and selection
+        super().paint(painter, option, index)
+        row = index.row()
+        if row == 0 or self.model.section_count() < 2:
+            return
+        proxy = index.model()
+        if proxy.sortColumn() not in (-1, COL_ID, COL_APP) \
+                or proxy.sortOrder() != Qt.SortOrder.AscendingOrder:
+            return
+        above = proxy.index(row - 1, 0).data(SECTION_ROLE)
+        if above is not None and above != index.data(SECTION_ROLE):
+            painter.save()
+            painter.setPen(QPen(theme.accent_color(option.palette), 2))
+            top = option.rect.top() + 1
+            painter.drawLine(option.rect.left(), top, option.rect.right(), top)
+            painter.restore()
+
+
+class WaterfallDelegate(SectionDelegate):
+    """Each exchange's time as a bar over the whole list's time range, as in DevTools."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem,
+              index: QModelIndex | QPersistentModelIndex) -> None:
+        super().paint(painter, option, index)  # background, selection, section line
         s = index.data(SUMMARY_ROLE)
         span = self.model.time_span()
         if s is None or span is None:
@@ -133,6 +159,7 @@ class ExchangeTable(QTableView):
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.verticalHeader().setVisible(False)
         self.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
+        self.setItemDelegate(SectionDelegate(model, self))
         self.setItemDelegateForColumn(COL_WATERFALL, WaterfallDelegate(model, self))
         self.empty = QLabel(self.viewport())
         self.empty.setObjectName("empty-list")

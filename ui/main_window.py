@@ -44,8 +44,18 @@ from inspector.model import Exchange
 from . import desktop, theme
 from .app_controller import AppController, Launch, Recorder
 from .breakpoints_dialog import BreakpointsDialog
+from .context import interpreter, short_interpreter, status_context
 from .exchange_export import make_actions
-from .exchange_model import COL_ID, ID_ROLE, SUMMARY_ROLE, ExchangeFilterProxy, ExchangeModel
+from .exchange_model import (
+    COL_APP,
+    COL_ID,
+    ID_ROLE,
+    SUMMARY_ROLE,
+    ExchangeFilterProxy,
+    ExchangeModel,
+    Sections,
+    add_section,
+)
 from .flow_view import FlowPane
 from .help_menu import build_help_menu
 from .list_view import ExchangeTable, empty_list_text
@@ -58,7 +68,7 @@ from .panes import (
     RequestPane,
     ResponsePane,
 )
-from .row_menu import build_row_menu
+from .row_menu import FOLLOW_WINDOW, build_row_menu, followed_by
 from .session_banner import SessionBanner
 from .settings import RECENT_APPS, make_settings, read_list, remember_recent
 from .step_panel import StepPanel
@@ -108,6 +118,8 @@ class MainWindow(QMainWindow):
         self.recorder.wants_begin = self.stepper.wants_begin
         self._select_when_listed: int | None = None
         self._select_after_delete: int | None = None
+        self._dock_height = 0  # the Step dock's height when it last hid
+        self._live_sections: Sections = ([], [])  # which app served which ids
         self._seen_paused: set[int] = set()
 
         self._build_actions()
@@ -294,6 +306,8 @@ class MainWindow(QMainWindow):
         self.environ = EnvironPane()
         self.request = RequestPane()
         self.response = ResponsePane()
+        self.response.follower = self._followed_by
+        self.response.open_exchange.connect(self.select_id)
         self.output = OutputPane()
         self.findings = FindingsPane()
         self.tabs = QTabWidget()
@@ -383,8 +397,11 @@ class MainWindow(QMainWindow):
         self.paused_label.hide()
         self.step_label = QLabel()
         self.counts_label = QLabel()
+        self.context_label = QLabel()  # the app, its interpreter, the session file
+        self.context_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         bar = self.statusBar()
-        bar.addWidget(self.state_label, 1)
+        bar.addWidget(self.state_label)
+        bar.addWidget(self.context_label, 1)
         bar.addPermanentWidget(self.step_label)
         bar.addPermanentWidget(self.paused_label)
         bar.addPermanentWidget(self.counts_label)
@@ -400,6 +417,20 @@ class MainWindow(QMainWindow):
         if not isinstance(launch, Launch):  # from a QAction: (checked)
             launch = None
         self.controller.start(launch)
+        self._start_section()
+
+    def _start_section(self) -> None:
+        """Exchanges from here on are this app's: a second app shows the App column."""
+        launch = self.controller.launch
+        if launch is None:
+            return
+        summaries = self.recording.summaries()
+        last = summaries[-1].id if summaries else 0
+        sections = self._live_sections = add_section(self._live_sections, launch.spec, last)
+        if self.store is self.recording:
+            self.model.set_sections(sections)
+        if len(sections[1]) == 2 and self.store is self.recording:
+            self.table.show_column(COL_APP, True)
 
     def stop_app(self) -> None:
         self.controller.stop()
@@ -442,10 +473,7 @@ class MainWindow(QMainWindow):
         self.copy_url_button.setEnabled(bool(url))
         self.table.set_empty_text(empty_list_text(url if state == "serving" else ""))
         self.actions_by_name["browser"].setEnabled(bool(url))
-        spec = self.controller.launch.spec if self.controller.launch else ""
         text = STATE_TEXT.get(state, state)
-        if spec:
-            text = f"{text} — {spec}"
         self._update_title()
         if status.message and state not in PROBLEM_STATES:
             text = f"{text} — {status.message}"
@@ -592,6 +620,14 @@ class MainWindow(QMainWindow):
         if self.current_id is not None and any(s.id == self.current_id for s in summaries):
             self._show_current()
 
+    def _followed_by(self, x: Exchange, location: str) -> tuple[int, str] | None:
+        """The first later exchange that asked for a redirect's ``location``."""
+        row = self.model.row_of(x.id)
+        if row is None:
+            return None
+        later = self.model.summaries()[row + 1:row + 1 + FOLLOW_WINDOW]
+        return followed_by(later, x.path, location)
+
     def _row_after(self, ids: list[int]) -> int | None:
         """The exchange to select once ``ids`` are deleted: the row below the last of
         them (as in a mail client), else the row above the first."""
@@ -621,6 +657,10 @@ class MainWindow(QMainWindow):
 
     def _on_cleared(self) -> None:
         self.stepper.refresh()
+        launch = self.controller.launch
+        if self.store is self.recording:  # one section again: the app serving now
+            self._live_sections = ([0], [launch.spec]) if launch is not None else ([], [])
+            self.model.set_sections(self._live_sections)
         self.model.clear()
         self.current_id = None
         self._show_exchange(None)
@@ -727,16 +767,27 @@ class MainWindow(QMainWindow):
         if fresh and self.store is not self.recording:  # a request waits: show it
             self.show_live_session()
         if fresh:
-            self.step_dock.show()
+            self._show_step_dock()
             if not self.stepper.is_paused(self.current_id):
                 self._select_paused(fresh[0])
-        elif not pauses:  # nothing waits: the dock gets out of the way
+        elif not pauses and self.step_dock.isVisible():  # nothing waits: out of the way
+            self._dock_height = self.step_dock.height()
             self.step_dock.hide()
         if self.current_id in rows:
             self._show_current()
         else:
             self._show_step_panel()
         self._update_step_state()
+
+    def _show_step_dock(self) -> None:
+        """Show the Step dock at the height it had (a third of the window the first
+        time), leaving the Flow diagram above it room to be read."""
+        if self.step_dock.isVisible() or self.step_dock.isFloating():
+            self.step_dock.show()
+            return
+        self.step_dock.show()
+        height = self._dock_height or max(220, int(self.height() * 0.36))
+        self.resizeDocks([self.step_dock], [height], Qt.Orientation.Vertical)
 
     def _show_step_panel(self) -> None:
         row = self.current_id
@@ -793,6 +844,7 @@ class MainWindow(QMainWindow):
         old = self.store
         self.bridge.attach(store)
         self.store = store
+        self.model.set_sections(self._live_sections if store is self.recording else ([], []))
         self.model.reset(store.summaries())
         self.current_id = None
         self._show_exchange(None)
@@ -815,10 +867,13 @@ class MainWindow(QMainWindow):
     def _update_title(self) -> None:
         """The app and the session file shown, so two windows can be told apart."""
         launch = self.controller.launch
-        parts = [launch.spec] if launch is not None else []
+        parts = [f"{launch.spec} ({short_interpreter(launch)})"] if launch is not None else []
         name = self.store.path.name
         parts.append(f"{name} (read-only)" if self.store.read_only else name)
         self.setWindowTitle(" — ".join([*parts, "WSGI Inspector"]))
+        self.context_label.setText(f"— {status_context(launch, self.recording.path)}")
+        tip = [f"Python: {interpreter(launch)}"] if launch is not None else []
+        self.context_label.setToolTip("\n".join([*tip, f"Recording to: {self.recording.path}"]))
 
     def app_folder(self) -> str:
         """The served app's project folder (where a .py spec lives, else its app dir)."""

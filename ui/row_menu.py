@@ -7,7 +7,9 @@ their entries here (next to the list's own actions: Delete, Copy URL, exports).
 from __future__ import annotations
 
 import shlex
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
+from urllib.parse import urljoin, urlsplit
 
 from PySide6.QtWidgets import QMenu
 
@@ -17,6 +19,20 @@ from .exchange_model import status_code
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
+
+
+FOLLOW_WINDOW = 200  # later exchanges looked at for the one that followed a redirect
+
+
+def followed_by(later: Iterable[Summary], path: str, location: str
+                ) -> tuple[int, str] | None:
+    """(id, "GET /path") of the first of ``later`` that asked for ``location`` (a
+    redirect of ``path``), by path and query: a URL's host is not kept per exchange."""
+    target = urlsplit(urljoin(path, location))
+    for s in later:
+        if s.path == target.path and (not target.query or s.query == target.query):
+            return s.id, f"{s.method} {s.path}" + (f"?{s.query}" if s.query else "")
+    return None
 
 
 def filter_terms(s: Summary) -> list[tuple[str, str]]:

@@ -3,10 +3,11 @@ status and what it means, the headers, and the body in a fitting viewer."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import html
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
     QHBoxLayout,
@@ -30,6 +31,8 @@ CLIENT, APP = "client", "app"
 
 
 class ResponsePane(QWidget):
+    open_exchange = Signal(int)  # the user followed a redirect's link to its next exchange
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._exchange: Exchange | None = None
@@ -55,6 +58,14 @@ class ResponsePane(QWidget):
         self.meaning = QLabel()
         self.meaning.setWordWrap(True)
         self.meaning.setTextFormat(Qt.TextFormat.PlainText)  # holds a request line as received
+        # A redirect: a link to the exchange that followed it (found by the window).
+        self.follower: Callable[[Exchange, str], tuple[int, str] | None] = lambda x, loc: None
+        self.location = QLabel()
+        self.location.setObjectName("location-link")
+        self.location.setTextFormat(Qt.TextFormat.RichText)
+        self.location.setOpenExternalLinks(False)
+        self.location.linkActivated.connect(lambda href: self.open_exchange.emit(int(href[1:])))
+        self.location.hide()
         self.headers = KeyValueTable()
         self.cookies = KeyValueTable(COOKIE_COLUMNS)
         self.head_tabs = QTabWidget()
@@ -79,6 +90,7 @@ class ResponsePane(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.difference)
         layout.addWidget(self.meaning)
+        layout.addWidget(self.location)
         layout.addWidget(split, 1)
 
     def _side_button(self, text: str, side: str, tip: str) -> QPushButton:
@@ -116,6 +128,7 @@ class ResponsePane(QWidget):
             self.meaning.setText("")
             self.difference.setText("")
             self._show_headers([])
+            self.location.hide()
             self.body.set_body(b"", 0, "")
             return
         self._show_difference(x)
@@ -150,6 +163,7 @@ class ResponsePane(QWidget):
             self._show_status("(nothing went out)", None)
             self.meaning.setText("No response head reached the client.")
         self._show_headers(x.headers)
+        self._show_location(x, x.header("Location") or "")
         note = "No response body." if x.client_reads_body else (
             "HEAD: a client reads no body." if x.method == "HEAD"
             else f"A {x.status[:3]} response has no body.")
@@ -175,11 +189,26 @@ class ResponsePane(QWidget):
             self.meaning.setText("The app never called start_response; the server "
                                  "answered on its own (usually 500).")
         self._show_headers(x.app_headers)
+        self._show_location(x, _header(x.app_headers, "location"))
         note = "wsgi.file_wrapper: the file went out directly" if x.file_wrapper else ""
         content_type = _header(x.app_headers, "content-type")
         self.body.set_body(x.response_body, x.response_size, content_type,
                            note=note or "No response body.",
                            content_encoding=_header(x.app_headers, "content-encoding"))
+
+    def _show_location(self, x: Exchange, location: str) -> None:
+        """A redirect's Location, linked to the exchange the client sent next for it."""
+        code = x.status_code or 0
+        found = self.follower(x, location) if location and 300 <= code < 400 else None
+        if found is None:
+            self.location.setVisible(bool(location) and 300 <= code < 400)
+            self.location.setText(f"→ Location {html.escape(location)}: no later exchange "
+                                  "asked for it (yet).")
+            return
+        xid, text = found
+        self.location.setText(f"→ The client followed it: <a href='#{xid}'>#{xid} "
+                              f"{html.escape(text)}</a>")
+        self.location.show()
 
     def _show_headers(self, headers: Sequence[tuple[Any, Any]]) -> None:
         pairs = [(str(k), str(v)) for k, v in headers]
