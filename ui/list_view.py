@@ -295,12 +295,16 @@ class ExchangeTable(QTableView):
         self._place_empty()
 
 
-def empty_list_text(url: str) -> str:
+def empty_list_text(url: str, state: str = "serving") -> str:
     """What an empty list says: the URL to open (a link) and how to send a request."""
-    if not url:
+    link = html.escape(url)
+    if state == "load_error":
+        shown = f" (<a href='{link}'>{link}</a> shows it too)" if url else ""
+        return (f"<p>The app could not be loaded{shown}.</p>"
+                "<p>Fix the file and save: the app reloads by itself.</p>")
+    if not url or state not in ("serving", "starting"):
         return ("<p>No requests yet.</p><p>The app is not serving: start it (App ▸ Start) "
                 "or open another one (File ▸ Open App…).</p>")
-    link = html.escape(url)
     return (f"<p style='font-size:large'>No requests yet.</p>"
             f"<p>Open <a href='{link}'>{link}</a> in your browser,<br>"
             f"or send one from a terminal: <code>curl {link}</code></p>"

@@ -465,13 +465,14 @@ class MainWindow(QMainWindow):
 
     def _show_status(self, status: Status) -> None:
         state = status.state
-        url = status.url if state in ("serving", "starting", "died") else ""
+        # While the app cannot load, its URL serves a page with the error.
+        url = status.url if state in ("serving", "starting", "died", "load_error") else ""
         if url:
             self.url_label.setText(f'<a href="{html.escape(url)}">{html.escape(url)}</a>')
         else:
             self.url_label.setText("<i>not serving</i>")
         self.copy_url_button.setEnabled(bool(url))
-        self.table.set_empty_text(empty_list_text(url if state == "serving" else ""))
+        self.table.set_empty_text(empty_list_text(url, state))
         self.actions_by_name["browser"].setEnabled(bool(url))
         text = STATE_TEXT.get(state, state)
         self._update_title()
@@ -506,7 +507,7 @@ class MainWindow(QMainWindow):
     @property
     def url(self) -> str:
         status = self.controller.status
-        return status.url if status.state == "serving" else ""
+        return status.url if status.state in ("serving", "load_error") else ""
 
     def copy_url(self) -> None:
         if self.url:
