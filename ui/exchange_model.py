@@ -144,6 +144,16 @@ def duration_text(s: Summary) -> str:
     return "running…" if s.state == "active" else human_duration(s.duration)
 
 
+def short_app(spec: str) -> str:
+    """``pkg.mod:app`` -> ``mod:app``, ``path/to/web.py`` -> ``web.py``: enough to tell
+    the apps of one session apart."""
+    module, colon, attr = spec.partition(":")
+    module = module.replace("\\", "/").rsplit("/", 1)[-1]
+    if not module.endswith(".py"):
+        module = module.rsplit(".", 1)[-1]
+    return module + colon + attr
+
+
 def queries_of(s: Summary) -> int | None:
     value = getattr(s, "queries", None)
     return value if isinstance(value, int) else None
@@ -320,7 +330,7 @@ class ExchangeModel(QAbstractTableModel):
         if texts is None:
             s = self._rows[row]
             section = self.section_of(s.id)
-            app = self._section_apps[section] if section >= 0 else ""
+            app = short_app(self._section_apps[section]) if section >= 0 else ""
             texts = self._texts[row] = display_texts(s, self._paused_at.get(s.id, ""), app)
         return texts[col]
 
@@ -376,6 +386,10 @@ class ExchangeModel(QAbstractTableModel):
 
     def section_count(self) -> int:
         return len(self._section_apps)
+
+    def section_app(self, section: int) -> str:
+        """The spec of the app that served section ``section``."""
+        return self._section_apps[section] if 0 <= section < len(self._section_apps) else ""
 
     def sections(self) -> Sections:
         return list(self._section_ids), list(self._section_apps)

@@ -23,7 +23,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QColor, QKeyEvent, QPainter, QPen, QResizeEvent
+from PySide6.QtGui import QColor, QFontMetrics, QKeyEvent, QPainter, QPen, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -56,12 +56,13 @@ from .exchange_model import (
     SUMMARY_ROLE,
     ExchangeModel,
     end_of,
+    short_app,
     status_code,
 )
 
 COLUMN_WIDTHS = {COL_ID: 44, COL_TIME: 92, COL_METHOD: 64, COL_PATH: 200, COL_STATUS: 52,
                  COL_TYPE: 120, COL_SIZE: 68, COL_DURATION: 74, COL_BADGE: 96, COL_QUERIES: 60,
-                 COL_WATERFALL: 140, COL_APP: 180}
+                 COL_WATERFALL: 140, COL_APP: 110}
 # Shown on a first start: what fits a laptop's window beside the panes.
 DEFAULT_HIDDEN = frozenset({COL_TIME, COL_TYPE, COL_QUERIES, COL_WATERFALL, COL_APP})
 COLUMNS_KEY = "list_columns"  # the header's state, in the window's settings group
@@ -83,31 +84,65 @@ def choosable_columns() -> list[int]:
 
 
 class SectionDelegate(QStyledItemDelegate):
-    """Draws a line above the first row of each app's section (switching apps starts
-    a new part of the list), when the list is in the order the exchanges came."""
+    """Marks where each app's part of the list begins (switching apps starts a new
+    section): a line above its first row and the app's name on it, when the list
+    is in the order the exchanges came."""
 
     def __init__(self, model: ExchangeModel, parent: QTableView) -> None:
         super().__init__(parent)
         self.model = model
-        self.view = parent
+
+    def section_start(self, index: QModelIndex | QPersistentModelIndex) -> int | None:
+        """The section ``index``'s row begins, if it begins one."""
+        if self.model.section_count() < 2:
+            return None
+        proxy = index.model()
+        if proxy.sortColumn() not in (-1, COL_ID, COL_APP) \
+                or proxy.sortOrder() != Qt.SortOrder.AscendingOrder:
+            return None
+        section = index.data(SECTION_ROLE)
+        row = index.row()
+        above = proxy.index(row - 1, 0).data(SECTION_ROLE) if row > 0 else None
+        return section if section is not None and section >= 0 and above != section else None
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem,
               index: QModelIndex | QPersistentModelIndex) -> None:
         super().paint(painter, option, index)
-        row = index.row()
-        if row == 0 or self.model.section_count() < 2:
+        section = self.section_start(index)
+        if section is None:
             return
-        proxy = index.model()
-        if proxy.sortColumn() not in (-1, COL_ID, COL_APP) \
-                or proxy.sortOrder() != Qt.SortOrder.AscendingOrder:
-            return
-        above = proxy.index(row - 1, 0).data(SECTION_ROLE)
-        if above is not None and above != index.data(SECTION_ROLE):
-            painter.save()
-            painter.setPen(QPen(theme.accent_color(option.palette), 2))
+        accent = theme.accent_color(option.palette)
+        painter.save()
+        if index.row() > 0:
+            painter.setPen(QPen(accent, 2))
             top = option.rect.top() + 1
             painter.drawLine(option.rect.left(), top, option.rect.right(), top)
-            painter.restore()
+        if index.column() == COL_PATH:
+            used = option.fontMetrics.horizontalAdvance(str(index.data() or "")) + 12
+            self._paint_tag(painter, option, self.model.section_app(section), accent, used)
+        painter.restore()
+
+    @staticmethod
+    def _paint_tag(painter: QPainter, option: QStyleOptionViewItem, app: str,
+                   accent: QColor, used: int) -> None:
+        """The app's name in a small tag at the right end of the path's cell, where
+        the path (``used`` pixels of it) leaves room."""
+        text = short_app(app)
+        font = option.font
+        font.setPointSizeF(font.pointSizeF() * 0.85)
+        metrics = QFontMetrics(font)
+        width = metrics.horizontalAdvance(text) + 12
+        rect = QRectF(option.rect.right() - width - 2, option.rect.top() + 3, width,
+                      option.rect.height() - 6)
+        if rect.left() < option.rect.left() + used:
+            return  # no room beside the path: the line and the App column say it
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(accent)
+        painter.drawRoundedRect(rect, 4, 4)
+        painter.setPen(option.palette.color(option.palette.ColorRole.Base))
+        painter.setFont(font)
+        painter.drawText(rect, int(Qt.AlignmentFlag.AlignCenter), text)
 
 
 class WaterfallDelegate(SectionDelegate):

@@ -47,7 +47,6 @@ from .breakpoints_dialog import BreakpointsDialog
 from .context import interpreter, short_interpreter, status_context
 from .exchange_export import make_actions
 from .exchange_model import (
-    COL_APP,
     COL_ID,
     ID_ROLE,
     SUMMARY_ROLE,
@@ -420,7 +419,7 @@ class MainWindow(QMainWindow):
         self._start_section()
 
     def _start_section(self) -> None:
-        """Exchanges from here on are this app's: a second app shows the App column."""
+        """Exchanges from here on are this app's: the list marks where they begin."""
         launch = self.controller.launch
         if launch is None:
             return
@@ -429,8 +428,7 @@ class MainWindow(QMainWindow):
         sections = self._live_sections = add_section(self._live_sections, launch.spec, last)
         if self.store is self.recording:
             self.model.set_sections(sections)
-        if len(sections[1]) == 2 and self.store is self.recording:
-            self.table.show_column(COL_APP, True)
+
 
     def stop_app(self) -> None:
         self.controller.stop()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import textwrap
 
 from tests.gui.gui_helpers import http_request, wait_rows
-from ui.exchange_model import COL_APP, SECTION_ROLE
+from ui.exchange_model import COL_APP, COL_PATH
 
 REDIRECT = textwrap.dedent('''\
     def app(environ, start_response):
@@ -36,22 +36,25 @@ def test_title_and_status_bar_name_app_interpreter_and_session(qtbot, make_windo
     assert "in the inspector's own process" in inproc.context_label.text()
 
 
-def test_switching_apps_starts_a_section_with_an_app_column(qtbot, make_window):
+def test_switching_apps_starts_a_section_marked_in_the_list(qtbot, make_window):
     window = make_window()
     http_request(window.url, path="/from-hello")
     wait_rows(qtbot, window, 1)
-    assert window.table.isColumnHidden(COL_APP)
     window.open_app("inspector.examples.router:app")
     qtbot.waitUntil(lambda: window.controller.status.state == "serving"
                     and window.controller.launch.spec == "inspector.examples.router:app"
                     and bool(window.url))
     http_request(window.url, path="/about")
-    wait_rows(qtbot, window, 2)
+    http_request(window.url, path="/")
+    wait_rows(qtbot, window, 3)
+    apps = [window.proxy.index(r, COL_APP).data() for r in range(3)]
+    assert apps == ["hello:app", "router:app", "router:app"]
+    delegate = window.table.itemDelegate()
+    starts = [delegate.section_start(window.proxy.index(r, COL_PATH)) for r in range(3)]
+    assert starts == [0, 1, None]  # a line and the app's name where each part begins
+    assert window.model.section_app(1) == "inspector.examples.router:app"
+    window.table.show_column(COL_APP, True)  # the App column, from the header's menu
     assert not window.table.isColumnHidden(COL_APP)
-    apps = [window.proxy.index(r, COL_APP).data() for r in range(2)]
-    assert apps == ["inspector.examples.hello:app", "inspector.examples.router:app"]
-    sections = [window.proxy.index(r, 0).data(SECTION_ROLE) for r in range(2)]
-    assert sections[0] != sections[1]
 
 
 def test_a_redirect_links_to_the_exchange_that_followed(qtbot, make_window, tmp_path):
