@@ -23,7 +23,17 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QColor, QFontMetrics, QKeyEvent, QPainter, QPen, QResizeEvent
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetrics,
+    QKeyEvent,
+    QPainter,
+    QPaintEvent,
+    QPalette,
+    QPen,
+    QResizeEvent,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -61,7 +71,7 @@ from .exchange_model import (
 )
 
 COLUMN_WIDTHS = {COL_ID: 44, COL_TIME: 92, COL_METHOD: 64, COL_PATH: 200, COL_STATUS: 52,
-                 COL_TYPE: 120, COL_SIZE: 68, COL_DURATION: 74, COL_BADGE: 96, COL_QUERIES: 60,
+                 COL_TYPE: 120, COL_SIZE: 68, COL_DURATION: 74, COL_BADGE: 120, COL_QUERIES: 60,
                  COL_WATERFALL: 140, COL_APP: 110}
 # Shown on a first start: what fits a laptop's window beside the panes.
 DEFAULT_HIDDEN = frozenset({COL_TIME, COL_TYPE, COL_QUERIES, COL_WATERFALL, COL_APP})
@@ -83,74 +93,26 @@ def choosable_columns() -> list[int]:
     return [c for c in range(COLUMNS) if c != COL_PATH and (c != COL_QUERIES or HAS_QUERIES)]
 
 
-class SectionDelegate(QStyledItemDelegate):
-    """Marks where each app's part of the list begins (switching apps starts a new
-    section): a line above its first row and the app's name on it, when the list
-    is in the order the exchanges came."""
+class PathDelegate(QStyledItemDelegate):
+    """A long path keeps its start and its end, which tell routes apart (the other
+    columns elide at the right: "paused at start_…")."""
 
-    def __init__(self, model: ExchangeModel, parent: QTableView) -> None:
+    def initStyleOption(self, option: QStyleOptionViewItem,
+                        index: QModelIndex | QPersistentModelIndex) -> None:
+        super().initStyleOption(option, index)
+        option.textElideMode = Qt.TextElideMode.ElideMiddle
+
+
+class WaterfallDelegate(QStyledItemDelegate):
+    """Each exchange's time as a bar over the whole list's time range, as in DevTools."""
+
+    def __init__(self, model: ExchangeModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = model
 
-    def section_start(self, index: QModelIndex | QPersistentModelIndex) -> int | None:
-        """The section ``index``'s row begins, if it begins one."""
-        if self.model.section_count() < 2:
-            return None
-        proxy = index.model()
-        if proxy.sortColumn() not in (-1, COL_ID, COL_APP) \
-                or proxy.sortOrder() != Qt.SortOrder.AscendingOrder:
-            return None
-        section = index.data(SECTION_ROLE)
-        row = index.row()
-        above = proxy.index(row - 1, 0).data(SECTION_ROLE) if row > 0 else None
-        return section if section is not None and section >= 0 and above != section else None
-
     def paint(self, painter: QPainter, option: QStyleOptionViewItem,
               index: QModelIndex | QPersistentModelIndex) -> None:
-        super().paint(painter, option, index)
-        section = self.section_start(index)
-        if section is None:
-            return
-        accent = theme.accent_color(option.palette)
-        painter.save()
-        if index.row() > 0:
-            painter.setPen(QPen(accent, 2))
-            top = option.rect.top() + 1
-            painter.drawLine(option.rect.left(), top, option.rect.right(), top)
-        if index.column() == COL_PATH:
-            used = option.fontMetrics.horizontalAdvance(str(index.data() or "")) + 12
-            self._paint_tag(painter, option, self.model.section_app(section), accent, used)
-        painter.restore()
-
-    @staticmethod
-    def _paint_tag(painter: QPainter, option: QStyleOptionViewItem, app: str,
-                   accent: QColor, used: int) -> None:
-        """The app's name in a small tag at the right end of the path's cell, where
-        the path (``used`` pixels of it) leaves room."""
-        text = short_app(app)
-        font = option.font
-        font.setPointSizeF(font.pointSizeF() * 0.85)
-        metrics = QFontMetrics(font)
-        width = metrics.horizontalAdvance(text) + 12
-        rect = QRectF(option.rect.right() - width - 2, option.rect.top() + 3, width,
-                      option.rect.height() - 6)
-        if rect.left() < option.rect.left() + used:
-            return  # no room beside the path: the line and the App column say it
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(accent)
-        painter.drawRoundedRect(rect, 4, 4)
-        painter.setPen(option.palette.color(option.palette.ColorRole.Base))
-        painter.setFont(font)
-        painter.drawText(rect, int(Qt.AlignmentFlag.AlignCenter), text)
-
-
-class WaterfallDelegate(SectionDelegate):
-    """Each exchange's time as a bar over the whole list's time range, as in DevTools."""
-
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem,
-              index: QModelIndex | QPersistentModelIndex) -> None:
-        super().paint(painter, option, index)  # background, selection, section line
+        super().paint(painter, option, index)  # background and selection
         s = index.data(SUMMARY_ROLE)
         span = self.model.time_span()
         if s is None or span is None:
@@ -189,12 +151,12 @@ class ExchangeTable(QTableView):
         self.setShowGrid(False)
         self.setWordWrap(False)
         self.setTabKeyNavigation(False)
-        # A long path keeps its start and its end, which tell routes apart.
-        self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.verticalHeader().setVisible(False)
         self.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
-        self.setItemDelegate(SectionDelegate(model, self))
+        # Python is called per painted cell only in these two columns (one hidden).
+        self.setItemDelegateForColumn(COL_PATH, PathDelegate(self))
         self.setItemDelegateForColumn(COL_WATERFALL, WaterfallDelegate(model, self))
         self.empty = QLabel(self.viewport())
         self.empty.setObjectName("empty-list")
@@ -306,6 +268,51 @@ class ExchangeTable(QTableView):
         self.selectionModel().setCurrentIndex(index, Flag.ClearAndSelect | Flag.Rows)
         self.scrollTo(index)
 
+    # -- app sections: a line and the app's name where each app's part begins -----------
+    def section_start(self, row: int) -> int | None:
+        """The section display row ``row`` begins, if it begins one (in the order the
+        exchanges came, with two apps or more)."""
+        model = self.model()
+        if model is None or self.exchanges.section_count() < 2:
+            return None
+        if model.sortColumn() not in (-1, COL_ID, COL_APP) \
+                or model.sortOrder() != Qt.SortOrder.AscendingOrder:
+            return None
+        section = model.index(row, 0).data(SECTION_ROLE)
+        above = model.index(row - 1, 0).data(SECTION_ROLE) if row > 0 else None
+        return section if section is not None and section >= 0 and above != section else None
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if self.exchanges.section_count() < 2 or self.model() is None:
+            return
+        first = max(0, self.rowAt(0))
+        last = self.rowAt(self.viewport().height() - 1)
+        last = self.model().rowCount() - 1 if last < 0 else last
+        painter = QPainter(self.viewport())
+        try:
+            for row in range(first, last + 1):
+                section = self.section_start(row)
+                if section is not None:
+                    self._paint_section(painter, row, section)
+        finally:
+            painter.end()
+
+    def _paint_section(self, painter: QPainter, row: int, section: int) -> None:
+        accent = theme.accent_color(self.palette())
+        top = self.rowViewportPosition(row)
+        if row > 0:
+            painter.setPen(QPen(accent, 2))
+            painter.drawLine(0, top + 1, self.viewport().width(), top + 1)
+        if self.isColumnHidden(COL_PATH):
+            return
+        cell = QRectF(self.columnViewportPosition(COL_PATH), top, self.columnWidth(COL_PATH),
+                      self.rowHeight(row))
+        text = str(self.model().index(row, COL_PATH).data() or "")
+        used = self.fontMetrics().horizontalAdvance(text) + 12
+        _paint_tag(painter, cell, short_app(self.exchanges.section_app(section)), accent, used,
+                   self.font(), self.palette().color(QPalette.ColorRole.Base))
+
     # -- an empty list says what to do --------------------------------------------------------
     def set_empty_text(self, text: str) -> None:
         """Rich text shown over an empty list (links emit ``self.empty.linkActivated``)."""
@@ -328,6 +335,27 @@ class ExchangeTable(QTableView):
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._place_empty()
+
+
+def _paint_tag(painter: QPainter, cell: QRectF, text: str, accent: QColor, used: int,
+               font: QFont, ink: QColor) -> None:
+    """``text`` in a small tag at the right end of ``cell``, where the cell's text
+    (``used`` pixels of it) leaves room."""
+    font = QFont(font)
+    font.setPointSizeF(font.pointSizeF() * 0.85)
+    width = QFontMetrics(font).horizontalAdvance(text) + 12
+    rect = QRectF(cell.right() - width - 2, cell.top() + 3, width, cell.height() - 6)
+    if rect.left() < cell.left() + used:
+        return  # no room beside the path: the line and the App column say it
+    painter.save()
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(accent)
+    painter.drawRoundedRect(rect, 4, 4)
+    painter.setPen(ink)
+    painter.setFont(font)
+    painter.drawText(rect, int(Qt.AlignmentFlag.AlignCenter), text)
+    painter.restore()
 
 
 def empty_list_text(url: str, state: str = "serving") -> str:

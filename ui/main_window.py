@@ -966,6 +966,8 @@ class MainWindow(QMainWindow):
                 if value and not value.isEmpty():
                     target(value)
             self.table.restore_columns(s)
+            # The dock comes with a pause: a saved layout does not bring it back empty.
+            self.step_dock.setVisible(bool(self.stepper.pauses))
             follow = s.value("follow_newest", True, bool)
             self.set_follow(bool(follow))
         finally:

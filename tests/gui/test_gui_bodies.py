@@ -140,3 +140,20 @@ def test_decoding_is_bounded_and_damage_is_said():
     assert undo_encoding(zlib.compress(b"x"), "deflate").data == b"x"
     assert undo_encoding(brotli.compress(b"y"), "br").data == b"y"
     assert undo_encoding(b"z", "compress").note.startswith("Content-Encoding compress")
+
+
+def test_json_tree_counts_in_singular_and_plural(qtbot):
+    from ui.body_view import BodyView
+
+    view = BodyView()
+    qtbot.addWidget(view)
+    view.set_body(b'{"a": [1], "b": {}}', 19, "application/json")
+    root = view.tree.topLevelItem(0)
+    assert root.text(1) == "{2 keys}"
+    assert root.child(0).text(1) == "[1 item]" and root.child(1).text(1) == "{0 keys}"
+    view.set_body(b'{"only": []}', 12, "application/json")
+    root = view.tree.topLevelItem(0)
+    assert (root.text(1), root.child(0).text(1)) == ("{1 key}", "[0 items]")
+    assert view.info.text() == "12 B (12 bytes), all captured."
+    view.set_body(b"x", 1, "text/plain")
+    assert view.info.text() == "1 B (1 byte), all captured."

@@ -6,7 +6,7 @@ from __future__ import annotations
 import textwrap
 
 from tests.gui.gui_helpers import http_request, wait_rows
-from ui.exchange_model import COL_APP, COL_PATH
+from ui.exchange_model import COL_APP
 
 REDIRECT = textwrap.dedent('''\
     def app(environ, start_response):
@@ -49,8 +49,7 @@ def test_switching_apps_starts_a_section_marked_in_the_list(qtbot, make_window):
     wait_rows(qtbot, window, 3)
     apps = [window.proxy.index(r, COL_APP).data() for r in range(3)]
     assert apps == ["hello:app", "router:app", "router:app"]
-    delegate = window.table.itemDelegate()
-    starts = [delegate.section_start(window.proxy.index(r, COL_PATH)) for r in range(3)]
+    starts = [window.table.section_start(r) for r in range(3)]
     assert starts == [0, 1, None]  # a line and the app's name where each part begins
     assert window.model.section_app(1) == "inspector.examples.router:app"
     window.table.show_column(COL_APP, True)  # the App column, from the header's menu

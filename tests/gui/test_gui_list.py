@@ -4,7 +4,7 @@ selection with the cursor, the row menu, the Step dock coming and going."""
 from __future__ import annotations
 
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QStyleOptionViewItem
 
 from tests.gui.gui_helpers import http_request, wait_rows
 from ui.exchange_model import (
@@ -38,7 +38,9 @@ def test_default_columns_fit_a_laptop_window(qtbot, make_window):
             <= table.viewport().width()
     assert table.horizontalScrollBar().maximum() == 0  # nothing behind a scrollbar
     assert table.isColumnHidden(COL_TIME) and table.isColumnHidden(COL_WATERFALL)
-    assert table.textElideMode() == Qt.TextElideMode.ElideMiddle
+    option = QStyleOptionViewItem()
+    table.itemDelegateForColumn(COL_PATH).initStyleOption(option, window.proxy.index(0, COL_PATH))
+    assert option.textElideMode == Qt.TextElideMode.ElideMiddle  # both ends of a path
 
 
 def test_header_menu_chooses_columns_and_they_are_remembered(qtbot, make_window, tmp_path):
@@ -148,5 +150,9 @@ def test_step_dock_comes_with_a_pause_and_goes_after_it_and_the_flow_fits(qtbot,
     window.continue_all()
     qtbot.waitUntil(done.is_set, timeout=10000)
     qtbot.waitUntil(lambda: not window.stepper.pauses and not window.step_dock.isVisible())
+    window.step_dock.show()  # saved while shown (a pause had just ended)...
+    window.save_settings()
+    window.restore_settings()
+    assert not window.step_dock.isVisible()  # ...an empty dock does not come back
     assert "Step" not in [a.text() for a in window.menuBar().actions()[3].menu().actions()
                           if a.isCheckable() and a is not window.actions_by_name["step_mode"]]
