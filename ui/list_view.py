@@ -195,6 +195,12 @@ class ExchangeTable(QTableView):
     def column_menu(self) -> QMenu:
         """A checkable item per choosable column, as the header's context menu shows."""
         menu = QMenu(self)
+        self.fill_column_menu(menu)
+        return menu
+
+    def fill_column_menu(self, menu: QMenu) -> None:
+        """Put the column choices in ``menu`` (emptied first)."""
+        menu.clear()
         header = self.horizontalHeader()
         for col in choosable_columns():
             action = menu.addAction(HEADERS[col])
@@ -204,7 +210,6 @@ class ExchangeTable(QTableView):
             action.toggled.connect(lambda on, c=col: self.show_column(c, on))
         menu.addSeparator()
         menu.addAction("Reset Columns", self.default_columns)
-        return menu
 
     def show_column(self, col: int, on: bool) -> None:
         header = self.horizontalHeader()
@@ -213,7 +218,9 @@ class ExchangeTable(QTableView):
             header.resizeSection(col, COLUMN_WIDTHS.get(col, 80))
 
     def _header_menu(self, pos: QPoint) -> None:
-        self.column_menu().exec(self.horizontalHeader().mapToGlobal(pos))
+        menu = self.column_menu()
+        menu.exec(self.horizontalHeader().mapToGlobal(pos))
+        menu.deleteLater()
 
     def restore_columns(self, settings: QSettings) -> None:
         state = settings.value(COLUMNS_KEY)

@@ -379,6 +379,8 @@ class MainWindow(QMainWindow):
                 step.addAction(acts[name])
         view = self.menuBar().addMenu("&View")
         view.addAction(acts["follow"])
+        columns = view.addMenu("&Columns")  # the same choice as the list header's menu
+        columns.aboutToShow.connect(lambda: self.table.fill_column_menu(columns))
         view.addSeparator()
         self.theme_actions = build_theme_menu(view, self.settings)
         examples = self.menuBar().addMenu("E&xamples")
@@ -535,7 +537,9 @@ class MainWindow(QMainWindow):
         s = index.data(SUMMARY_ROLE) if index.isValid() else None
         if index.isValid() and not self.table.selectionModel().isRowSelected(index.row()):
             self.table.select_row(index.row())  # the menu acts on the row it was opened on
-        build_row_menu(self, s).exec(self.table.viewport().mapToGlobal(pos))
+        menu = build_row_menu(self, s)
+        menu.exec(self.table.viewport().mapToGlobal(pos))
+        menu.deleteLater()
 
     def focus_filter(self) -> None:
         self.filter_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)

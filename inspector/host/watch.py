@@ -125,6 +125,9 @@ class SourceWatcher:
         self._arrived = threading.Condition()
 
     def start(self) -> None:
+        if not os.path.isdir(self.root):  # nothing to watch: the app's load says why
+            log.info("not watching %s: no such folder", self.root)
+            return
         self._top = open_notify([self.root], recursive=False)
         self._tree = self._open_tree()
         for target, name in ((self._run_top, "top"), (self._run_tree, "tree"),

@@ -58,6 +58,10 @@ def test_header_menu_chooses_columns_and_they_are_remembered(qtbot, make_window,
     assert not window.table.isColumnHidden(COL_WATERFALL)
     assert window.table.columnWidth(COL_WATERFALL) > 40
     assert window.table.isColumnHidden(COL_SIZE)
+    view = next(a.menu() for a in window.menuBar().actions() if a.text() == "&View")
+    columns = next(a.menu() for a in view.actions() if a.text() == "&Columns")
+    columns.aboutToShow.emit()  # View ▸ Columns: the same choice
+    assert {a.text(): a.isChecked() for a in columns.actions() if a.isCheckable()}["Waterfall"]
     window.close()
     again = make_window(settings_=settings, start=False)
     assert not again.table.isColumnHidden(COL_WATERFALL)
