@@ -90,7 +90,8 @@ def test_source_files_leave_out_environments_caches_databases_and_logs(tree: Pat
 def test_edits_new_files_and_templates_are_reported_not_environments(
         tree: Path, watcher_for: tuple[SourceWatcher, Changes]) -> None:
     watcher, changes = watcher_for
-    watcher.start()  # watching from here on: no wait, no polling interval
+    watcher.watch([])  # the app loaded: every source file counts
+    watcher.start()
     (tree / ".venv" / "lib" / "new.py").write_text("# installed, not the user's\n")
     (tree / "venv2" / "lib" / "x.py").write_text("# another environment\n")
     (tree / "__pycache__" / "x.py").write_text("\n")
@@ -99,6 +100,7 @@ def test_edits_new_files_and_templates_are_reported_not_environments(
     (tree / "app.py").write_text("# edited\n")
     (tree / "pkg" / "models.py").write_text("# new\n")
     assert changes.wait() == [str(tree / "app.py"), str(tree / "pkg" / "models.py")]
+    watcher.watch([])  # the app reloaded (the runner says so at its load)
     templates = tree / "pkg" / "templates"
     templates.mkdir()
     (templates / "page.html").write_text("<p>{{ x }}</p>\n")
@@ -109,6 +111,7 @@ def test_edits_new_files_and_templates_are_reported_not_environments(
 def test_a_new_top_level_folder_is_watched_too(
         tree: Path, watcher_for: tuple[SourceWatcher, Changes]) -> None:
     watcher, changes = watcher_for
+    watcher.watch([])
     watcher.start()
     (tree / "templates").mkdir()
     # The folder's arrival is not a change of source; a template written in it is.
@@ -122,9 +125,22 @@ def test_a_new_top_level_folder_is_watched_too(
 
 def test_deleted_file_is_a_change(tree: Path, watcher_for: tuple[SourceWatcher, Changes]) -> None:
     watcher, changes = watcher_for
+    watcher.watch([])
     watcher.start()
     (tree / "pkg" / "views.py").unlink()
     assert changes.wait() == [str(tree / "pkg" / "views.py")]
+
+
+def test_an_edit_before_start_is_seen_but_the_apps_own_writes_while_it_starts_are_not(
+        tree: Path, watcher_for: tuple[SourceWatcher, Changes]) -> None:
+    watcher, changes = watcher_for  # made (watching) before the app starts, as the runner does
+    (tree / "cache.json").write_text("{}")  # the app writes this while it imports...
+    (tree / "helpers.py").write_text("# edited while the app was starting\n")
+    watcher.start()
+    assert changes.wait() == [str(tree / "helpers.py")]  # ...and only the edit counts
+    watcher.watch([])  # loaded: from now on a JSON file is a reason too
+    (tree / "cache.json").write_text('{"edited": true}')
+    assert changes.wait(2) == [str(tree / "cache.json")]
 
 
 def test_stop_ends_the_threads(watcher_for: tuple[SourceWatcher, Changes]) -> None:

@@ -110,7 +110,11 @@ class _Either:
 class SourceWatcher:
     """Calls ``on_change(paths)`` from its own threads after the source changes.
 
-    Watching starts in :meth:`start`: an edit after it returns is seen.
+    Watching starts when it is made (what changes from then on is reported once
+    :meth:`start` runs its threads), so an edit right after the app loaded is
+    never missed. Until the app has settled (:meth:`watch`, called on each
+    load or failed load) only ``.py`` changes count: an app that writes a JSON
+    or text file of its project while it starts must not restart itself forever.
     """
 
     def __init__(self, root: str, on_change: Report) -> None:
@@ -118,18 +122,19 @@ class SourceWatcher:
         self.on_change = on_change
         self._stop = threading.Event()
         self._new_folders = threading.Event()  # the tree watch must take in new folders
-        self._top: RustNotify | None = None
-        self._tree: RustNotify | None = None
+        self._settled = threading.Event()  # the app loaded (or failed to): all changes count
         self._threads: list[threading.Thread] = []
         self._pending: set[str] = set()  # changes of both watches, reported together
         self._arrived = threading.Condition()
+        self._top: RustNotify | None = None
+        self._tree: RustNotify | None = None
+        if os.path.isdir(self.root):  # else nothing to watch: the app's load says why
+            self._top = open_notify([self.root], recursive=False)
+            self._tree = self._open_tree()
 
     def start(self) -> None:
-        if not os.path.isdir(self.root):  # nothing to watch: the app's load says why
-            log.info("not watching %s: no such folder", self.root)
+        if self._top is None:
             return
-        self._top = open_notify([self.root], recursive=False)
-        self._tree = self._open_tree()
         for target, name in ((self._run_top, "top"), (self._run_tree, "tree"),
                              (self._run_report, "report")):
             thread = threading.Thread(target=target, name=f"wsgi-inspector-watch-{name}",
@@ -144,14 +149,19 @@ class SourceWatcher:
         for thread in self._threads:
             if thread.is_alive():
                 thread.join(2)
+        if not self._threads:  # never started: the watches were opened all the same
+            for notify in (self._top, self._tree):
+                if notify is not None:
+                    notify.close()
 
     @property
     def _thread(self) -> threading.Thread:  # the first watching thread (tests look at it)
         return self._threads[0]
 
     def watch(self, files: Iterable[str], *, everything: bool = False) -> None:
-        """Kept for the runner: every source file of the project is watched anyway,
-        imported or not (a template never is), after a load and after a failed one."""
+        """The app loaded (or failed to): from now on every source file counts. (Every
+        file of the project is watched, imported or not: a template never is.)"""
+        self._settled.set()
 
     # -- the two watches -----------------------------------------------------------------
     def _open_tree(self) -> RustNotify | None:
@@ -192,8 +202,10 @@ class SourceWatcher:
             for folder in (p for p in paths if os.path.isdir(p) and not skipped_dir(p)):
                 # Files written into a new folder before its watch was set up send no
                 # event of their own (inotify's race): look at what it holds.
-                changed.update(python_files(folder) if is_source(
-                    os.path.join(folder, "x.py"), self.root) else ())
+                if is_source(os.path.join(folder, "x.py"), self.root):
+                    changed.update(python_files(folder))
+            if not self._settled.is_set():  # the app is starting: its own writes do not count
+                changed = {p for p in changed if p.endswith(".py")}
             if changed:
                 with self._arrived:
                     self._pending |= changed
@@ -213,6 +225,7 @@ class SourceWatcher:
                 if self._stop.is_set():
                     return
                 changed, self._pending = sorted(self._pending), set()
+                self._settled.clear()  # the app restarts now: settled again at its load
             self.on_change(changed)
 
     def _maybe_folder(self, path: str) -> bool:
