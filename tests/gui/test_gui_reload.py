@@ -62,3 +62,18 @@ def test_load_error_page_is_served_at_the_apps_url(qtbot, make_window, tmp_path)
     qtbot.waitUntil(lambda: window.controller.status.state == "serving", timeout=30000)
     assert window.url == url  # the same address, now the app's
     assert http_request(url).body == b"loaded"
+
+
+def test_load_error_page_in_process_until_f5(qtbot, make_window, tmp_path):
+    # In-process the app's folder is not the working directory: the file is found by path.
+    (tmp_path / "inproc_broken.py").write_text(BROKEN.replace(
+        'open("settings.json").read()',
+        '__import__("pathlib").Path(__file__).with_name("settings.json").read_text()'))
+    window = make_window("inproc_broken:app", app_dir=str(tmp_path), wait="load_error")
+    url = window.url
+    reply = http_request(url)
+    assert reply.status == 500 and b"inproc_broken:app could not be loaded" in reply.body
+    (tmp_path / "settings.json").write_text("{}")
+    window.reload_app()  # F5: in-process, nothing reloads by itself
+    qtbot.waitUntil(lambda: window.controller.status.state == "serving", timeout=20000)
+    assert window.url == url and http_request(url).body == b"loaded"
