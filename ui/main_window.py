@@ -448,7 +448,8 @@ class MainWindow(QMainWindow):
 
     def choose_app(self) -> None:
         current = self.controller.launch.spec if self.controller.launch else ""
-        dialog = OpenAppDialog(read_list(self.settings, RECENT_APPS), current, self)
+        dialog = OpenAppDialog(read_list(self.settings, RECENT_APPS), current, self,
+                               start_dir=self.app_folder())
         if dialog.exec() and dialog.value():
             self.open_app(dialog.value())
 

@@ -91,12 +91,20 @@ def test_empty_list_says_which_url_to_open(qtbot, make_window, monkeypatch):
 
 
 def test_file_dialogs_start_in_the_apps_folder_then_the_last_used(qtbot, make_window,
-                                                                 tmp_path):
+                                                                 tmp_path, monkeypatch):
     app_dir = tmp_path / "project"
     app_dir.mkdir()
     (app_dir / "proj_app.py").write_text("def app(e, s):\n    s('200 OK', [])\n    return []\n")
     window = make_window("proj_app:app", app_dir=str(app_dir))
     assert window._start_dir(window.app_folder()) == str(app_dir)
+    from ui.open_app_dialog import OpenAppDialog
+
+    seen = []
+    monkeypatch.setattr("ui.open_app_dialog.QFileDialog.getOpenFileName",
+                        lambda parent, title, folder, filters: seen.append(folder) or ("", ""))
+    monkeypatch.setattr(OpenAppDialog, "exec", lambda self: self._browse() or 0)
+    window.choose_app()  # File ▸ Open App… ▸ Browse…
+    assert seen == [str(app_dir)]
     other = tmp_path / "elsewhere"
     other.mkdir()
     window._remember_dir(str(other / "x.har"))
