@@ -2,7 +2,8 @@
 
 Run from the project root::
 
-    .venv/bin/python docs/screenshots.py
+    .venv/bin/python docs/screenshots.py                        # docs/*.png at 1280x780
+    .venv/bin/python docs/screenshots.py --size 1920x1080 --out /tmp/shots
 
 The window serves the built-in examples one after another (as the Examples
 menu does) and real HTTP requests are sent to each, so every picture shows
@@ -42,8 +43,7 @@ from ui.main_window import MainWindow  # noqa: E402
 _NONE_BALLAST = [None] * 2_000_000 if sys.version_info < (3, 12) else []
 
 DOCS = ROOT / "docs"
-SIZE = (1440, 860)
-FLOW_SIZE = (1600, 1040)
+SIZE = (1280, 780)  # a common laptop window: what the docs show
 
 
 def wait_until(app: QApplication, check: Callable[[], bool], timeout: float = 20.0) -> None:
@@ -131,7 +131,7 @@ def save(app: QApplication, window: MainWindow, name: str) -> Path:
         app.processEvents()
     path = DOCS / name
     window.grab().save(str(path))
-    print(f"wrote {path.relative_to(ROOT)}")
+    print(f"wrote {path}")
     return path
 
 
@@ -154,9 +154,8 @@ def set_cell(table: object, name: str, value: str) -> None:
 
 
 def stepped(app: QApplication, window: MainWindow, suffix: str) -> None:
-    """Step real requests through the WSGI call; the flow view mid-step."""
-    window.resize(*FLOW_SIZE)
-    window.splitter.setSizes([800, 800])
+    """Step real requests through the WSGI call; the flow view mid-step, beside the
+    Step dock that comes with the pause (the window's own layout, nothing arranged)."""
     url = serve(app, window, "inspector.examples.router:app")
     for path in ("/", "/about"):
         send_request(url, path=path)
@@ -164,7 +163,6 @@ def stepped(app: QApplication, window: MainWindow, suffix: str) -> None:
     client = threading.Thread(target=send_request, kwargs={"url": url, "path": "/hello/Ada"})
     client.start()
     wait_until(app, paused_at(window, "received"))
-    window.resizeDocks([window.step_dock], [380], Qt.Orientation.Vertical)
     set_cell(window.step_panel.current.environ, "PATH_INFO", "/hello/Grace")
     if suffix == "light":
         save(app, window, "flow-received.png")
@@ -191,7 +189,32 @@ def stepped(app: QApplication, window: MainWindow, suffix: str) -> None:
     client.join()
 
 
+def shortcuts(app: QApplication, window: MainWindow, name: str) -> None:
+    """Help ▸ Keyboard Shortcuts, as F1 opens it."""
+    from ui.help_menu import show_shortcuts
+
+    dialog = show_shortcuts(window)
+    for _ in range(5):
+        app.processEvents()
+    dialog.grab().save(str(DOCS / name))
+    print(f"wrote {DOCS / name}")
+    dialog.close()
+
+
+def parse_args(argv: list[str]) -> None:
+    """``--size WxH`` and ``--out DIR``: the same pictures at another size, elsewhere."""
+    global DOCS, SIZE
+    args = dict(zip(argv[::2], argv[1::2]))
+    if "--size" in args:
+        width, _, height = args["--size"].partition("x")
+        SIZE = (int(width), int(height))
+    if "--out" in args:
+        DOCS = Path(args["--out"]).resolve()
+        DOCS.mkdir(parents=True, exist_ok=True)
+
+
 def main() -> int:
+    parse_args(sys.argv[1:])
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     work = Path(tempfile.mkdtemp(prefix="wsgi-inspector-shots-"))
@@ -203,9 +226,12 @@ def main() -> int:
                             autostart=False)
         window.show()
         window.resize(*SIZE)
-        window.splitter.setSizes([760, 680])
+        window.restore_settings()  # a first start's layout (nothing saved yet)...
+        window.resize(*SIZE)  # ...at this size
         ids = record(app, window)
         shot(app, window, ids["post"], "overview", f"main-{suffix}.png")
+        if suffix == "light" or DOCS != ROOT / "docs":  # the docs show the light one
+            shortcuts(app, window, f"shortcuts-{suffix}.png")
         if suffix == "light":
             shot(app, window, ids["json"], "response", "json.png")
             shot(app, window, ids["image"], "response", "image.png")
@@ -230,15 +256,15 @@ def main() -> int:
         "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
         "    return [b'ok']\n")
     window = MainWindow(Store(work / "load-error.wsgi-session"),
-                        Launch(spec="myapp:app", app_dir=str(project), port=0,
-                               in_process=True), settings=settings)
+                        Launch(spec="myapp:app", app_dir=str(project), port=0),
+                        settings=settings)  # its own process: the URL shows the error too
     window.show()
     window.resize(*SIZE)
     wait_until(app, lambda: window.controller.status.state == "load_error")
     for _ in range(5):
         app.processEvents()
     window.grab().save(str(DOCS / "load-error.png"))
-    print("wrote docs/load-error.png")
+    print(f"wrote {DOCS / 'load-error.png'}")
     window.shutdown()
     return 0
 

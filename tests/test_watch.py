@@ -75,50 +75,79 @@ def watcher_for(tree: Path) -> Iterator[tuple[SourceWatcher, Changes]]:
     watcher.stop()
 
 
-def test_python_files_leave_out_environments_and_caches(tree: Path) -> None:
-    assert sorted(python_files(str(tree))) == [
-        str(tree / name) for name in ("app.py", "helpers.py", "pkg/__init__.py", "pkg/views.py")]
+def test_source_files_leave_out_environments_caches_databases_and_logs(tree: Path) -> None:
+    for name in ("db.sqlite3", "app.log", "logs/today.txt", "templates/index.html",
+                 "templates/base.jinja", "mail.j2", "settings.toml", ".env", "setup.cfg",
+                 "config.ini", "data/seed.json"):
+        (tree / name).parent.mkdir(parents=True, exist_ok=True)
+        (tree / name).write_text("x\n")
+    assert python_files(str(tree)) == sorted(str(tree / name) for name in (
+        "app.py", "helpers.py", "pkg/__init__.py", "pkg/views.py", "notes.txt",
+        "templates/index.html", "templates/base.jinja", "mail.j2", "settings.toml", ".env",
+        "setup.cfg", "config.ini", "data/seed.json"))
 
 
-def test_watched_edit_and_new_file_are_reported_together(
+def test_edits_new_files_and_templates_are_reported_not_environments(
         tree: Path, watcher_for: tuple[SourceWatcher, Changes]) -> None:
     watcher, changes = watcher_for
-    clock = Clock(tree / "app.py")
-    watcher.watch([str(tree / "app.py"), str(tree / "pkg" / "views.py")])
-    # All edits land before the watcher's first look, so they make one report.
-    clock.touch(tree / "app.py", "# edited\n")
-    clock.touch(tree / "helpers.py")  # exists but was never imported: not a reason
-    (tree / "pkg" / "models.py").write_text("# new\n")
+    watcher.watch([])  # the app loaded: every source file counts
+    watcher.start()
     (tree / ".venv" / "lib" / "new.py").write_text("# installed, not the user's\n")
+    (tree / "venv2" / "lib" / "x.py").write_text("# another environment\n")
     (tree / "__pycache__" / "x.py").write_text("\n")
-    watcher.start()
+    (tree / "db.sqlite3").write_bytes(b"SQLite format 3\0")
+    (tree / "server.log").write_text("GET / 200\n")
+    (tree / "app.py").write_text("# edited\n")
+    (tree / "pkg" / "models.py").write_text("# new\n")
     assert changes.wait() == [str(tree / "app.py"), str(tree / "pkg" / "models.py")]
+    watcher.watch([])  # the app reloaded (the runner says so at its load)
+    templates = tree / "pkg" / "templates"
+    templates.mkdir()
+    (templates / "page.html").write_text("<p>{{ x }}</p>\n")
+    paths = changes.wait(2)
+    assert paths == [str(templates / "page.html")]
 
 
-def test_deleted_watched_file_is_a_change(tree: Path,
-                                          watcher_for: tuple[SourceWatcher, Changes]) -> None:
+def test_a_new_top_level_folder_is_watched_too(
+        tree: Path, watcher_for: tuple[SourceWatcher, Changes]) -> None:
     watcher, changes = watcher_for
-    watcher.watch([str(tree / "pkg" / "views.py")])
-    (tree / "pkg" / "views.py").unlink()
+    watcher.watch([])
     watcher.start()
+    (tree / "templates").mkdir()
+    # The folder's arrival is not a change of source; a template written in it is.
+    for _ in range(200):
+        (tree / "templates" / "home.html").write_text("<h1>hi</h1>\n")
+        with changes._changed:
+            if changes._changed.wait_for(lambda: bool(changes.calls), 0.1):
+                break
+    assert changes.calls[-1] == [str(tree / "templates" / "home.html")]
+
+
+def test_deleted_file_is_a_change(tree: Path, watcher_for: tuple[SourceWatcher, Changes]) -> None:
+    watcher, changes = watcher_for
+    watcher.watch([])
+    watcher.start()
+    (tree / "pkg" / "views.py").unlink()
     assert changes.wait() == [str(tree / "pkg" / "views.py")]
 
 
-def test_after_a_failed_load_every_file_counts(tree: Path,
-                                               watcher_for: tuple[SourceWatcher, Changes]
-                                               ) -> None:
-    watcher, changes = watcher_for
-    watcher.watch([], everything=True)
-    Clock(tree / "helpers.py").touch(tree / "helpers.py", "# fixed\n")
+def test_an_edit_before_start_is_seen_but_the_apps_own_writes_while_it_starts_are_not(
+        tree: Path, watcher_for: tuple[SourceWatcher, Changes]) -> None:
+    watcher, changes = watcher_for  # made (watching) before the app starts, as the runner does
+    (tree / "cache.json").write_text("{}")  # the app writes this while it imports...
+    (tree / "helpers.py").write_text("# edited while the app was starting\n")
     watcher.start()
-    assert changes.wait() == [str(tree / "helpers.py")]
+    assert changes.wait() == [str(tree / "helpers.py")]  # ...and only the edit counts
+    watcher.watch([])  # loaded: from now on a JSON file is a reason too
+    (tree / "cache.json").write_text('{"edited": true}')
+    assert changes.wait(2) == [str(tree / "cache.json")]
 
 
-def test_stop_ends_the_thread(watcher_for: tuple[SourceWatcher, Changes]) -> None:
+def test_stop_ends_the_threads(watcher_for: tuple[SourceWatcher, Changes]) -> None:
     watcher, _ = watcher_for
     watcher.start()
     watcher.stop()
-    assert not watcher._thread.is_alive()
+    assert not any(t.is_alive() for t in watcher._threads)
 
 
 # -- wired to a real app process -------------------------------------------------------

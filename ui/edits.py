@@ -12,6 +12,7 @@ from PySide6.QtGui import QPalette
 from inspector.model import Edit
 
 from . import theme
+from .body_text import plural
 
 ABSENT = "(absent)"
 DIFF_LINES_MAX = 2000  # lines compared
@@ -48,7 +49,7 @@ def diff_lines(edit: Edit) -> list[tuple[str, str]]:
 
 def _line_diff(old: list[str], new: list[str]) -> list[tuple[str, str]]:
     if len(old) + len(new) > DIFF_LINES_MAX:  # too long to compare line by line here
-        return [("-", f"({len(old)} lines)"), ("+", f"({len(new)} lines)")]
+        return [("-", f"({plural(len(old), 'line')})"), ("+", f"({plural(len(new), 'line')})")]
     rows = []
     for line in difflib.ndiff(old, new):
         sign, text = line[:1], line[2:]

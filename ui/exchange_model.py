@@ -36,16 +36,22 @@ from inspector.host import summaryfilter
 from inspector.host.store import SERVER_ONLY, Summary
 
 from . import theme
+from .body_text import plural
 
 COL_ID, COL_TIME, COL_METHOD, COL_PATH, COL_STATUS, COL_TYPE, COL_SIZE, COL_DURATION, \
-    COL_BADGE = range(9)
-HEADERS = ("#", "Time", "Method", "Path", "Status", "Type", "Size", "Duration", "Findings")
+    COL_BADGE, COL_QUERIES, COL_WATERFALL, COL_APP = range(12)
+HEADERS = ("#", "Time", "Method", "Path", "Status", "Type", "Size", "Duration", "Findings",
+           "Queries", "Waterfall", "App")
 COLUMNS = len(HEADERS)
-NUMERIC = frozenset({COL_ID, COL_SIZE, COL_DURATION})
+NUMERIC = frozenset({COL_ID, COL_SIZE, COL_DURATION, COL_QUERIES})
+# A summary may carry a count of SQL queries (when the app's SQL is recorded); the
+# Queries column is offered only then.
+HAS_QUERIES = "queries" in Summary._fields
 
 SORT_ROLE = Qt.ItemDataRole.UserRole
 SUMMARY_ROLE = Qt.ItemDataRole.UserRole + 1
 ID_ROLE = Qt.ItemDataRole.UserRole + 2
+SECTION_ROLE = Qt.ItemDataRole.UserRole + 3  # which app section a row is in (0, 1, ...)
 
 # Qt passes roles to data() as plain ints; comparing and hashing ints is the fast path.
 _DISPLAY = int(Qt.ItemDataRole.DisplayRole)
@@ -138,19 +144,39 @@ def duration_text(s: Summary) -> str:
     return "running…" if s.state == "active" else human_duration(s.duration)
 
 
-def display_texts(s: Summary, paused_at: str = "") -> tuple[str, ...]:
-    """Every column's text for one summary, in column order."""
+def short_app(spec: str) -> str:
+    """``pkg.mod:app`` -> ``mod:app``, ``path/to/web.py`` -> ``web.py``: enough to tell
+    the apps of one session apart."""
+    module, colon, attr = spec.partition(":")
+    module = module.replace("\\", "/").rsplit("/", 1)[-1]
+    if not module.endswith(".py"):
+        module = module.rsplit(".", 1)[-1]
+    return module + colon + attr
+
+
+def queries_of(s: Summary) -> int | None:
+    value = getattr(s, "queries", None)
+    return value if isinstance(value, int) else None
+
+
+def display_texts(s: Summary, paused_at: str = "", app: str = "") -> tuple[str, ...]:
+    """Every column's text for one summary, in column order (the waterfall is drawn)."""
+    queries = queries_of(s)
     return (str(s.id), clock(s.start), s.method, path_text(s), status_text(s),
             short_type(s.content_type), human_size(s.response_size), duration_text(s),
-            badge(s, paused_at))
+            badge(s, paused_at), "" if queries is None else str(queries), "", app)
 
 
 def sort_key(s: Summary, col: int) -> Any:
     """The raw value a column sorts by (numbers as numbers, not as their text)."""
     if col == COL_ID:
         return s.id
-    if col == COL_TIME:
+    if col in (COL_TIME, COL_WATERFALL):
         return s.start
+    if col == COL_QUERIES:
+        return queries_of(s) or 0
+    if col == COL_APP:
+        return s.id  # sections follow the ids
     if col == COL_METHOD:
         return s.method
     if s.state == SERVER_ONLY and col in (COL_METHOD, COL_PATH, COL_STATUS, COL_BADGE):
@@ -189,7 +215,7 @@ def tooltip(s: Summary, col: int, paused_at: str = "") -> str | None:
         if s.error:
             what.append("the app raised an exception")
         if s.findings:
-            what.append(f"{s.findings} PEP 3333 warning(s) or error(s)")
+            what.append(f"{plural(s.findings, 'PEP 3333 finding')}")
         return "; ".join(what)
     if col == COL_STATUS and s.status is None and s.state == DROPPED:
         return ("No reply (connection dropped): the app's process died while serving "
@@ -199,7 +225,15 @@ def tooltip(s: Summary, col: int, paused_at: str = "") -> str | None:
                 "so the server answered 500 Internal Server Error on its behalf.")
     if col == COL_DURATION and s.state == "active":
         return "still running"
+    if col == COL_WATERFALL:
+        took = human_duration(s.duration) or "running"
+        return f"Started at {clock(s.start)}; took {took}"
     return None
+
+
+def end_of(s: Summary) -> float:
+    """When the exchange ended (its start while it runs): the waterfall's right edge."""
+    return s.start + (s.duration or 0.0)
 
 
 def header_data(section: int, orientation: Qt.Orientation, role: int) -> Any:
@@ -262,6 +296,10 @@ class ExchangeModel(QAbstractTableModel):
         self._paused_at: dict[int, str] = {}  # row id -> phase, while stepping
         self._colors: ListColors | None = None  # made on first use (needs the application)
         self.counts = Counts()
+        self._span: tuple[float, float] | None = None  # the waterfall's time range
+        # Sections: exchange ids from _section_ids[i] on were served by _section_apps[i].
+        self._section_ids: list[int] = []
+        self._section_apps: list[str] = []
         self._italic = QFont()
         self._italic.setItalic(True)
 
@@ -291,7 +329,9 @@ class ExchangeModel(QAbstractTableModel):
         texts = self._texts[row]
         if texts is None:
             s = self._rows[row]
-            texts = self._texts[row] = display_texts(s, self._paused_at.get(s.id, ""))
+            section = self.section_of(s.id)
+            app = short_app(self._section_apps[section]) if section >= 0 else ""
+            texts = self._texts[row] = display_texts(s, self._paused_at.get(s.id, ""), app)
         return texts[col]
 
     def _font(self, row: int, col: int) -> QFont | None:
@@ -330,6 +370,35 @@ class ExchangeModel(QAbstractTableModel):
     def _id(self, row: int, col: int) -> int:
         return self._rows[row].id
 
+    def _section(self, row: int, col: int) -> int:
+        return self.section_of(self._rows[row].id)
+
+    # -- app sections: switching apps starts a new part of the list ---------------------
+    def start_section(self, app: str) -> None:
+        """Exchanges from now on are ``app``'s (their ids follow every listed one)."""
+        last = self._rows[-1].id if self._rows else 0
+        self._section_ids, self._section_apps = add_section(
+            (self._section_ids, self._section_apps), app, last)
+
+    def section_of(self, xid: int) -> int:
+        """The index of the app section exchange ``xid`` belongs to (-1: none known)."""
+        return bisect.bisect_right(self._section_ids, xid) - 1
+
+    def section_count(self) -> int:
+        return len(self._section_apps)
+
+    def section_app(self, section: int) -> str:
+        """The spec of the app that served section ``section``."""
+        return self._section_apps[section] if 0 <= section < len(self._section_apps) else ""
+
+    def sections(self) -> Sections:
+        return list(self._section_ids), list(self._section_apps)
+
+    def set_sections(self, sections: Sections) -> None:
+        """Replace the sections (another session shown: it has its own, or none)."""
+        self._section_ids, self._section_apps = list(sections[0]), list(sections[1])
+        self._texts = [None] * len(self._rows)
+
     # -- colours --------------------------------------------------------------------------
     def colors(self) -> ListColors:
         if self._colors is None:
@@ -342,6 +411,18 @@ class ExchangeModel(QAbstractTableModel):
         if self._rows:
             self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, COLUMNS - 1),
                                   [_FOREGROUND, _BACKGROUND])
+
+    # -- the waterfall's time range (kept as rows come: never a scan per paint) ---------
+    def _widen(self, s: Summary) -> None:
+        end = end_of(s)
+        if self._span is None:
+            self._span = (s.start, end)
+        elif s.start < self._span[0] or end > self._span[1]:
+            self._span = (min(self._span[0], s.start), max(self._span[1], end))
+
+    def time_span(self) -> tuple[float, float] | None:
+        """(first start, last end) over the listed exchanges, for the waterfall."""
+        return self._span
 
     # -- reading ----------------------------------------------------------------------
     def summary(self, row: int) -> Summary:
@@ -373,8 +454,10 @@ class ExchangeModel(QAbstractTableModel):
         self._texts = [None] * len(self._rows)
         self._reindex()
         self.counts = Counts()
+        self._span = None
         for s in self._rows:
             self.counts.add(s)
+            self._widen(s)
         self.endResetModel()
 
     def clear(self) -> None:
@@ -391,6 +474,7 @@ class ExchangeModel(QAbstractTableModel):
         for i, s in enumerate(new, first):
             self._row_of[s.id] = i
             self.counts.add(s)
+            self._widen(s)
         self.endInsertRows()
 
     def update(self, summaries: list[Summary]) -> None:
@@ -403,6 +487,7 @@ class ExchangeModel(QAbstractTableModel):
             self.counts.add(s)
             self._rows[row] = s
             self._texts[row] = None  # made again when next shown
+            self._widen(s)
             rows.append(row)
         self._emit_changed(rows)
 
@@ -453,7 +538,24 @@ CELL_ROLES: dict[int, Callable[[ExchangeModel, int, int], Any]] = {
     int(SORT_ROLE): ExchangeModel._sort_key,
     int(SUMMARY_ROLE): ExchangeModel._summary,
     int(ID_ROLE): ExchangeModel._id,
+    int(SECTION_ROLE): ExchangeModel._section,
 }
+
+
+Sections = tuple[list[int], list[str]]  # (first exchange id, app) of each section
+
+
+def add_section(sections: Sections, app: str, last_id: int) -> Sections:
+    """``sections`` with ``app`` serving the exchanges after ``last_id``."""
+    ids, apps = list(sections[0]), list(sections[1])
+    if apps and apps[-1] == app:
+        return ids, apps
+    if ids and ids[-1] > last_id:  # nothing came since the last switch: it never served
+        apps[-1] = app
+    else:
+        ids.append(last_id + 1)
+        apps.append(app)
+    return ids, apps
 
 
 def ascending_runs(rows: list[int]) -> list[tuple[int, int]]:

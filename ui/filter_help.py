@@ -1,4 +1,4 @@
-"""Help ▸ Filter syntax: the filter language's terms, from inspector.filtering.SYNTAX."""
+"""Help ▸ Filter Syntax: the filter language's terms, from inspector.filtering.SYNTAX."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayo
 
 from inspector.filtering import BREAKPOINT_NOTE, SYNTAX
 
-TITLE = "Filter syntax"
+TITLE = "Filter Syntax"
 INTRO = ("Type terms separated by spaces in the list's filter box (Ctrl+F); every term "
          "must match. The same syntax sets breakpoints (Step ▸ Breakpoints…) and "
          "<code>--break</code> / <code>--filter</code> on the command line.")

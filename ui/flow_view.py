@@ -43,6 +43,7 @@ from inspector.inside import summary_line
 from inspector.model import Exchange
 
 from . import desktop, theme
+from .body_text import plural
 from .edits import edits_html
 from .exchange_model import human_size
 from .panes.request import request_headers
@@ -96,8 +97,8 @@ def flow_nodes(x: Exchange | None) -> list[FlowNode]:
         FlowNode("browser", "Browser", f"{x.method} {target}".strip(), 0.0, state="done"),
         FlowNode("server", "waitress", f"HTTP parsed · {headers} header"
                  f"{'s' * (headers != 1)}{body}", 0.0, state="done", edge="HTTP request"),
-        FlowNode("environ", "environ", f"{len(x.environ)} keys, a dict", 0.0, state="done",
-                 edge="builds"),
+        FlowNode("environ", "environ", f"{plural(len(x.environ), 'key')}, a dict", 0.0,
+                 state="done", edge="builds"),
     ]
     app_t = reached.get("app_called")
     not_called = "not called: waitress answered on its own" if x.server_only \
@@ -244,6 +245,7 @@ class FlowView(QWidget):
     GAP_V = 34
     MIN_COL = 214
     MAX_COL = 300
+    MIN_SCALE = 0.5  # smaller than this, the diagram scrolls rather than shrinks
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -337,18 +339,36 @@ class FlowView(QWidget):
         return QSize(width, self.heightForWidth(width))
 
     def minimumSizeHint(self) -> QSize:
+        """Half the natural size: below its natural size the diagram scales down."""
         width = self._min_width()
-        return QSize(width, self.heightForWidth(width))
+        return QSize(int(width * self.MIN_SCALE),
+                     int(self.heightForWidth(width) * self.MIN_SCALE))
 
     def hasHeightForWidth(self) -> bool:
-        return True
+        return False  # it fits any height by scaling (heightForWidth: its natural height)
+
+    def scale(self) -> float:
+        """How much the diagram is shrunk to fit the widget (1: its natural size)."""
+        width = max(self.width(), self._min_width())
+        fit = min(self.width() / width, self.height() / max(1, self.heightForWidth(width)))
+        return max(self.MIN_SCALE, min(1.0, fit))
+
+    def _layout_width(self) -> float:
+        return max(self.width() / self.scale(), self._min_width())
 
     def heightForWidth(self, width: int) -> int:
         return self._header_height(width) + 4 * self._node_height() + 3 * self.GAP_V \
             + self.MARGIN + 8
 
     def layout_nodes(self) -> dict[str, QRectF]:
-        width = max(self.width(), self._min_width())
+        """Where each node is on the widget (the diagram scaled to fit)."""
+        scale = self.scale()
+        return {key: QRectF(r.x() * scale, r.y() * scale, r.width() * scale,
+                            r.height() * scale) for key, r in self._diagram_rects().items()}
+
+    def _diagram_rects(self) -> dict[str, QRectF]:
+        """Where each node is drawn, in the diagram's own (unscaled) coordinates."""
+        width = self._layout_width()
         gap = self._gap_h()
         col = max(self.MIN_COL, min(self.MAX_COL, (width - 2 * self.MARGIN - gap) // 2))
         left = max(self.MARGIN, (width - 2 * col - gap) / 2)
@@ -369,7 +389,9 @@ class FlowView(QWidget):
         text = palette.color(QPalette.ColorRole.WindowText)
         muted = palette.color(QPalette.ColorRole.PlaceholderText)
         title_font, code_font, base_font, small_font = self._fonts()
-        width = max(self.width(), self._min_width())
+        scale = self.scale()
+        painter.scale(scale, scale)
+        width = self._layout_width()
 
         # The lesson, as the title.
         painter.setPen(text)
@@ -384,7 +406,7 @@ class FlowView(QWidget):
         sub_area = QRectF(area.left(), used.bottom() + 4, area.width(), 1000)
         painter.drawText(sub_area, flags, SUBTITLE)
 
-        self._rects = rects = self.layout_nodes()
+        self._rects = rects = self._diagram_rects()
         if not self.nodes:
             painter.setFont(base_font)
             painter.drawText(QPointF(self.MARGIN, rects["browser"].top() + 16),
@@ -542,6 +564,7 @@ class FlowView(QWidget):
 
     # -- interaction -------------------------------------------------------------------
     def node_at(self, point: QPointF) -> str:
+        """The node under ``point`` (widget coordinates)."""
         for key, rect in self.layout_nodes().items():
             if rect.adjusted(-4, -4, 4, 4).contains(point):
                 return key
@@ -602,10 +625,10 @@ def _data_html(data: bytes, total: int | None = None) -> str:
         return "<p><i>(empty)</i></p>"
     more = ""
     if total is not None and total > len(data):
-        more = f"<p><i>{len(data)} of {total} bytes captured.</i></p>"
+        more = f"<p><i>{len(data)} of {plural(total, 'byte')} captured.</i></p>"
     shown = data[:PREVIEW]
     if len(data) > PREVIEW:
-        more += f"<p><i>First {PREVIEW} of {len(data)} bytes shown.</i></p>"
+        more += f"<p><i>First {PREVIEW} of {plural(len(data), 'byte')} shown.</i></p>"
     if is_probably_text(shown):
         body = html.escape(shown.decode("utf-8", errors="replace"))
     else:
@@ -655,17 +678,17 @@ def node_detail_html(x: Exchange | None, key: str, palette: QPalette | None = No
                      f"from {html.escape(x.client)}</p>")
         parts.append(_table(request_headers(x)))
         if x.request_size:
-            parts.append(f"<p>Body: {x.request_size} bytes.</p>")
+            parts.append(f"<p>Body: {plural(x.request_size, 'byte')}.</p>")
     elif key == "server":
-        parts.append(f"<p>Parsed the request line and {len(request_headers(x))} headers, "
+        parts.append(f"<p>Parsed the request line and {plural(len(request_headers(x)), 'header')}, "
                      f"buffered a {x.request_size}-byte body, and gave the request to "
                      f"worker thread <code>{html.escape(x.thread)}</code>.</p>")
     elif key == "environ":
         rows = [(k, v[0]) for k, v in sorted(x.environ.items())]
         parts.append(edits_html(edits, palette))
         before = " before your edits (above)" if edits else ""
-        parts.append(f"<p>{len(rows)} keys as waitress built them{before}; the Environ tab "
-                     "says what each one means.</p>")
+        parts.append(f"<p>{plural(len(rows), 'key')} as waitress built them{before}; the "
+                     "Environ tab says what each one means.</p>")
         parts.append(_table(rows))
     elif key == "app":
         if x.error is not None and ERROR_NODE.get(x.error.phase, "app") == "app":
@@ -692,12 +715,12 @@ def node_detail_html(x: Exchange | None, key: str, palette: QPalette | None = No
         parts.append(edits_html(edits, palette))
         if pause is not None:
             data = pause.get("data") or b""
-            parts.append(f"<p><b>Chunk {pause.get('index')}</b>, {len(data)} bytes, "
+            parts.append(f"<p><b>Chunk {pause.get('index')}</b>, {plural(len(data), 'byte')}, "
                          "waiting to be sent:</p>")
             parts.append(_data_html(data))
         pieces = chunk_pieces(x)
         for i, (chunk, piece) in enumerate(zip(x.chunks, pieces), 1):
-            parts.append(f"<p><b>Chunk {i}</b>: {chunk.size} bytes at {fmt_ms(chunk.t)}"
+            parts.append(f"<p><b>Chunk {i}</b>: {plural(chunk.size, 'byte')} at {fmt_ms(chunk.t)}"
                          f"{' via write()' if chunk.via == 'write' else ''}</p>")
             parts.append(_data_html(piece) if piece is not None
                          else "<p><i>(beyond the capture limit)</i></p>")
@@ -770,13 +793,13 @@ class FlowPane(QWidget):
         self._fit()
 
     def _fit(self) -> None:
-        """The whole diagram in view, the detail gets the rest (at least 140 px)."""
+        """The whole diagram in view, the detail gets the rest (at least 100 px)."""
         total = self.split.height()
         if not self._auto_fit or total <= 0:
             return
         width = self.scroll.viewport().width() or self.width()
-        want = max(self.view.heightForWidth(width), self.view.minimumSizeHint().height()) + 4
-        top = max(120, min(want, total - 140))
+        want = self.view.heightForWidth(max(width, self.view._min_width())) + 4
+        top = max(self.view.minimumSizeHint().height(), min(want, total - 100))
         self.split.blockSignals(True)
         self.split.setSizes([top, max(1, total - top)])
         self.split.blockSignals(False)

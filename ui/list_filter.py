@@ -27,9 +27,9 @@ from inspector.host.store import Store
 from . import theme
 from .exchange_model import ExchangeFilterProxy
 
-PLACEHOLDER = "Filter: method:POST status:5xx body:word -path:/static — Help ▸ Filter syntax"
+PLACEHOLDER = "Filter: method:POST status:5xx body:word -path:/static — Help ▸ Filter Syntax"
 TIP = ("Filter the list (Ctrl+F): text in the path, method:, status:, path:, header:, body:, "
-       "reqbody:, resbody:, type:, dur:, size:, has:, is:; - negates. Help ▸ Filter syntax")
+       "reqbody:, resbody:, type:, dur:, size:, has:, is:; - negates. Help ▸ Filter Syntax")
 REFRESH_MS = 300  # new exchanges are looked up again at most this often
 
 

@@ -11,6 +11,7 @@ from PySide6.QtCore import (
     QEvent,
     QItemSelectionModel,
     QModelIndex,
+    QPoint,
     QSettings,
     QStandardPaths,
     Qt,
@@ -18,12 +19,10 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QDockWidget,
     QFileDialog,
     QFrame,
     QHBoxLayout,
-    QHeaderView,
     QInputDialog,
     QLabel,
     QLineEdit,
@@ -32,7 +31,6 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QSplitter,
-    QTableView,
     QTabWidget,
     QToolBar,
     QToolButton,
@@ -49,24 +47,22 @@ from . import desktop, inside_settings, theme
 from .about import show_about
 from .app_controller import AppController, Launch, Recorder
 from .breakpoints_dialog import BreakpointsDialog
+from .context import interpreter, short_interpreter, status_context
 from .exchange_export import make_actions
 from .exchange_model import (
-    COL_BADGE,
-    COL_DURATION,
     COL_ID,
-    COL_METHOD,
-    COL_PATH,
-    COL_SIZE,
-    COL_STATUS,
-    COL_TIME,
-    COL_TYPE,
     ID_ROLE,
+    SUMMARY_ROLE,
     ExchangeFilterProxy,
     ExchangeModel,
+    Sections,
+    add_section,
 )
 from .filter_help import show_filter_help
 from .flow_view import FlowPane
+from .help_menu import build_help_menu
 from .list_filter import ListFilter
+from .list_view import ExchangeTable, empty_list_text
 from .loop_actions import LoopActions
 from .open_app_dialog import OpenAppDialog
 from .panes import (
@@ -80,11 +76,13 @@ from .panes import (
 )
 from .panes.inside import app_folder, inside_title
 from .resources import app_icon
+from .row_menu import FOLLOW_WINDOW, build_row_menu, followed_by
 from .session_banner import SessionBanner
 from .settings import RECENT_APPS, make_settings, read_list, remember_recent
 from .step_panel import StepPanel
 from .stepping import StepController, phase_label
 from .store_bridge import StoreBridge
+from .theme_menu import build_theme_menu
 
 GROUP = "MainWindow"
 LAST_DIR = "files/last_dir"  # where the last session or HAR was opened, saved or exported
@@ -104,8 +102,6 @@ EXAMPLES = (  # (menu text, spec, what it teaches)
     ("Django: ORM, templates, admin", "inspector.examples.django_site.wsgi:application",
      "What ships with Django"),
 )
-COLUMN_WIDTHS = {COL_ID: 44, COL_TIME: 92, COL_METHOD: 60, COL_PATH: 200, COL_STATUS: 52,
-                 COL_TYPE: 120, COL_SIZE: 68, COL_DURATION: 74, COL_BADGE: 128}
 PROBLEM_STATES = ("load_error", "serve_error", "crashed", "died")
 STATE_TEXT = {"starting": "Starting…", "serving": "Serving", "load_error": "Load error",
               "serve_error": "Cannot serve", "died": "App process died; restarting",
@@ -138,6 +134,9 @@ class MainWindow(QMainWindow):
         self.recorder.step_listener = self.stepper.on_event
         self.recorder.wants_begin = self.stepper.wants_begin
         self._select_when_listed: int | None = None
+        self._select_after_delete: int | None = None
+        self._dock_height = 0  # the Step dock's height when it last hid
+        self._live_sections: Sections = ([], [])  # which app served which ids
         self._seen_paused: set[int] = set()
 
         self._build_actions()
@@ -146,7 +145,7 @@ class MainWindow(QMainWindow):
         self._build_step_dock()
         self.loop = LoopActions(self)  # resend, edit, compose, copy as, compare
         self.actions_by_name.update(self.loop.actions)
-        self.table.addActions(_row_menu(self.actions_by_name))
+        self.table.addActions(_row_actions(self.actions_by_name))
         self.actions_by_name["follow"].setChecked(True)
         self._build_menus()
         self._build_statusbar()
@@ -295,27 +294,14 @@ class MainWindow(QMainWindow):
         banner_layout.addWidget(self.banner_traceback)
         self.banner.hide()
 
-        self.table = QTableView()
+        self.table = ExchangeTable(self.model)
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
         # "#" ascending is the store's own order: the proxy then passes rows straight
         # through (no sorting on insert) while the header still shows the indicator.
         self.table.sortByColumn(COL_ID, Qt.SortOrder.AscendingOrder)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.table.setAlternatingRowColors(True)
-        self.table.setShowGrid(False)
-        self.table.setWordWrap(False)
-        self.table.setTabKeyNavigation(False)
-        self.table.verticalHeader().setVisible(False)
-        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
-        header = self.table.horizontalHeader()
-        header.setStretchLastSection(False)
-        header.setHighlightSections(False)
-        for col, width in COLUMN_WIDTHS.items():
-            self.table.setColumnWidth(col, width)
-        # The path takes whatever room the other (resizable, remembered) columns leave.
-        header.setSectionResizeMode(COL_PATH, QHeaderView.ResizeMode.Stretch)
+        self.table.enter_pressed.connect(self.focus_panes)
+        self.table.empty.linkActivated.connect(lambda url: desktop.open_url(QUrl(url)))
         self.table.selectionModel().currentRowChanged.connect(self._current_changed)
         self.table.verticalScrollBar().valueChanged.connect(self._scrolled)
         self.table.verticalScrollBar().rangeChanged.connect(self._range_changed)
@@ -330,9 +316,10 @@ class MainWindow(QMainWindow):
         copy_url.triggered.connect(self._copy_selected_urls)
         self.actions_by_name["copy_url"] = copy_url
         exports = make_actions(self, self.current_exchange,
-                               lambda: self._start_dir(_documents()))
+                               lambda: self._start_dir(self.app_folder()))
         self.actions_by_name.update(exports)
-        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._row_menu)
 
         self.overview = OverviewPane()
         self.overview.origin_clicked.connect(self.select_id)  # "resent from #12"
@@ -340,6 +327,8 @@ class MainWindow(QMainWindow):
         self.environ = EnvironPane()
         self.request = RequestPane()
         self.response = ResponsePane()
+        self.response.follower = self._followed_by
+        self.response.open_exchange.connect(self.select_id)
         self.output = OutputPane()
         self.findings = FindingsPane()
         self.inside = InsidePane()
@@ -429,10 +418,12 @@ class MainWindow(QMainWindow):
                 step.addSeparator()
             else:
                 step.addAction(acts[name])
-        step.addSeparator()
-        step.addAction(self.step_dock.toggleViewAction())
         view = self.menuBar().addMenu("&View")
         view.addAction(acts["follow"])
+        columns = view.addMenu("&Columns")  # the same choice as the list header's menu
+        columns.aboutToShow.connect(lambda: self.table.fill_column_menu(columns))
+        view.addSeparator()
+        self.theme_actions = build_theme_menu(view, self.settings)
         examples = self.menuBar().addMenu("E&xamples")
         for text, spec, lesson in EXAMPLES:
             action = examples.addAction(text)
@@ -440,9 +431,9 @@ class MainWindow(QMainWindow):
             action.setStatusTip(f"{spec} — {lesson}")
             action.triggered.connect(lambda _=False, s=spec: self.open_app(s))
         examples.setToolTipsVisible(True)
-        help_menu = self.menuBar().addMenu("&Help")
-        help_menu.addAction("Filter syntax", lambda: show_filter_help(self))
-        self.about_action = help_menu.addAction("&About WSGI Inspector", self.show_about)
+        self.help_menu = build_help_menu(self)  # Keyboard Shortcuts, then these
+        self.help_menu.addAction("&Filter Syntax", lambda: show_filter_help(self))
+        self.about_action = self.help_menu.addAction("&About WSGI Inspector", self.show_about)
         self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
 
     def _build_statusbar(self) -> None:
@@ -451,8 +442,11 @@ class MainWindow(QMainWindow):
         self.paused_label.hide()
         self.step_label = QLabel()
         self.counts_label = QLabel()
+        self.context_label = QLabel()  # the app, its interpreter, the session file
+        self.context_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         bar = self.statusBar()
-        bar.addWidget(self.state_label, 1)
+        bar.addWidget(self.state_label)
+        bar.addWidget(self.context_label, 1)
         bar.addPermanentWidget(self.step_label)
         bar.addPermanentWidget(self.paused_label)
         bar.addPermanentWidget(self.counts_label)
@@ -468,6 +462,19 @@ class MainWindow(QMainWindow):
         if not isinstance(launch, Launch):  # from a QAction: (checked)
             launch = None
         self.controller.start(launch)
+        self._start_section()
+
+    def _start_section(self) -> None:
+        """Exchanges from here on are this app's: the list marks where they begin."""
+        launch = self.controller.launch
+        if launch is None:
+            return
+        summaries = self.recording.summaries()
+        last = summaries[-1].id if summaries else 0
+        sections = self._live_sections = add_section(self._live_sections, launch.spec, last)
+        if self.store is self.recording:
+            self.model.set_sections(sections)
+
 
     def stop_app(self) -> None:
         self.controller.stop()
@@ -485,7 +492,8 @@ class MainWindow(QMainWindow):
 
     def choose_app(self) -> None:
         current = self.controller.launch.spec if self.controller.launch else ""
-        dialog = OpenAppDialog(read_list(self.settings, RECENT_APPS), current, self)
+        dialog = OpenAppDialog(read_list(self.settings, RECENT_APPS), current, self,
+                               start_dir=self.app_folder())
         if dialog.exec() and dialog.value():
             self.open_app(dialog.value())
 
@@ -504,17 +512,16 @@ class MainWindow(QMainWindow):
 
     def _show_status(self, status: Status) -> None:
         state = status.state
-        url = status.url if state in ("serving", "starting", "died") else ""
+        # While the app cannot load, its URL serves a page with the error.
+        url = status.url if state in ("serving", "starting", "died", "load_error") else ""
         if url:
             self.url_label.setText(f'<a href="{html.escape(url)}">{html.escape(url)}</a>')
         else:
             self.url_label.setText("<i>not serving</i>")
         self.copy_url_button.setEnabled(bool(url))
+        self.table.set_empty_text(empty_list_text(url, state))
         self.actions_by_name["browser"].setEnabled(bool(url))
-        spec = self.controller.launch.spec if self.controller.launch else ""
         text = STATE_TEXT.get(state, state)
-        if spec:
-            text = f"{text} — {spec}"
         self._update_title()
         if status.message and state not in PROBLEM_STATES:
             text = f"{text} — {status.message}"
@@ -547,7 +554,7 @@ class MainWindow(QMainWindow):
     @property
     def url(self) -> str:
         status = self.controller.status
-        return status.url if status.state == "serving" else ""
+        return status.url if status.state in ("serving", "load_error") else ""
 
     def copy_url(self) -> None:
         if self.url:
@@ -566,9 +573,32 @@ class MainWindow(QMainWindow):
         if self.filter_edit.text() != text:
             self.filter_edit.setText(text)  # the list filter follows the box
 
+    def add_filter_term(self, term: str) -> None:
+        """Narrow the quick filter by one term (from the row menu's Filter to…)."""
+        text = self.filter_edit.text().strip()
+        self.set_filter(f"{text} {term}".strip() if term not in text.split() else text)
+
+    def _row_menu(self, pos: QPoint) -> None:
+        index = self.table.indexAt(pos)
+        s = index.data(SUMMARY_ROLE) if index.isValid() else None
+        if index.isValid() and not self.table.selectionModel().isRowSelected(index.row()):
+            self.table.select_row(index.row())  # the menu acts on the row it was opened on
+        menu = build_row_menu(self, s)
+        menu.exec(self.table.viewport().mapToGlobal(pos))
+        menu.deleteLater()
+
     def focus_filter(self) -> None:
         self.filter_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.filter_edit.selectAll()
+
+    def focus_panes(self) -> None:
+        """Enter on a row: the keyboard goes to the pane shown (its first focusable part)."""
+        page = self.tabs.currentWidget()
+        if page is None:
+            return
+        takers = [w for w in (page, *page.findChildren(QWidget))
+                  if w.isVisible() and w.focusPolicy() & Qt.FocusPolicy.TabFocus]
+        (takers[0] if takers else self.tabs).setFocus(Qt.FocusReason.ShortcutFocusReason)
 
     def set_follow(self, follow: bool) -> None:
         self.follow = follow
@@ -605,6 +635,7 @@ class MainWindow(QMainWindow):
     def delete_selected(self) -> None:
         ids = self.selected_ids()
         if ids and not self.store.read_only:
+            self._select_after_delete = self._row_after(ids)
             self.stepper.release(ids)  # a deleted row's request must not wait for nothing
             self.store.delete(ids)
 
@@ -638,14 +669,47 @@ class MainWindow(QMainWindow):
         if self.current_id is not None and any(s.id == self.current_id for s in summaries):
             self._show_current()
 
+    def _followed_by(self, x: Exchange, location: str) -> tuple[int, str] | None:
+        """The first later exchange that asked for a redirect's ``location``."""
+        row = self.model.row_of(x.id)
+        if row is None:
+            return None
+        later = self.model.summaries()[row + 1:row + 1 + FOLLOW_WINDOW]
+        return followed_by(later, x.path, location)
+
+    def _row_after(self, ids: list[int]) -> int | None:
+        """The exchange to select once ``ids`` are deleted: the row below the last of
+        them (as in a mail client), else the row above the first."""
+        rows = sorted(r for r in map(self.proxy.row_of, ids) if r is not None)
+        if not rows:
+            return None
+        gone = set(ids)
+        below = range(rows[-1] + 1, self.proxy.rowCount())
+        for row in [*below, *range(rows[0] - 1, -1, -1)]:
+            xid = self.proxy.data(self.proxy.index(row, 0), ID_ROLE)
+            if xid is not None and xid not in gone:
+                return int(xid)
+        return None
+
     def _on_removed(self, summaries: list[Summary]) -> None:
         self.model.remove(summaries)
-        if self.current_id is not None and self.model.row_of(self.current_id) is None:
+        wanted, self._select_after_delete = self._select_after_delete, None
+        if wanted is not None and self.select_id(wanted):
+            return
+        current = self.table.currentIndex()
+        if current.isValid():  # Qt moved the cursor to a neighbour: select it too
+            self.table.select_row(current.row())
+        elif self.current_id is not None and self.model.row_of(self.current_id) is None:
+            self.table.clearSelection()
             self.current_id = None
             self._show_exchange(None)
 
     def _on_cleared(self) -> None:
         self.stepper.refresh()
+        launch = self.controller.launch
+        if self.store is self.recording:  # one section again: the app serving now
+            self._live_sections = ([0], [launch.spec]) if launch is not None else ([], [])
+            self.model.set_sections(self._live_sections)
         self.model.clear()
         self.current_id = None
         self._show_exchange(None)
@@ -787,14 +851,27 @@ class MainWindow(QMainWindow):
         if fresh and self.store is not self.recording:  # a request waits: show it
             self.show_live_session()
         if fresh:
-            self.step_dock.show()
+            self._show_step_dock()
             if not self.stepper.is_paused(self.current_id):
                 self._select_paused(fresh[0])
+        elif not pauses and self.step_dock.isVisible():  # nothing waits: out of the way
+            self._dock_height = self.step_dock.height()
+            self.step_dock.hide()
         if self.current_id in rows:
             self._show_current()
         else:
             self._show_step_panel()
         self._update_step_state()
+
+    def _show_step_dock(self) -> None:
+        """Show the Step dock at the height it had (a third of the window the first
+        time), leaving the Flow diagram above it room to be read."""
+        if self.step_dock.isVisible() or self.step_dock.isFloating():
+            self.step_dock.show()
+            return
+        self.step_dock.show()
+        height = self._dock_height or max(220, int(self.height() * 0.36))
+        self.resizeDocks([self.step_dock], [height], Qt.Orientation.Vertical)
 
     def _show_step_panel(self) -> None:
         row = self.current_id
@@ -851,6 +928,7 @@ class MainWindow(QMainWindow):
         old = self.store
         self.bridge.attach(store)
         self.store = store
+        self.model.set_sections(self._live_sections if store is self.recording else ([], []))
         self.model.reset(store.summaries())
         self.current_id = None
         self._show_exchange(None)
@@ -874,10 +952,20 @@ class MainWindow(QMainWindow):
     def _update_title(self) -> None:
         """The app and the session file shown, so two windows can be told apart."""
         launch = self.controller.launch
-        parts = [launch.spec] if launch is not None else []
+        parts = [f"{launch.spec} ({short_interpreter(launch)})"] if launch is not None else []
         name = self.store.path.name
         parts.append(f"{name} (read-only)" if self.store.read_only else name)
         self.setWindowTitle(" — ".join([*parts, "WSGI Inspector"]))
+        self.context_label.setText(f"— {status_context(launch, self.recording.path)}")
+        tip = [f"Python: {interpreter(launch)}"] if launch is not None else []
+        self.context_label.setToolTip("\n".join([*tip, f"Recording to: {self.recording.path}"]))
+
+    def app_folder(self) -> str:
+        """The served app's project folder (where a .py spec lives, else its app dir)."""
+        launch = self.controller.launch
+        if launch is None:
+            return _documents()
+        return launch.options(0).app_dir
 
     def _start_dir(self, fallback: str) -> str:
         """Where a file dialog opens: the folder last used, else ``fallback``."""
@@ -905,7 +993,7 @@ class MainWindow(QMainWindow):
         self.store.save_as(path)
 
     def choose_save_session(self) -> None:
-        folder = self._start_dir(_documents())
+        folder = self._start_dir(self.app_folder())
         path, _ = QFileDialog.getSaveFileName(self, "Save Session As",
                                               str(Path(folder) / f"session{SUFFIX}"),
                                               f"Sessions (*{SUFFIX})")
@@ -929,7 +1017,7 @@ class MainWindow(QMainWindow):
 
     def choose_export_har(self, include_secrets: bool = False) -> None:
         title = "Export HAR with Secrets" if include_secrets else "Export HAR"
-        folder = self._start_dir(_documents())
+        folder = self._start_dir(self.app_folder())
         path, _ = QFileDialog.getSaveFileName(self, title, str(Path(folder) / "exchanges.har"),
                                               "HAR files (*.har)")
         if path:
@@ -956,12 +1044,16 @@ class MainWindow(QMainWindow):
                 self.restoreGeometry(geometry)
             else:
                 self.resize(1280, 780)
+            # The list gets what its default columns need; the panes the rest.
+            self.splitter.setSizes([600, max(400, self.width() - 600)])
             for key, target in (("state", self.restoreState),
-                                ("splitter", self.splitter.restoreState),
-                                ("columns", self.table.horizontalHeader().restoreState)):
+                                ("splitter", self.splitter.restoreState)):
                 value = s.value(key, QByteArray(), QByteArray)
                 if value and not value.isEmpty():
                     target(value)
+            self.table.restore_columns(s)
+            # The dock comes with a pause: a saved layout does not bring it back empty.
+            self.step_dock.setVisible(bool(self.stepper.pauses))
             follow = s.value("follow_newest", True, bool)
             self.set_follow(bool(follow))
         finally:
@@ -973,7 +1065,7 @@ class MainWindow(QMainWindow):
         s.setValue("geometry", self.saveGeometry())
         s.setValue("state", self.saveState())
         s.setValue("splitter", self.splitter.saveState())
-        s.setValue("columns", self.table.horizontalHeader().saveState())
+        self.table.save_columns(s)
         s.setValue("follow_newest", self.follow)
         s.endGroup()
         s.sync()
@@ -1014,7 +1106,7 @@ class MainWindow(QMainWindow):
 
 
 
-def _row_menu(acts: dict[str, QAction]) -> list[QAction]:
+def _row_actions(acts: dict[str, QAction]) -> list[QAction]:
     """The list's context menu, in order (separators between the groups)."""
     items = []
     for name in ("resend", "edit_resend", None, "copy_as", "copy_url", "copy_body",

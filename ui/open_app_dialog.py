@@ -17,8 +17,9 @@ from PySide6.QtWidgets import (
 
 class OpenAppDialog(QDialog):
     def __init__(self, recent: list[str], current: str = "",
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, start_dir: str = "") -> None:
         super().__init__(parent)
+        self.start_dir = start_dir  # where Browse… opens: the app's folder
         self.setWindowTitle("Open App")
         self.spec = QComboBox()
         self.spec.setEditable(True)
@@ -49,7 +50,7 @@ class OpenAppDialog(QDialog):
         return self.spec.currentText().strip()
 
     def _browse(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open a WSGI app file", "",
+        path, _ = QFileDialog.getOpenFileName(self, "Open a WSGI app file", self.start_dir,
                                               "Python files (*.py);;All files (*)")
         if path:
             self.spec.setEditText(path)

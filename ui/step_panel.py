@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
 from inspector.model import Exchange
 
 from . import desktop, theme
+from .body_text import plural
 from .panes.widgets import hexdump
 from .resources import phase_text
 from .stepping import pause_identity, phase_label
@@ -239,7 +240,7 @@ class PauseEditor(QWidget):
         column = QVBoxLayout(left)
         column.setContentsMargins(0, 0, 0, 0)
         objects = max(0, self.environ_size - len(environ))
-        others = f" (and {objects} objects such as wsgi.input)" if objects else ""
+        others = f" (and {plural(objects, 'object')} such as wsgi.input)" if objects else ""
         column.addWidget(_caption(f"<b>environ</b> — the {len(environ)} text keys the app will "
                                   f"get{others}. Edit a value, add or remove a key."))
         column.addWidget(self.environ, 1)
@@ -259,12 +260,14 @@ class PauseEditor(QWidget):
             self.body.setPlainText(text)
             self.body.setPlaceholderText("(no body — type one to send it; CONTENT_LENGTH "
                                          "follows)")
-            note = f"<b>Request body</b> (wsgi.input) — {len(data)} bytes, editable as text."
+            note = (f"<b>Request body</b> (wsgi.input) — {plural(len(data), 'byte')}, "
+                    "editable as text.")
         else:
             self.body.setPlainText(hexdump(data))
             self.body.setReadOnly(True)
             why = "only partly captured" if not complete else "not UTF-8 text"
-            note = f"<b>Request body</b> — {len(data)} bytes, {why}: shown as hex, read-only."
+            note = (f"<b>Request body</b> — {plural(len(data), 'byte')}, {why}: shown as hex, "
+                    "read-only.")
         column.addWidget(_caption(note))
         column.addWidget(self.body, 1)
         split = QSplitter(Qt.Orientation.Horizontal)
@@ -304,12 +307,12 @@ class PauseEditor(QWidget):
         if text is not None:
             self._chunk_text = text
             self.chunk.setPlainText(text)
-            note = f"<b>Chunk {index}</b> — {len(data)} bytes of UTF-8 text, editable."
+            note = f"<b>Chunk {index}</b> — {plural(len(data), 'byte')} of UTF-8 text, editable."
         else:
             self.chunk.setPlainText(hexdump(data))
             self.chunk.setReadOnly(True)
-            note = f"<b>Chunk {index}</b> — {len(data)} bytes, not UTF-8: shown as hex, " \
-                   "read-only (it can still be dropped)."
+            note = (f"<b>Chunk {index}</b> — {plural(len(data), 'byte')}, not UTF-8: shown as "
+                    "hex, read-only (it can still be dropped).")
         self.drop = QCheckBox("Drop this chunk (the client never gets it)")
         self.drop.setObjectName("drop-chunk")
         self.drop.toggled.connect(lambda on: self.chunk.setEnabled(not on)

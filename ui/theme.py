@@ -115,6 +115,8 @@ def apply_scheme(app: QApplication, scheme: Qt.ColorScheme | None = None) -> Non
         hints.setColorScheme(scheme)
         _set_palette(app, scheme)
         return
+    if hasattr(hints, "unsetColorScheme"):  # a scheme chosen before: follow the system again
+        hints.unsetColorScheme()
     _set_palette(app, hints.colorScheme())
     if not app.property("wsgi_inspector_follows_scheme"):
         app.setProperty("wsgi_inspector_follows_scheme", True)

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 from inspector.model import Exchange
 
 from . import theme
+from .body_text import plural
 
 LABELS = {"received": "received", "app_called": "app called",
           "start_response": "start_response", "chunk": "first chunk", "closed": "closed",
@@ -62,7 +63,7 @@ class TimelineWidget(QWidget):
             seen.add(phase.name)
             out.append((LABELS[phase.name], phase.t))
         if len(x.chunks) > 1:
-            out.append((f"{len(x.chunks)} chunks, last", x.chunks[-1].t))
+            out.append((f"{plural(len(x.chunks), 'chunk')}, last", x.chunks[-1].t))
         return sorted(out, key=lambda m: m[1])
 
     def describe(self) -> str:

@@ -23,6 +23,7 @@ from typing import Any
 
 from .. import ring, wire
 from . import inside
+from .errorpage import serve_load_error
 from .loader import LoadError, load_app, project_files
 from .runtime import Agent
 from .server import ServeError
@@ -202,8 +203,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         app = load_app(args.spec, app_dir)
     except LoadError as exc:
-        uplink.emit_now({"type": "load_error", "message": str(exc),
-                         "traceback": exc.user_traceback, "files": app_files(app_dir)})
+        # The app's URL shows the error (a 500 page) until the host restarts us.
+        serve_load_error(sock, uplink.emit_now,
+                         {"type": "load_error", "message": str(exc),
+                          "traceback": exc.user_traceback, "files": app_files(app_dir)},
+                         spec=args.spec, host=args.host, port=args.port)
         uplink.close()
         return 0
     agent = Agent(app, uplink.emit, host=args.host, port=args.port, threads=args.threads,

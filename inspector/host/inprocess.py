@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ..agent.errorpage import error_app
 from ..agent.loader import LoadError, load_app
 from ..agent.runtime import Agent
-from ..agent.server import ServeError
+from ..agent.server import BackgroundServer, ServeError
 from .process import Options, Status
 
 Message = dict[str, Any]
@@ -34,6 +35,7 @@ class InProcessApp:
         self._app: Callable[..., Any] | None = None
         self._port = options.port
         self._arm: Message | None = None
+        self._error_page: BackgroundServer | None = None  # while the app cannot load
 
     def start(self, timeout: float = 0) -> Status:
         o = self.options
@@ -41,7 +43,7 @@ class InProcessApp:
             if self._app is None:
                 self._app = load_app(o.spec, o.app_dir)
         except LoadError as exc:
-            return self._set_status(Status("load_error", str(exc), exc.user_traceback))
+            return self._set_status(self._serve_load_error(exc))
         self.generation += 1
         agent = Agent(self._app, self._emit(self.generation), host=o.host, port=self._port,
                       threads=o.threads, request_cap=o.request_cap,
@@ -55,6 +57,18 @@ class InProcessApp:
         self._agent = agent
         self._port = agent.server.effective_port
         return self._set_status(Status("serving", url=url))
+
+    def _serve_load_error(self, exc: LoadError) -> Status:
+        """The app's URL shows the load error (a 500 page) until the next start."""
+        o = self.options
+        page = BackgroundServer(error_app(str(exc), exc.user_traceback, o.spec), host=o.host,
+                                port=self._port, threads=1)
+        try:
+            url = page.start()
+        except ServeError:  # the port is taken: the window still shows the error
+            return Status("load_error", str(exc), exc.user_traceback)
+        self._error_page, self._port = page, page.effective_port
+        return Status("load_error", str(exc), exc.user_traceback, url=url)
 
     def _emit(self, generation: int) -> Callable[[Message], None]:
         on_event = self.on_event
@@ -82,6 +96,9 @@ class InProcessApp:
         return self.start()
 
     def stop(self, grace: float = 2.0) -> None:
+        page, self._error_page = self._error_page, None
+        if page is not None:
+            page.stop(0.2)
         agent, self._agent = self._agent, None
         if agent is not None:
             agent.release()

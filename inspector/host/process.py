@@ -401,8 +401,10 @@ class AppProcess:
                 self._deaths.clear()
                 self._port = int(message["port"])
                 status = Status("serving", url=str(message["url"]), files=message["files"])
-            elif kind == "load_error":
+            elif kind == "load_error":  # its URL serves the error page, when it has one
+                self._port = int(message.get("port") or self._port)
                 status = Status("load_error", str(message["message"]), message.get("traceback"),
+                                url=str(message.get("url", "")),
                                 files=message.get("files", []))
             else:
                 status = Status("serve_error", str(message["message"]))

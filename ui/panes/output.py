@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from inspector.model import Exchange
 
 from .. import theme
+from ..body_text import plural
 from ..timeline import fmt_ms
 
 COLUMNS = ("Time", "Stream", "Level", "Logger", "Text")
@@ -66,7 +67,7 @@ class OutputPane(QWidget):
         for line in x.output:
             text = line.text.rstrip("\n")
             first, *rest = text.split("\n")
-            shown = f"{first}   (+{len(rest)} lines)" if rest else first
+            shown = f"{first}   (+{plural(len(rest), 'line')})" if rest else first
             item = QTreeWidgetItem([fmt_ms(line.t), line.stream, line.level, line.logger, shown])
             item.setData(TEXT, FULL_TEXT, text)
             item.setFont(TEXT, mono)

@@ -12,9 +12,13 @@ from inspector.host.terminal import inert
 from inspector.model import PH_RECEIVED, ST_ABORTED, Exchange
 
 from .. import theme
+from ..body_text import plural
 from ..edits import edits_html
 from ..exchange_model import human_duration, human_size
 from ..timeline import TimelineWidget
+
+CLASSES = {1: "informational", 2: "success", 3: "redirection", 4: "client error",
+           5: "server error"}
 
 
 def status_meaning(code: int | None) -> str:
@@ -25,7 +29,7 @@ def status_meaning(code: int | None) -> str:
     except ValueError:
         return {1: "Informational", 2: "Success", 3: "Redirection", 4: "Client error",
                 5: "Server error"}.get(code // 100, "")
-    return status.description or status.phrase
+    return f"{status.phrase} ({CLASSES.get(code // 100, 'status')})"  # RFC 9110's phrase
 
 
 def request_line(x: Exchange) -> str:
@@ -187,5 +191,5 @@ def response_body_text(x: Exchange) -> str:
 
 def _size_text(captured: int, total: int) -> str:
     if captured < total:
-        return f"{human_size(total)} ({captured} of {total} bytes captured)"
-    return f"{human_size(total)} ({total} bytes)"
+        return f"{human_size(total)} ({captured} of {plural(total, 'byte')} captured)"
+    return f"{human_size(total)} ({plural(total, 'byte')})"

@@ -104,7 +104,8 @@ class RequestPane(QWidget):
             form = parse_qsl(x.request_body.decode("latin-1"), keep_blank_values=True)
         self.form.set_rows(form)
         self.parts.set_rows(multipart_parts(ctype, x.request_body))
-        self.body.set_body(x.request_body, x.request_size, ctype, note="No request body.")
+        self.body.set_body(x.request_body, x.request_size, ctype, note="No request body.",
+                           content_encoding=x.env("HTTP_CONTENT_ENCODING"))
         self._retitle()
 
     def _retitle(self) -> None:

@@ -3,13 +3,18 @@ status and what it means, the headers, and the body in a fitting viewer."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+import html
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
     QHBoxLayout,
     QLabel,
     QPushButton,
     QSplitter,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -18,6 +23,7 @@ from inspector.difference import added_headers, wire_difference
 from inspector.model import Exchange
 
 from .. import theme
+from ..body_text import COOKIE_COLUMNS, set_cookie_rows
 from .overview import status_meaning
 from .widgets import BodyView, KeyValueTable
 
@@ -25,6 +31,8 @@ CLIENT, APP = "client", "app"
 
 
 class ResponsePane(QWidget):
+    open_exchange = Signal(int)  # the user followed a redirect's link to its next exchange
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._exchange: Exchange | None = None
@@ -50,10 +58,23 @@ class ResponsePane(QWidget):
         self.meaning = QLabel()
         self.meaning.setWordWrap(True)
         self.meaning.setTextFormat(Qt.TextFormat.PlainText)  # holds a request line as received
+        # A redirect: a link to the exchange that followed it (found by the window).
+        self.follower: Callable[[Exchange, str], tuple[int, str] | None] = lambda x, loc: None
+        self.location = QLabel()
+        self.location.setObjectName("location-link")
+        self.location.setTextFormat(Qt.TextFormat.RichText)
+        self.location.setOpenExternalLinks(False)
+        self.location.linkActivated.connect(lambda href: self.open_exchange.emit(int(href[1:])))
+        self.location.hide()
         self.headers = KeyValueTable()
+        self.cookies = KeyValueTable(COOKIE_COLUMNS)
+        self.head_tabs = QTabWidget()
+        self.head_tabs.setDocumentMode(True)
+        self.head_tabs.addTab(self.headers, "Headers")
+        self.head_tabs.addTab(self.cookies, "Set-Cookie")
         self.body = BodyView()
         split = QSplitter(Qt.Orientation.Vertical)
-        split.addWidget(self.headers)
+        split.addWidget(self.head_tabs)
         split.addWidget(self.body)
         split.setStretchFactor(0, 1)
         split.setStretchFactor(1, 4)
@@ -69,6 +90,7 @@ class ResponsePane(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.difference)
         layout.addWidget(self.meaning)
+        layout.addWidget(self.location)
         layout.addWidget(split, 1)
 
     def _side_button(self, text: str, side: str, tip: str) -> QPushButton:
@@ -105,7 +127,8 @@ class ResponsePane(QWidget):
             self.status.setText("")
             self.meaning.setText("")
             self.difference.setText("")
-            self.headers.set_rows([])
+            self._show_headers([])
+            self.location.hide()
             self.body.set_body(b"", 0, "")
             return
         self._show_difference(x)
@@ -139,12 +162,13 @@ class ResponsePane(QWidget):
         else:
             self._show_status("(nothing went out)", None)
             self.meaning.setText("No response head reached the client.")
-        self.headers.set_rows([(str(k), str(v)) for k, v in x.headers])
+        self._show_headers(x.headers)
+        self._show_location(x, x.header("Location") or "")
         note = "No response body." if x.client_reads_body else (
             "HEAD: a client reads no body." if x.method == "HEAD"
             else f"A {x.status[:3]} response has no body.")
         self.body.set_body(x.client_body, x.client_size, x.header("Content-Type") or "",
-                           note=note)
+                           note=note, content_encoding=x.header("Content-Encoding") or "")
 
     def _show_app(self, x: Exchange) -> None:
         status = x.app_status
@@ -164,8 +188,37 @@ class ResponsePane(QWidget):
             self._show_status("(no status)", None)
             self.meaning.setText("The app never called start_response; the server "
                                  "answered on its own (usually 500).")
-        self.headers.set_rows([(str(k), str(v)) for k, v in x.app_headers])
+        self._show_headers(x.app_headers)
+        self._show_location(x, _header(x.app_headers, "location"))
         note = "wsgi.file_wrapper: the file went out directly" if x.file_wrapper else ""
-        content_type = next((v for k, v in x.app_headers if k.lower() == "content-type"), "")
+        content_type = _header(x.app_headers, "content-type")
         self.body.set_body(x.response_body, x.response_size, content_type,
-                           note=note or "No response body.")
+                           note=note or "No response body.",
+                           content_encoding=_header(x.app_headers, "content-encoding"))
+
+    def _show_location(self, x: Exchange, location: str) -> None:
+        """A redirect's Location, linked to the exchange the client sent next for it."""
+        code = x.status_code or 0
+        found = self.follower(x, location) if location and 300 <= code < 400 else None
+        if found is None:
+            self.location.setVisible(bool(location) and 300 <= code < 400)
+            self.location.setText(f"→ Location {html.escape(location)}: no later exchange "
+                                  "asked for it (yet).")
+            return
+        xid, text = found
+        self.location.setText(f"→ The client followed it: <a href='#{xid}'>#{xid} "
+                              f"{html.escape(text)}</a>")
+        self.location.show()
+
+    def _show_headers(self, headers: Sequence[tuple[Any, Any]]) -> None:
+        pairs = [(str(k), str(v)) for k, v in headers]
+        self.headers.set_rows(pairs)
+        cookies = set_cookie_rows(pairs)
+        self.cookies.set_rows(cookies)
+        self.head_tabs.setTabText(0, f"Headers ({len(pairs)})" if pairs else "Headers")
+        self.head_tabs.setTabText(1, f"Set-Cookie ({len(cookies)})" if cookies
+                                  else "Set-Cookie")
+
+
+def _header(headers: Sequence[tuple[Any, Any]], name: str) -> str:
+    return next((str(v) for k, v in headers if str(k).lower() == name), "")
