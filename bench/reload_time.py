@@ -158,7 +158,9 @@ def measure(app: str, reps: int, workdir: Path) -> Result:
 
     from inspector.host.process import Options
     from inspector.host.runner import Runner
-    from inspector.host.watch import POLL
+    from inspector.host.watch import STEP_MS
+
+    spread = STEP_MS / 1000  # file events, then a quiet step: edits meet any point of it
 
     template, baseline_args = APPS[app]
     folder = workdir / app
@@ -194,8 +196,8 @@ def measure(app: str, reps: int, workdir: Path) -> Result:
         for i in range(1, reps + 1):
             result.baseline.append(spawn_baseline(baseline_args))
             # Let the watcher take its stamps of the new process's files, then write at
-            # evenly spread points of its poll cycle (else every edit meets the same phase).
-            time.sleep(0.3 + POLL * phases[i - 1])
+            # evenly spread points of its quiet step (else every edit meets the same phase).
+            time.sleep(0.3 + spread * phases[i - 1])
             text = f"version {i:02d}"
             started = time.monotonic()
             edit(source, template, text)
