@@ -48,7 +48,6 @@ from .about import show_about
 from .app_controller import AppController, Launch, Recorder
 from .breakpoints_dialog import BreakpointsDialog
 from .context import interpreter, short_interpreter, status_context
-from .exchange_export import make_actions
 from .exchange_model import (
     COL_ID,
     ID_ROLE,
@@ -315,9 +314,6 @@ class MainWindow(QMainWindow):
         copy_url = QAction("Copy URL", self.table)
         copy_url.triggered.connect(self._copy_selected_urls)
         self.actions_by_name["copy_url"] = copy_url
-        exports = make_actions(self, self.current_exchange,
-                               lambda: self._start_dir(self.app_folder()))
-        self.actions_by_name.update(exports)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._row_menu)
 
@@ -390,8 +386,7 @@ class MainWindow(QMainWindow):
         edit.addAction(acts["clear"])
         edit.addSeparator()
         for name in ("resend", "edit_resend", None, "copy_as", "copy_url", "copy_body",
-                     "save_body", "copy_curl", "copy_curl_secrets", "save_raw",
-                     "save_raw_secrets", None, "compare"):
+                     "save_body", None, "compare"):
             if name is None:
                 edit.addSeparator()
             else:
