@@ -189,7 +189,7 @@ class MainWindow(QMainWindow):
           tip="Serve another WSGI app (module:app or a .py file)")
         a("open_session", "Open &Session…", self.choose_session,
           tip="Open a saved session or a HAR file")
-        a("save_session", "&Save Session As…", self.choose_save_session,
+        a("save_session", "Save Session &As…", self.choose_save_session,
           [QKeySequence("Ctrl+S")], tip="Copy this session to a file")
         a("export_har", "&Export HAR…", self.choose_export_har, [QKeySequence("Ctrl+E")],
           tip="Export the exchanges as a HAR file (browser devtools format), with "
