@@ -334,7 +334,7 @@ class MainWindow(QMainWindow):
                              (self.environ, "Environ"),
                              (self.request, "Request"), (self.response, "Response"),
                              (self.output, "Output"), (self.inside, "Inside"),
-                             (self.findings, "Findings && errors")]
+                             (self.findings, "Findings")]  # findings and errors
         for pane, title in self._pane_titles:
             self.tabs.addTab(pane, title)
 
@@ -778,9 +778,9 @@ class MainWindow(QMainWindow):
         problems = (len(x.findings) + (x.error is not None)) if x else 0
         self.tabs.setTabText(self.tabs.indexOf(self.output),
                              f"Output ({outputs})" if outputs else "Output")
+        # "Findings", as the list's column: short enough for every tab to show at 1280.
         self.tabs.setTabText(self.tabs.indexOf(self.findings),
-                             f"Findings && errors ({problems})" if problems
-                             else "Findings && errors")
+                             f"Findings ({problems})" if problems else "Findings")
         self.tabs.setTabText(self.tabs.indexOf(self.inside), inside_title(x))
         self.inside.base_dir = app_folder(self.controller.launch)
         self._show_step_panel()

@@ -227,3 +227,17 @@ def test_the_sql_is_coloured_by_the_bodies_highlighter_and_follows_dark(qtbot, m
     finally:
         theme.apply_scheme(app, theme.Qt.ColorScheme.Light)
     qtbot.waitUntil(lambda: keyword_colour() == light)
+
+
+def test_every_pane_tab_shows_at_1280_with_inside_counts(qtbot, make_window):
+    window = make_window("inspector.examples.orm_templates:app")
+    window.resize(1280, 780)
+    assert http_request(window.url, path="/").status == 200
+    wait_rows(qtbot, window, 1)
+    window.select_id(window.model.summary(0).id)
+    window.tabs.setCurrentWidget(window.inside)
+    bar = window.tabs.tabBar()
+    qtbot.waitUntil(lambda: bar.width() > 0 and window.tabs.tabText(
+        window.tabs.indexOf(window.inside)).startswith("Inside (5 SQL"))
+    last = bar.tabRect(bar.count() - 1)
+    assert last.right() <= bar.width(), [window.tabs.tabText(i) for i in range(bar.count())]
