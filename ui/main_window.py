@@ -101,6 +101,7 @@ EXAMPLES = (  # (menu text, spec, what it teaches)
     ("Django: ORM, templates, admin", "inspector.examples.django_site.wsgi:application",
      "What ships with Django"),
 )
+SECTION_FLUSH_TIMEOUT = 1.0  # s: the longest a switch of app waits for queued answers
 PROBLEM_STATES = ("load_error", "serve_error", "crashed", "died")
 STATE_TEXT = {"starting": "Starting…", "serving": "Serving", "load_error": "Load error",
               "serve_error": "Cannot serve", "died": "App process died; restarting",
@@ -456,14 +457,18 @@ class MainWindow(QMainWindow):
     def start_app(self, launch: Launch | None = None) -> None:
         if not isinstance(launch, Launch):  # from a QAction: (checked)
             launch = None
-        self.controller.start(launch)
-        self._start_section()
+        self.controller.start(launch)  # its section begins once it serves (see below)
 
     def _start_section(self) -> None:
-        """Exchanges from here on are this app's: the list marks where they begin."""
+        """Exchanges from here on are this app's: the list marks where they begin.
+        Called when it serves: the app before it has stopped, its answers are in."""
         launch = self.controller.launch
         if launch is None:
             return
+        # Answers the old app already gave may still be queued for the store: they are
+        # the old app's, so the new section begins after them (a switch is rare; the
+        # writer commits every few milliseconds).
+        self.recording.flush(timeout=SECTION_FLUSH_TIMEOUT)
         summaries = self.recording.summaries()
         last = summaries[-1].id if summaries else 0
         sections = self._live_sections = add_section(self._live_sections, launch.spec, last)
@@ -502,6 +507,8 @@ class MainWindow(QMainWindow):
 
     def _status_changed(self, status: Status) -> None:
         self._show_status(status)
+        if status.state in ("serving", "load_error"):
+            self._start_section()
         if status.state == "serving" and self.stacks_action.isChecked():
             self.send_inside_options()  # a new app process starts without them
 
