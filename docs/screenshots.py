@@ -7,9 +7,10 @@ Run from the project root::
 
 The window serves the built-in examples one after another (as the Examples
 menu does) and real HTTP requests are sent to each, so every picture shows
-what a user would see: a JSON response, an image, an app that raises, a
-streamed body and a load error; then requests are stepped through the WSGI
-call for the flow view (paused at received, start_response and a chunk).
+what a user would see: a JSON response, a POST resent and compared with its
+origin, an image, an app that raises, a streamed body, the SQL and templates
+inside the ORM example and a load error; then requests are stepped through the
+WSGI call for the flow view (paused at received, start_response and a chunk).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from PySide6.QtCore import QSettings, Qt  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
 from inspector.host.store import Store  # noqa: E402
 from ui import theme  # noqa: E402
@@ -111,6 +112,13 @@ def record(app: QApplication, window: MainWindow) -> dict[str, int]:
                                                 "tags": ["django"]}).encode(),
          {"Content-Type": "application/json"})
     ids["post"] = last_id()
+    window.select_id(ids["post"])
+    window.loop.resend_selected()  # Resend (Ctrl+Shift+R): a new row, linked to its origin
+    sent[0] += 1
+    ids["resent"] = last_id()
+    url = serve(app, window, "inspector.examples.orm_templates:app")
+    send(url, path="/")
+    ids["orm"] = last_id()
     url = serve(app, window, "inspector.examples.stream:app")
     send(url, path="/countdown")
     ids["stream"] = last_id()
@@ -126,13 +134,42 @@ def shot(app: QApplication, window: MainWindow, xid: int, tab: str, name: str) -
     return save(app, window, name)
 
 
-def save(app: QApplication, window: MainWindow, name: str) -> Path:
+def save(app: QApplication, window: QWidget, name: str) -> Path:
     for _ in range(5):
         app.processEvents()
     path = DOCS / name
     window.grab().save(str(path))
     print(f"wrote {path}")
     return path
+
+
+def inside(app: QApplication, window: MainWindow, xid: int, name: str) -> None:
+    """The Inside tab of the ORM example's page: its N+1 group selected, its SQL below."""
+    window.select_id(xid)
+    window.tabs.setCurrentWidget(window.inside)
+    queries = window.inside.queries
+    group = next(queries.topLevelItem(i) for i in range(queries.topLevelItemCount())
+                 if queries.topLevelItem(i).childCount())
+    queries.setCurrentItem(group)
+    save(app, window, name)
+
+
+def compare(app: QApplication, window: MainWindow, first: int, second: int,
+            name: str) -> None:
+    """Compare with… (Ctrl+D) on two selected rows: the POST and its resend."""
+    from PySide6.QtCore import QItemSelectionModel
+
+    selection = window.table.selectionModel()
+    selection.clearSelection()
+    for xid in (first, second):
+        index = window.proxy.index(window.proxy.row_of(xid), 0)
+        selection.select(index, QItemSelectionModel.SelectionFlag.Select
+                         | QItemSelectionModel.SelectionFlag.Rows)
+    view = window.loop.compare_selected()
+    assert view is not None
+    view.resize(SIZE[0] * 3 // 4, SIZE[1] * 3 // 4)
+    save(app, view, name)
+    view.close()
 
 
 def paused_at(window: MainWindow, phase: str) -> Callable[[], bool]:
@@ -239,9 +276,14 @@ def main() -> int:
             items = window.environ.items()
             window.environ.tree.setCurrentItem(items["PATH_INFO"])
             shot(app, window, ids["json"], "environ", "environ.png")
+            inside(app, window, ids["orm"], "inside.png")
+            compare(app, window, ids["post"], ids["resent"], "compare.png")
         else:
             shot(app, window, ids["error"], "findings", "error.png")
             shot(app, window, ids["stream"], "overview", "stream.png")
+            if DOCS != ROOT / "docs":  # for a look at dark mode; the docs show light ones
+                inside(app, window, ids["orm"], "inside-dark.png")
+                compare(app, window, ids["post"], ids["resent"], "compare-dark.png")
         stepped(app, window, suffix)
         window.shutdown()
         window.deleteLater()

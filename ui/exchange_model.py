@@ -99,6 +99,9 @@ def short_type(content_type: str) -> str:
     return content_type.split(";", 1)[0].strip()
 
 
+RESENT_GLYPH = "↻"  # a row the window sent again (Resend, Edit and Resend)
+
+
 def badge(s: Summary, paused_at: str = "") -> str:
     parts = []
     if s.state == "paused":
@@ -111,6 +114,8 @@ def badge(s: Summary, paused_at: str = "") -> str:
         parts.append("✖ error")
     if s.findings:
         parts.append(f"⚠ {s.findings}")
+    if s.resent_from is not None:  # sent again from the window: its origin, by number
+        parts.append(f"{RESENT_GLYPH} #{s.resent_from}")
     return "  ".join(parts)
 
 
@@ -210,12 +215,14 @@ def tooltip(s: Summary, col: int, paused_at: str = "") -> str | None:
         return path_text(s)
     if col == COL_TYPE:
         return s.content_type or None
-    if col == COL_BADGE and (s.error or s.findings):
+    if col == COL_BADGE and (s.error or s.findings or s.resent_from is not None):
         what = []
         if s.error:
             what.append("the app raised an exception")
         if s.findings:
             what.append(f"{plural(s.findings, 'PEP 3333 finding')}")
+        if s.resent_from is not None:
+            what.append(f"sent again from #{s.resent_from}")
         return "; ".join(what)
     if col == COL_STATUS and s.status is None and s.state == DROPPED:
         return ("No reply (connection dropped): the app's process died while serving "

@@ -48,7 +48,6 @@ from .about import show_about
 from .app_controller import AppController, Launch, Recorder
 from .breakpoints_dialog import BreakpointsDialog
 from .context import interpreter, short_interpreter, status_context
-from .exchange_export import make_actions
 from .exchange_model import (
     COL_ID,
     ID_ROLE,
@@ -102,6 +101,7 @@ EXAMPLES = (  # (menu text, spec, what it teaches)
     ("Django: ORM, templates, admin", "inspector.examples.django_site.wsgi:application",
      "What ships with Django"),
 )
+SECTION_FLUSH_TIMEOUT = 1.0  # s: the longest a switch of app waits for queued answers
 PROBLEM_STATES = ("load_error", "serve_error", "crashed", "died")
 STATE_TEXT = {"starting": "Starting…", "serving": "Serving", "load_error": "Load error",
               "serve_error": "Cannot serve", "died": "App process died; restarting",
@@ -190,7 +190,7 @@ class MainWindow(QMainWindow):
           tip="Serve another WSGI app (module:app or a .py file)")
         a("open_session", "Open &Session…", self.choose_session,
           tip="Open a saved session or a HAR file")
-        a("save_session", "&Save Session As…", self.choose_save_session,
+        a("save_session", "Save Session &As…", self.choose_save_session,
           [QKeySequence("Ctrl+S")], tip="Copy this session to a file")
         a("export_har", "&Export HAR…", self.choose_export_har, [QKeySequence("Ctrl+E")],
           tip="Export the exchanges as a HAR file (browser devtools format), with "
@@ -315,9 +315,6 @@ class MainWindow(QMainWindow):
         copy_url = QAction("Copy URL", self.table)
         copy_url.triggered.connect(self._copy_selected_urls)
         self.actions_by_name["copy_url"] = copy_url
-        exports = make_actions(self, self.current_exchange,
-                               lambda: self._start_dir(self.app_folder()))
-        self.actions_by_name.update(exports)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._row_menu)
 
@@ -338,7 +335,7 @@ class MainWindow(QMainWindow):
                              (self.environ, "Environ"),
                              (self.request, "Request"), (self.response, "Response"),
                              (self.output, "Output"), (self.inside, "Inside"),
-                             (self.findings, "Findings && errors")]
+                             (self.findings, "Findings")]  # findings and errors
         for pane, title in self._pane_titles:
             self.tabs.addTab(pane, title)
 
@@ -390,8 +387,7 @@ class MainWindow(QMainWindow):
         edit.addAction(acts["clear"])
         edit.addSeparator()
         for name in ("resend", "edit_resend", None, "copy_as", "copy_url", "copy_body",
-                     "save_body", "copy_curl", "copy_curl_secrets", "save_raw",
-                     "save_raw_secrets", None, "compare"):
+                     "save_body", None, "compare"):
             if name is None:
                 edit.addSeparator()
             else:
@@ -461,14 +457,18 @@ class MainWindow(QMainWindow):
     def start_app(self, launch: Launch | None = None) -> None:
         if not isinstance(launch, Launch):  # from a QAction: (checked)
             launch = None
-        self.controller.start(launch)
-        self._start_section()
+        self.controller.start(launch)  # its section begins once it serves (see below)
 
     def _start_section(self) -> None:
-        """Exchanges from here on are this app's: the list marks where they begin."""
+        """Exchanges from here on are this app's: the list marks where they begin.
+        Called when it serves: the app before it has stopped, its answers are in."""
         launch = self.controller.launch
         if launch is None:
             return
+        # Answers the old app already gave may still be queued for the store: they are
+        # the old app's, so the new section begins after them (a switch is rare; the
+        # writer commits every few milliseconds).
+        self.recording.flush(timeout=SECTION_FLUSH_TIMEOUT)
         summaries = self.recording.summaries()
         last = summaries[-1].id if summaries else 0
         sections = self._live_sections = add_section(self._live_sections, launch.spec, last)
@@ -507,6 +507,8 @@ class MainWindow(QMainWindow):
 
     def _status_changed(self, status: Status) -> None:
         self._show_status(status)
+        if status.state in ("serving", "load_error"):
+            self._start_section()
         if status.state == "serving" and self.stacks_action.isChecked():
             self.send_inside_options()  # a new app process starts without them
 
@@ -783,9 +785,9 @@ class MainWindow(QMainWindow):
         problems = (len(x.findings) + (x.error is not None)) if x else 0
         self.tabs.setTabText(self.tabs.indexOf(self.output),
                              f"Output ({outputs})" if outputs else "Output")
+        # "Findings", as the list's column: short enough for every tab to show at 1280.
         self.tabs.setTabText(self.tabs.indexOf(self.findings),
-                             f"Findings && errors ({problems})" if problems
-                             else "Findings && errors")
+                             f"Findings ({problems})" if problems else "Findings")
         self.tabs.setTabText(self.tabs.indexOf(self.inside), inside_title(x))
         self.inside.base_dir = app_folder(self.controller.launch)
         self._show_step_panel()

@@ -55,10 +55,18 @@ def add_filter_entries(window: MainWindow, menu: QMenu, s: Summary) -> None:
 
 
 def build_row_menu(window: MainWindow, s: Summary | None) -> QMenu:
-    """The menu for a right-click on the list; ``s`` is the row clicked, if any."""
+    """The menu for a right-click on the list; ``s`` is the row clicked, if any.
+    The list's actions in their order, the row's Filter to This… entries, Delete last
+    (a destructive entry at the end, apart)."""
     menu = QMenu(window.table)
-    menu.addActions(window.table.actions())
+    delete = window.actions_by_name["delete"]
+    actions = [a for a in window.table.actions() if a is not delete]
+    while actions and actions[-1].isSeparator():  # the separator that led to Delete
+        actions.pop()
+    menu.addActions(actions)
     if s is not None:
         menu.addSeparator()
         add_filter_entries(window, menu, s)
+    menu.addSeparator()
+    menu.addAction(delete)
     return menu

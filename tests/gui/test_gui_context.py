@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import textwrap
 
+import pytest
+
 from tests.gui.gui_helpers import http_request, wait_rows
 from ui.exchange_model import COL_APP
 
@@ -54,6 +56,22 @@ def test_switching_apps_starts_a_section_marked_in_the_list(qtbot, make_window):
     assert window.model.section_app(1) == "inspector.examples.router:app"
     window.table.show_column(COL_APP, True)  # the App column, from the header's menu
     assert not window.table.isColumnHidden(COL_APP)
+
+
+@pytest.mark.parametrize("in_process", [True, False])
+def test_an_answer_not_yet_listed_when_the_app_switches_stays_the_old_apps(
+        qtbot, make_window, in_process):
+    window = make_window(in_process=in_process)
+    for path in ("/one", "/two"):
+        http_request(window.url, path=path)  # answered; its row may not be listed yet
+    window.open_app("inspector.examples.router:app")
+    qtbot.waitUntil(lambda: window.controller.status.state == "serving"
+                    and window.controller.launch.spec == "inspector.examples.router:app"
+                    and bool(window.url))
+    http_request(window.url, path="/about")
+    wait_rows(qtbot, window, 3)
+    apps = [window.proxy.index(r, COL_APP).data() for r in range(3)]
+    assert apps == ["hello:app", "hello:app", "router:app"]
 
 
 def test_a_redirect_links_to_the_exchange_that_followed(qtbot, make_window, tmp_path):

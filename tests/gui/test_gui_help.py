@@ -109,3 +109,61 @@ def test_file_dialogs_start_in_the_apps_folder_then_the_last_used(qtbot, make_wi
     other.mkdir()
     window._remember_dir(str(other / "x.har"))
     assert window._start_dir(window.app_folder()) == str(other)
+
+
+def _scope(window, action: QAction) -> object:
+    """Where an action's keys act: the whole window, or the one widget holding it."""
+    if action.shortcutContext() in (Qt.ShortcutContext.WindowShortcut,
+                                    Qt.ShortcutContext.ApplicationShortcut):
+        return window
+    return action.parent()
+
+
+def shortcut_clashes(window) -> list[str]:
+    """"key: one and other" for each key two actions of one place both answer."""
+    taken: dict[tuple[int, str], str] = {}
+    clashes = []
+    for action in window.findChildren(QAction):
+        for key in action.shortcuts():
+            if key.isEmpty():
+                continue
+            where = (id(_scope(window, action)), key.toString())
+            what = action.text().replace("&", "")
+            if where in taken and taken[where] != what:
+                clashes.append(f"{key.toString()}: {taken[where]} and {what}")
+            taken.setdefault(where, what)
+    return clashes
+
+
+def test_no_two_actions_share_a_shortcut(qtbot, make_window):
+    window = make_window()
+    assert shortcut_clashes(window) == []
+    # The check sees a clash when there is one (a key Compare with… has).
+    extra = QAction("Duplicate", window)
+    extra.setShortcut(QKeySequence("Ctrl+D"))
+    window.addAction(extra)
+    assert shortcut_clashes(window) == ["Ctrl+D: Compare with… and Duplicate"] or \
+        shortcut_clashes(window) == ["Ctrl+D: Duplicate and Compare with…"]
+
+
+def _mnemonic(text: str) -> str:
+    """The letter after a single "&" (Alt+letter in its menu), or ""."""
+    marked = text.replace("&&", "").partition("&")[2]
+    return marked[:1].lower()
+
+
+def test_no_two_entries_of_a_menu_share_an_alt_letter(qtbot, make_window):
+    window = make_window()
+    clashes = []
+    menus = [("menu bar", window.menuBar().actions())]
+    while menus:
+        title, actions = menus.pop()
+        letters: dict[str, str] = {}
+        for action in actions:
+            letter = _mnemonic(action.text())
+            if letter and letter in letters:
+                clashes.append(f"{title}: {letters[letter]} and {action.text()}")
+            letters.setdefault(letter, action.text())
+            if action.menu() is not None:
+                menus.append((action.text(), action.menu().actions()))
+    assert clashes == []

@@ -199,3 +199,45 @@ def test_a_profile_filter_that_needs_the_answer_is_refused_in_a_sentence(
     monkeypatch.setattr(QInputDialog, "getText", lambda *args: ("status:500", True))
     assert not window.profile_matching()
     assert window.statusBar().currentMessage().startswith("Not profiled: ")
+
+
+def test_the_sql_is_coloured_by_the_bodies_highlighter_and_follows_dark(qtbot, make_window):
+    from PySide6.QtWidgets import QApplication
+
+    from ui import theme
+
+    window = make_window("inspector.examples.orm_templates:app")
+    assert http_request(window.url, path="/").status == 200
+    wait_rows(qtbot, window, 1)
+    window.select_id(window.model.summary(0).id)
+    pane = window.inside
+    pane.queries.setCurrentItem(pane.queries.topLevelItem(0))
+    assert pane.sql.toPlainText().startswith("SELECT")
+
+    def keyword_colour() -> str:
+        ranges = pane.sql.document().firstBlock().layout().formats()
+        first = next(r for r in ranges if r.start == 0)  # SELECT
+        return first.format.foreground().color().name()
+
+    light = keyword_colour()
+    app = QApplication.instance()
+    theme.apply_scheme(app, theme.Qt.ColorScheme.Dark)
+    try:
+        qtbot.waitUntil(lambda: keyword_colour() != light)
+    finally:
+        theme.apply_scheme(app, theme.Qt.ColorScheme.Light)
+    qtbot.waitUntil(lambda: keyword_colour() == light)
+
+
+def test_every_pane_tab_shows_at_1280_with_inside_counts(qtbot, make_window):
+    window = make_window("inspector.examples.orm_templates:app")
+    window.resize(1280, 780)
+    assert http_request(window.url, path="/").status == 200
+    wait_rows(qtbot, window, 1)
+    window.select_id(window.model.summary(0).id)
+    window.tabs.setCurrentWidget(window.inside)
+    bar = window.tabs.tabBar()
+    qtbot.waitUntil(lambda: bar.width() > 0 and window.tabs.tabText(
+        window.tabs.indexOf(window.inside)).startswith("Inside (5 SQL"))
+    last = bar.tabRect(bar.count() - 1)
+    assert last.right() <= bar.width(), [window.tabs.tabText(i) for i in range(bar.count())]

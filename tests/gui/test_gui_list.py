@@ -131,6 +131,22 @@ def test_row_menu_filters_to_path_method_and_status(qtbot, make_window):
     assert window.proxy.rowCount() == 1
 
 
+def test_row_menu_is_one_menu_in_order_with_delete_last(qtbot, make_window):
+    window = make_window()
+    http_request(window.url, path="/keep")
+    wait_rows(qtbot, window, 1)
+    menu = build_row_menu(window, window.model.summary(0))
+    texts = [("---" if a.isSeparator() else a.text().replace("&", "")) for a in menu.actions()]
+    assert texts == ["Resend", "Edit and Resend…", "---", "Copy As", "Copy URL",
+                     "Copy Response Body", "Save Body As…", "---", "Compare with…", "---",
+                     "Filter to This Path (/keep)", "Filter to This Method (GET)",
+                     "Filter to This Status (200)", "---", "Delete"]
+    # Without a row under the mouse: no filter entries, one separator before Delete.
+    texts = [("---" if a.isSeparator() else a.text().replace("&", ""))
+             for a in build_row_menu(window, None).actions()]
+    assert texts[-3:] == ["Compare with…", "---", "Delete"]
+
+
 def test_step_dock_comes_with_a_pause_and_goes_after_it_and_the_flow_fits(qtbot, make_window):
     import threading
 

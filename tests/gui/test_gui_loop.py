@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QMessageBox
 from inspector.host.formats import ExportError, render
 from tests.gui.gui_helpers import http_request, wait_rows
 from ui.copy_menu import MENU_FORMATS
+from ui.exchange_model import COL_BADGE
 
 BOOK = {"title": "Fluent Python", "tags": ["python"]}
 
@@ -55,6 +56,11 @@ def test_resend_records_a_new_exchange_linked_to_its_origin(qtbot, make_window) 
     assert _http_keys(resent) == _http_keys(original)
     assert resent.request_body == original.request_body
     assert resent.status_code == 201
+    # The list marks the new row with its origin; the origin's row is unmarked.
+    badges = [window.proxy.index(window.proxy.row_of(xid), COL_BADGE) for xid in
+              (first.id, again.id)]
+    assert [b.data() for b in badges] == ["", f"↻ #{first.id}"]
+    assert badges[1].data(Qt.ItemDataRole.ToolTipRole) == f"sent again from #{first.id}"
     # The new row is selected; its Overview links back, and the link selects the origin.
     qtbot.waitUntil(lambda: window.current_id == again.id)
     link = window.overview.labels["Resent from"]

@@ -71,30 +71,30 @@ def test_markup_in_a_path_is_shown_as_text(qtbot, make_window) -> None:
     assert label.textFormat() == Qt.TextFormat.PlainText
 
 
-def test_curl_and_raw_leave_secrets_out_unless_asked(qtbot, make_window, tmp_path) -> None:
-    from ui.exchange_export import save_raw
-
+def test_copy_as_leaves_secrets_out_unless_asked_and_the_edit_menu_has_it_once(
+        qtbot, make_window) -> None:
     window = make_window()
     http_request(window.url, path="/", headers={"Authorization": "Bearer s3cret",
                                                 "Cookie": "sid=abc123"})
     wait_rows(qtbot, window, 1)
     window.select_id(window.model.summary(0).id)
     clipboard = QGuiApplication.clipboard()
-    window.actions_by_name["copy_curl"].trigger()
+    copy = window.loop.copy
+    copy.format_actions["curl"].trigger()
     plain = clipboard.text()
-    assert plain.startswith("curl ") and "[redacted]" in plain
+    assert "\ncurl " in plain and "[redacted]" in plain
     assert "s3cret" not in plain and "abc123" not in plain
-    window.actions_by_name["copy_curl_secrets"].trigger()
+    copy.secrets.setChecked(True)
+    copy.format_actions["curl"].trigger()
     assert "Bearer s3cret" in clipboard.text() and "sid=abc123" in clipboard.text()
-
-    x = window.current_exchange()
-    save_raw(x, str(tmp_path / "plain.txt"))
-    save_raw(x, str(tmp_path / "secret.txt"), include_secrets=True)
-    assert b"s3cret" not in (tmp_path / "plain.txt").read_bytes()
-    assert b"Authorization: Bearer s3cret" in (tmp_path / "secret.txt").read_bytes()
-    edit_menu = [a.text() for a in window.menuBar().actions()[1].menu().actions()]
-    assert {"Copy as curl", "Copy as curl with Secrets", "Save Raw…",
-            "Save Raw with Secrets…"} <= set(edit_menu)
+    copy.secrets.setChecked(False)
+    # Each way to copy or save an exchange is in the Edit menu once: Copy As ▸ holds
+    # cURL and raw HTTP (with Keep Secrets), no separate curl or raw entries beside it.
+    edit = window.menuBar().actions()[1].menu()
+    texts = [a.text().replace("&", "") for a in edit.actions() if not a.isSeparator()]
+    assert len(texts) == len(set(texts))
+    assert "Copy As" in texts
+    assert not [t for t in texts if "curl" in t.lower() or "raw" in t.lower()]
 
 
 def test_the_timeline_says_apart_the_time_paused(qtbot) -> None:

@@ -13,7 +13,7 @@ import os
 from collections import defaultdict
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QRect, Qt, Signal
+from PySide6.QtCore import QEvent, QModelIndex, QRect, Qt, Signal
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import (
     QLabel,
@@ -34,8 +34,8 @@ from inspector.model import Exchange
 
 from .. import desktop, theme
 from ..flame import FlameGraph
+from ..highlight import Highlighter
 from ..timeline import fmt_ms
-from . import sql_html
 
 SOURCE = Qt.ItemDataRole.UserRole  # a row's "path:LINE in function"
 FRACTION = Qt.ItemDataRole.UserRole + 1  # a row's duration against the longest, 0..1
@@ -80,6 +80,8 @@ class InsidePane(QWidget):
         self.sql = QTextBrowser()
         self.sql.setFont(theme.mono_font())
         self.sql.setPlaceholderText("Select a query to read its whole statement.")
+        # The bodies' highlighter: the same colours, and they follow a light <-> dark switch.
+        self.sql_highlighter = Highlighter(self.sql.document())
         queries = QSplitter(Qt.Orientation.Vertical)
         queries.addWidget(self.queries)
         queries.addWidget(self.sql)
@@ -132,7 +134,7 @@ class InsidePane(QWidget):
     def show_exchange(self, x: Exchange | None) -> None:
         for tree in (self.queries, self.templates, self.outbound, self.functions):
             tree.clear()
-        self.sql.clear()
+        self.sql_highlighter.set_text("", "")
         self.flame.set_profile(x.profile if x is not None else None)
         if x is None:
             self.summary.setText("")
@@ -273,9 +275,14 @@ class InsidePane(QWidget):
     def _show_sql(self, item: QTreeWidgetItem | None, _previous: Any = None) -> None:
         text = item.data(0, SQL) if item is not None else None
         if not text:
-            self.sql.clear()
+            self.sql_highlighter.set_text("", "")
             return
-        self.sql.setHtml(sql_html.highlighted(text, dark=theme.is_dark()))
+        self.sql_highlighter.set_text("sql", text)
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.PaletteChange:  # light <-> dark: colours for it
+            self.sql_highlighter.restyle()
+        super().changeEvent(event)
 
     # -- opening the source line -------------------------------------------------------------
     def _open_source(self, item: QTreeWidgetItem, _column: int = 0) -> None:
