@@ -46,6 +46,7 @@ from urllib.parse import unquote_plus
 from ..filtering import Search, has_phrase, words
 from ..model import EV_BEGIN, EV_CHUNK, EV_EDIT, EV_END, EV_PHASE, Exchange, from_jsonable
 from ..wire import loads_plain, loads_record
+from .schemaguard import own_index
 
 log = logging.getLogger(__name__)
 
@@ -306,8 +307,9 @@ def create(conn: sqlite3.Connection) -> None:
 
 
 def exists(conn: sqlite3.Connection) -> bool:
-    return conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (TABLE,)).fetchone() \
-        is not None
+    """True if the file holds the index as this program makes it; another table of
+    that name (a crafted file's, another tokenizer or columns) is left alone."""
+    return own_index(conn, TABLE, _CREATE)
 
 
 def _query(search: Search) -> str | None:
