@@ -6,6 +6,7 @@ line, as a user would, or by the store."""
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -99,3 +100,53 @@ def test_an_index_that_is_a_view_is_refused(tmp_path: Path) -> None:
     path = session(tmp_path / "s.wsgi-session", "DROP TABLE search; " + FOREIGN_INDEXES["a view"])
     code, lines, _ = convert(path, tmp_path, "--filter", "body:world")
     assert code == 2 and len(lines) == 1 and "view 'search'" in lines[0], lines
+
+
+def named_app(path: Path, spec: str, app_dir: str) -> Path:
+    session(path, "")
+    db = sqlite3.connect(path)
+    db.execute("INSERT OR REPLACE INTO meta VALUES ('served_app', ?)",
+               (json.dumps({"spec": spec, "app_dir": app_dir}),))
+    db.commit()
+    db.close()
+    return path
+
+
+def export_pytest(path: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "ui.launch", "--open", str(path), "--export", "pytest",
+         "--out", str(cwd / "test_crafted.py")],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc
+
+
+@pytest.mark.parametrize(("spec", "where"), [
+    ("os:system('touch pwned')", "project"),  # Python's own module, called
+    ("subprocess:getoutput('touch pwned')", "stdlib"),  # from Python's own folder
+    ("/tmp/elsewhere.py:app", "project"),  # a file outside its folder
+    ("web:app", "missing"),  # a folder not on this machine
+])
+def test_a_crafted_app_is_never_put_in_a_test(tmp_path: Path, spec: str, where: str) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "os.py").write_text("def system(command): ...\n")  # shadows nothing: refused
+    folders = {"project": str(project), "stdlib": os.path.dirname(os.__file__),
+               "missing": str(tmp_path / "gone")}
+    path = named_app(tmp_path / "s.wsgi-session", spec, folders[where])
+    result = export_pytest(path, tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and "not a project on this machine" in lines[0], lines
+    assert not (tmp_path / "test_crafted.py").exists()
+
+
+def test_an_app_of_its_own_folder_is_put_in_the_test(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    (project / "pkg").mkdir(parents=True)
+    (project / "pkg" / "__init__.py").write_text("")
+    (project / "pkg" / "web.py").write_text("def make(name): ...\n")
+    path = named_app(tmp_path / "s.wsgi-session", "pkg.web:make('dev')", str(project))
+    result = export_pytest(path, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "APP_SPEC = \"pkg.web:make('dev')\"" in (tmp_path / "test_crafted.py").read_text()
