@@ -103,7 +103,8 @@ def test_an_index_that_is_a_view_is_refused(tmp_path: Path) -> None:
 
 
 def named_app(path: Path, spec: str, app_dir: str) -> Path:
-    session(path, "")
+    if not path.exists():
+        session(path, "")
     db = sqlite3.connect(path)
     db.execute("INSERT OR REPLACE INTO meta VALUES ('served_app', ?)",
                (json.dumps({"spec": spec, "app_dir": app_dir}),))
@@ -150,3 +151,24 @@ def test_an_app_of_its_own_folder_is_put_in_the_test(tmp_path: Path) -> None:
     result = export_pytest(path, tmp_path)
     assert result.returncode == 0, result.stderr
     assert "APP_SPEC = \"pkg.web:make('dev')\"" in (tmp_path / "test_crafted.py").read_text()
+
+
+def test_a_page_built_to_stall_the_token_search_exports_at_once(tmp_path: Path) -> None:
+    """A recorded page with one huge attribute run ("id=aid=aid=a..."): the CSRF token
+    search reads it once (it took hours). The limit is far above the seconds it takes."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "web.py").write_text("def app(environ, start_response): ...\n")
+    page = b"<html><input " + b"id=a" * 200_000 + b"><input name=csrf value='t'></html>"
+    path = tmp_path / "s.wsgi-session"
+    with Store(path) as store:
+        for event in exchange_events(1, path="/form", response_body=page,
+                                     headers=[("Content-Type", "text/html")]):
+            store.put(event)
+    named_app(path, "web:app", str(project))
+    proc = subprocess.run(
+        [sys.executable, "-m", "ui.launch", "--open", str(path), "--export", "pytest",
+         "--out", str(tmp_path / "test_page.py")],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stderr
+    assert "def test_get_form(app):" in (tmp_path / "test_page.py").read_text()
