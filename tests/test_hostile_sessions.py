@@ -172,3 +172,17 @@ def test_a_page_built_to_stall_the_token_search_exports_at_once(tmp_path: Path) 
         cwd=ROOT, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
     assert proc.returncode == 0, proc.stderr
     assert "def test_get_form(app):" in (tmp_path / "test_page.py").read_text()
+
+
+@pytest.mark.parametrize("damage", [
+    "UPDATE search_data SET block = x'ffffffffffffffff';",
+    "UPDATE search_config SET v = 999 WHERE k = 'version';",
+])
+def test_a_damaged_index_is_replaced_by_one_in_memory(tmp_path: Path, damage: str) -> None:
+    """Damage SQLite notices (an index that reads fine but lies finds what it says, as
+    the rest of a crafted file does)."""
+    path = session(tmp_path / "s.wsgi-session", damage)
+    code, lines, har = convert(path, tmp_path, "--filter", "body:world")
+    assert code == 0, lines
+    entries = json.loads(har.read_text())["log"]["entries"]
+    assert [e["request"]["url"].rsplit("/", 1)[1] for e in entries] == ["p1", "p2", "p3"]

@@ -439,8 +439,28 @@ class SessionIndex:
                 continue
 
     def lookup(self, search: Search, among: Iterable[int] | None = None) -> set[int]:
+        try:
+            with self._lock:
+                return lookup(self._conn, search, among)
+        except sqlite3.DatabaseError as exc:
+            if not self.in_file:
+                raise
+            # A damaged (or crafted) index in the file: the exchanges are fine, so
+            # index them in memory, as for a file without an index.
+            log.info("body index: the file's cannot be read (%s); indexing in memory", exc)
+            self._to_memory()
+        self.ensure()
         with self._lock:
             return lookup(self._conn, search, among)
+
+    def _to_memory(self) -> None:
+        with self._build_lock:
+            if not self.in_file:
+                return
+            conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+            create(conn)
+            self._lock, self._conn = threading.Lock(), conn
+            self.in_file = False
 
     def find(self, searches: Iterable[Search]) -> dict[Search, set[int]]:
         """``ensure``, then each search's ids."""
