@@ -64,7 +64,7 @@ def test_a_method_http_cannot_carry_is_not_sent(name: str) -> None:
     script = render(name, [make_exchange(1, method="GET\n;touch pwned", path="/a"),
                            make_exchange(2, path="/b")])
     assert isinstance(script, str)
-    assert "Not sent: the method GET\\n;touch pwned" in script
+    assert "Not sent: the method GET\\n;touch pwned is not" in script
     # Only comments speak of it: the heading (escaped) and the note.
     assert all(line.lstrip().startswith(("#", "//"))
                for line in script.splitlines() if "pwned" in line or "/a" in line)
@@ -76,3 +76,20 @@ def test_fetch_strings_cannot_end_a_script_element() -> None:
                                         request_headers=[("Content-Type", "text/plain")])])
     assert isinstance(js, str)
     assert "</script>" not in js and "\\u003c/script>" in js
+
+
+@pytest.mark.parametrize(("name", "program"), [("curl", "curl"), ("httpie", "http")])
+def test_names_that_start_as_options_are_left_out(tmp_path: Path, name: str,
+                                                  program: str) -> None:
+    """HTTPie reads "-o:x" (a header named -o) as --output; curl reads -X's method."""
+    fake = (f'{program}() {{ printf "%s\\n" "$@" >> args; cat > /dev/null; }}\n'
+            "echo() { :; }\n")
+    script = render(name, [make_exchange(1, path="/a", request_headers=[("-o", "pwned")]),
+                           make_exchange(2, method="-opwned", path="/b")])
+    assert isinstance(script, str)
+    (tmp_path / "s.sh").write_text(fake + script)
+    result = subprocess.run(["sh", "s.sh"], cwd=tmp_path, capture_output=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    args = (tmp_path / "args").read_text().splitlines()
+    assert not [a for a in args if a.startswith("-o")], args
+    assert "left out: the header -o," in script.lower() and "Not sent: the method -opwned" in script

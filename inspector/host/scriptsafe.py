@@ -16,7 +16,9 @@ from urllib.parse import quote
 
 Headers = list[tuple[str, str]]
 
-_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110: a method, a header name
+# RFC 9110's token (a method, a header name), here starting with a letter or digit: one
+# starting with "-" would be read as an option by a command line ("http -o:x ...").
+_TOKEN = re.compile(r"[0-9A-Za-z][!#$%&'*+.^_`|~0-9A-Za-z-]*")
 # A header value: tab, visible ASCII and space, and latin-1 letters (not C1 controls).
 _VALUE = re.compile(r"[\t\x20-\x7e\xa0-\xff]*")
 _URL_UNSAFE = re.compile(r"[^\x21-\x7e]")
@@ -45,15 +47,16 @@ def left_out_note(names: list[str]) -> str:
         return ""
     shown = ", ".join(repr(n)[1:-1] for n in names)
     return (f"Left out: the header{'s' * (len(names) > 1)} {shown}, with characters "
-            "HTTP headers cannot carry (line breaks, control characters).")
+            "HTTP headers cannot carry (line breaks, control characters) or a name that "
+            "starts as an option does.")
 
 
 def method_note(method: str) -> str:
     """A comment's text when ``method`` is not one HTTP allows, else ""."""
     if is_token(method):
         return ""
-    return (f"Not sent: the method {repr(method)[1:-1]} is not a word HTTP allows "
-            "(the file this came from was made by hand).")
+    return (f"Not sent: the method {repr(method)[1:-1]} is not a word HTTP allows, or "
+            "starts as an option does (the file this came from was made by hand).")
 
 
 def printable_url(address: str) -> str:
