@@ -5,7 +5,10 @@ carry sent as if it had been recorded."""
 
 from __future__ import annotations
 
+import shlex
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -93,3 +96,35 @@ def test_names_that_start_as_options_are_left_out(tmp_path: Path, name: str,
     args = (tmp_path / "args").read_text().splitlines()
     assert not [a for a in args if a.startswith("-o")], args
     assert "left out: the header -o," in script.lower() and "Not sent: the method -opwned" in script
+
+
+def files_in_values(tmp_path: Path) -> list:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("local secret\n")
+    return [make_exchange(1, path="/a", request_headers=[
+        ("X-File", f"@{secret}"), ("X-Json", "=1"), ("X-Escaped", "a\\=b"), ("X-Ok", "a:b@c")])]
+
+
+def test_httpie_items_read_no_file_and_add_no_data(tmp_path: Path) -> None:
+    """HTTPie reads "X:@path" as a header from that file and "X:=1" as JSON data."""
+    script = render("httpie", files_in_values(tmp_path))
+    assert isinstance(script, str)
+    assert "'X-File:\\@" in script and "'X-Json:\\=1'" in script and " X-Ok:a:b@c " in script
+    assert "Left out: the header X-Escaped: HTTPie reads a backslash" in script
+
+
+def test_real_httpie_sends_the_values_as_recorded(tmp_path: Path) -> None:
+    http = shutil.which("http", path=str(Path(sys.executable).parent)) or shutil.which("http")
+    if http is None:
+        pytest.skip("HTTPie is not installed")
+    script = render("httpie", files_in_values(tmp_path))
+    assert isinstance(script, str)
+    wrapper = f'http() {{ {shlex.quote(http)} --offline "$@"; }}\n'  # prints the request
+    (tmp_path / "s.sh").write_text(wrapper + script)
+    result = subprocess.run(["sh", "s.sh"], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "local secret" not in result.stdout
+    assert f"X-File: @{tmp_path}/secret.txt" in result.stdout
+    assert "X-Json: =1" in result.stdout and "X-Ok: a:b@c" in result.stdout
+    assert "Content-Length" not in result.stdout  # no JSON body made of a header

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
@@ -99,8 +100,31 @@ def httpie_parts(exchanges: Iterable[Exchange], ctx: Context) -> Iterator[str]:
         if not_sent:
             yield f"# {heading(number, x)}\n# {not_sent}\n"
             continue
-        yield (f"# {heading(number, x)}\n" + "".join(f"# {n}\n" for n in notes(x))
+        lines = [*notes(x), *_httpie_note(x)]
+        yield (f"# {heading(number, x)}\n" + "".join(f"# {n}\n" for n in lines)
                + _httpie(x, ctx.base_url) + " && echo\n")
+
+
+# HTTPie reads "X:@file" as a header from a file and "X:=1" as JSON data, and a backslash
+# before one of these characters anywhere in the item as an escape.
+_HTTPIE_SPECIAL = re.compile(r"\\[:=@;]")
+
+
+def _httpie_item(name: str, value: str) -> str | None:
+    """The item that sends this header, or None if HTTPie cannot write it."""
+    if not value:
+        return f"{name};"  # "X:" would remove X
+    if _HTTPIE_SPECIAL.search(value):
+        return None
+    return f"{name}:\\{value}" if value[0] in "=@" else f"{name}:{value}"
+
+
+def _httpie_note(x: Exchange) -> list[str]:
+    left = [n for n, v in sendable_headers(x) if _httpie_item(n, v) is None]
+    if not left:
+        return []
+    return [f"Left out: the header{'s' * (len(left) > 1)} {', '.join(left)}: HTTPie reads a "
+            "backslash before : = @ or ; as an escape."]
 
 
 def _httpie(x: Exchange, base_url: str | None) -> str:
@@ -110,7 +134,9 @@ def _httpie(x: Exchange, base_url: str | None) -> str:
     args = ["http"] if piped else ["http", "--ignore-stdin"]
     args += [x.method or "GET", address(x, base_url)]
     for name, value in sendable_headers(x):
-        args.append(f"{name}:{value}" if value else f"{name};")  # "X:" would remove X
+        item = _httpie_item(name, value)
+        if item is not None:
+            args.append(item)
     if body and not x.env("CONTENT_TYPE"):
         args.append("Content-Type:")  # the request had none: send none
     if text is not None:
