@@ -50,6 +50,17 @@ def test_multipart_is_read_back_by_a_real_parser() -> None:
                                                                          "image/png", data)
 
 
+def test_a_line_break_in_a_part_type_adds_no_header() -> None:
+    body = multipart_body([Part("file", b"x", "a.txt", "text/plain\r\nX-Injected: 1")], "B")
+    environ = {"REQUEST_METHOD": "POST", "CONTENT_TYPE": multipart_type("B"),
+               "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body)}
+    _stream, _form, files = parse_form_data(environ)
+    upload = files["file"]
+    with upload.stream:
+        assert "X-Injected" not in upload.headers
+        assert upload.read() == b"x"
+
+
 def test_a_part_holding_the_boundary_is_refused() -> None:
     with pytest.raises(ComposeError):
         multipart_body([Part("f", b"--B\r\n")], "B")

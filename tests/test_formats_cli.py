@@ -37,6 +37,7 @@ def session(tmp_path: Path) -> Path:
         ])
         record_app(store, AppRef("web:app", str(tmp_path)))
         store.flush()
+    (tmp_path / "web.py").write_text("def app(environ, start_response): ...\n")  # exists here
     return path
 
 

@@ -63,3 +63,42 @@ def test_frozen_without_any_python_the_app_is_served_here_and_said_so(
     finally:
         runner.stop()
     assert os.environ["PATH"] == str(frozen)
+
+
+def test_frozen_never_runs_a_python3_of_the_current_folder(
+        frozen: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An empty PATH entry (a trailing colon) means "here" to shutil.which and execvp;
+    a python3 lying in the folder the inspector was started from is not run."""
+    here = tmp_path / "downloaded"
+    here.mkdir()
+    (here / "python3").symlink_to(sys.executable)
+    monkeypatch.chdir(here)
+    monkeypatch.setenv("PATH", f"{frozen}{os.pathsep}")
+    assert find_python(str(tmp_path / "downloaded")) is None
+    (frozen / "python3").symlink_to(sys.executable)
+    assert find_python(str(tmp_path / "downloaded")) == str(frozen / "python3")
+
+
+def squatted_venv(tmp_path: Path) -> tuple[Path, Path]:
+    """A .venv in a shared folder above the app, as another user could leave one."""
+    shared = tmp_path / "shared"
+    (shared / ".venv" / "bin").mkdir(parents=True)
+    (shared / ".venv" / "bin" / "python").symlink_to(sys.executable)
+    app = shared / "myproject"
+    app.mkdir()
+    return shared / ".venv", app
+
+
+def test_a_venv_anyone_may_write_is_not_run(tmp_path: Path) -> None:
+    venv, app = squatted_venv(tmp_path)
+    assert find_python(str(app)) == str(venv / "bin" / "python")  # the user's own: run
+    venv.chmod(0o777)
+    assert find_python(str(app)) == sys.executable
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0,
+                    reason="giving a folder to another user needs root")
+def test_a_venv_of_another_user_is_not_run(tmp_path: Path) -> None:
+    venv, app = squatted_venv(tmp_path)
+    os.chown(venv, 65534, 65534)  # nobody
+    assert find_python(str(app)) == sys.executable

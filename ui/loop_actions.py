@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
 
-from inspector.host.appref import AppRef, recorded_app
+from inspector.host.appref import AppRef, checked_app, recorded_app
 from inspector.host.resend import OutgoingRequest, Reply, ResendError, from_exchange
 from inspector.host.store import Summary
 from inspector.model import Exchange
@@ -103,7 +103,7 @@ class LoopActions(QObject):
         launch = self.window.controller.launch
         if launch is not None:
             return AppRef(launch.spec, os.path.abspath(launch.app_dir or os.getcwd()))
-        return recorded_app(self.window.store)
+        return checked_app(recorded_app(self.window.store))  # the file's word: checked
 
     def _report(self, text: str) -> None:
         self.window.statusBar().showMessage(text, 10000)

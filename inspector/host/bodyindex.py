@@ -46,6 +46,7 @@ from urllib.parse import unquote_plus
 from ..filtering import Search, has_phrase, words
 from ..model import EV_BEGIN, EV_CHUNK, EV_EDIT, EV_END, EV_PHASE, Exchange, from_jsonable
 from ..wire import loads_plain, loads_record
+from .schemaguard import own_index
 
 log = logging.getLogger(__name__)
 
@@ -306,8 +307,9 @@ def create(conn: sqlite3.Connection) -> None:
 
 
 def exists(conn: sqlite3.Connection) -> bool:
-    return conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (TABLE,)).fetchone() \
-        is not None
+    """True if the file holds the index as this program makes it; another table of
+    that name (a crafted file's, another tokenizer or columns) is left alone."""
+    return own_index(conn, TABLE, _CREATE)
 
 
 def _query(search: Search) -> str | None:
@@ -437,8 +439,28 @@ class SessionIndex:
                 continue
 
     def lookup(self, search: Search, among: Iterable[int] | None = None) -> set[int]:
+        try:
+            with self._lock:
+                return lookup(self._conn, search, among)
+        except sqlite3.DatabaseError as exc:
+            if not self.in_file:
+                raise
+            # A damaged (or crafted) index in the file: the exchanges are fine, so
+            # index them in memory, as for a file without an index.
+            log.info("body index: the file's cannot be read (%s); indexing in memory", exc)
+            self._to_memory()
+        self.ensure()
         with self._lock:
             return lookup(self._conn, search, among)
+
+    def _to_memory(self) -> None:
+        with self._build_lock:
+            if not self.in_file:
+                return
+            conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+            create(conn)
+            self._lock, self._conn = threading.Lock(), conn
+            self.in_file = False
 
     def find(self, searches: Iterable[Search]) -> dict[Search, set[int]]:
         """``ensure``, then each search's ids."""

@@ -85,6 +85,8 @@ def _part_head(part: Part) -> bytes:
     if part.filename is not None:
         kind = part.content_type or mimetypes.guess_type(part.filename)[0] \
             or "application/octet-stream"
+        # A line break in the type would start another header line of the part.
+        kind = " ".join(kind.split())
         head += f'; filename="{_quoted(part.filename)}"\r\nContent-Type: {kind}'
     return head.encode("utf-8") + b"\r\n"
 

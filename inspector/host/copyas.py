@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,7 @@ from ..model import Exchange
 from .export import curl, request_headers, shell_quote, shell_safe_text, target, url
 from .export import printf_format as _printf
 from .sanitize import REDACTED, sanitized
+from .scriptsafe import carried, left_out_note, method_note, printable_url
 
 if TYPE_CHECKING:
     from .formats import Context
@@ -32,12 +34,21 @@ Headers = list[tuple[str, str]]
 
 
 def address(x: Exchange, base_url: str | None) -> str:
-    """The request's URL, sent to ``base_url`` (scheme, host and port) when given."""
-    return base_url.rstrip("/") + target(x) if base_url else url(x)
+    """The request's URL, sent to ``base_url`` (scheme, host and port) when given;
+    printable ASCII, so what a reader sees is where it goes."""
+    return printable_url(base_url.rstrip("/") + target(x) if base_url else url(x))
 
 
 def sendable_headers(x: Exchange) -> Headers:
-    return [(n, v) for n, v in request_headers(x) if n.lower() not in _CLIENT_HEADERS]
+    """The headers to send: not the client's own, nor those HTTP cannot carry."""
+    kept, _ = carried(request_headers(x))
+    return [(n, v) for n, v in kept if n.lower() not in _CLIENT_HEADERS]
+
+
+def notes(x: Exchange) -> list[str]:
+    """Comments' texts on what this sends differently from what was recorded."""
+    _, left = carried(request_headers(x))
+    return [note for note in (truncation_note(x), left_out_note(left)) if note]
 
 
 def heading(number: int, x: Exchange) -> str:
@@ -85,9 +96,35 @@ def httpie_parts(exchanges: Iterable[Exchange], ctx: Context) -> Iterator[str]:
     body goes to standard output, followed by a newline."""
     yield "#!/bin/sh\n# Requests recorded by WSGI Inspector, sent again with HTTPie.\n"
     for number, x in enumerate(_prepared(exchanges, ctx), 1):
-        note = truncation_note(x)
-        yield (f"# {heading(number, x)}\n" + (f"# {note}\n" if note else "")
+        not_sent = method_note(x.method or "GET")
+        if not_sent:
+            yield f"# {heading(number, x)}\n# {not_sent}\n"
+            continue
+        lines = [*notes(x), *_httpie_note(x)]
+        yield (f"# {heading(number, x)}\n" + "".join(f"# {n}\n" for n in lines)
                + _httpie(x, ctx.base_url) + " && echo\n")
+
+
+# HTTPie reads "X:@file" as a header from a file and "X:=1" as JSON data, and a backslash
+# before one of these characters anywhere in the item as an escape.
+_HTTPIE_SPECIAL = re.compile(r"\\[:=@;]")
+
+
+def _httpie_item(name: str, value: str) -> str | None:
+    """The item that sends this header, or None if HTTPie cannot write it."""
+    if not value:
+        return f"{name};"  # "X:" would remove X
+    if _HTTPIE_SPECIAL.search(value):
+        return None
+    return f"{name}:\\{value}" if value[0] in "=@" else f"{name}:{value}"
+
+
+def _httpie_note(x: Exchange) -> list[str]:
+    left = [n for n, v in sendable_headers(x) if _httpie_item(n, v) is None]
+    if not left:
+        return []
+    return [f"Left out: the header{'s' * (len(left) > 1)} {', '.join(left)}: HTTPie reads a "
+            "backslash before : = @ or ; as an escape."]
 
 
 def _httpie(x: Exchange, base_url: str | None) -> str:
@@ -97,7 +134,9 @@ def _httpie(x: Exchange, base_url: str | None) -> str:
     args = ["http"] if piped else ["http", "--ignore-stdin"]
     args += [x.method or "GET", address(x, base_url)]
     for name, value in sendable_headers(x):
-        args.append(f"{name}:{value}" if value else f"{name};")  # "X:" would remove X
+        item = _httpie_item(name, value)
+        if item is not None:
+            args.append(item)
     if body and not x.env("CONTENT_TYPE"):
         args.append("Content-Type:")  # the request had none: send none
     if text is not None:
@@ -142,9 +181,10 @@ def python_parts(exchanges: Iterable[Exchange], ctx: Context) -> Iterator[str]:
 
 def _python_request(number: int, x: Exchange, base_url: str | None) -> str:
     lines = ["", f"# {heading(number, x)}"]
-    note = truncation_note(x)
-    if note:
-        lines.append(f"# {note}")
+    not_sent = method_note(x.method or "GET")
+    if not_sent:
+        return "\n".join([*lines, f"# {not_sent}"]) + "\n"
+    lines += [f"# {note}" for note in notes(x)]
     lines += ["show(session.request(", f"    {x.method or 'GET'!r},",
               f"    {address(x, base_url)!r},", "    headers={"]
     for name, value in sendable_headers(x):
@@ -178,15 +218,17 @@ def fetch_parts(exchanges: Iterable[Exchange], ctx: Context) -> Iterator[str]:
 
 
 def _js(text: str) -> str:
-    """A JavaScript string literal (JSON's, ASCII only: also safe in any file encoding)."""
-    return json.dumps(text)
+    """A JavaScript string literal (JSON's, ASCII only: also safe in any file encoding;
+    "<" escaped, so pasted into a page's <script> it cannot end it)."""
+    return json.dumps(text).replace("<", "\\u003c")
 
 
 def _fetch_request(number: int, x: Exchange, base_url: str | None) -> list[str]:
     lines = [f"  // {heading(number, x)}"]
-    note = truncation_note(x)
-    if note:
-        lines.append(f"  // {note}")
+    not_sent = method_note(x.method or "GET")
+    if not_sent:
+        return [*lines, f"  // {not_sent}"]
+    lines += [f"  // {note}" for note in notes(x)]
     lines += ["  {", f"    const response = await fetch({_js(address(x, base_url))}, {{",
               f"      method: {_js(x.method or 'GET')},", "      headers: {"]
     for name, value in sendable_headers(x):

@@ -52,6 +52,7 @@ from ..model import (
 )
 from .jsonstream import BadJson, find_array, items, open_json
 from .sanitize import REDACTED, SECRET_HEADERS, sanitized
+from .scriptsafe import SCHEMES, carried, left_out_note, method_note, printable_url
 
 SECRET_ENVIRON = frozenset({"HTTP_AUTHORIZATION", "HTTP_PROXY_AUTHORIZATION", "HTTP_COOKIE"})
 _CONTENT_KEYS = {"CONTENT_TYPE": "Content-Type", "CONTENT_LENGTH": "Content-Length"}
@@ -75,7 +76,9 @@ class ExportError(ValueError):
 
 def url(x: Exchange) -> str:
     """The request URL, rebuilt from the environ as PEP 3333 describes."""
-    scheme = x.env("wsgi.url_scheme") or "http"
+    scheme = x.env("wsgi.url_scheme")
+    if scheme not in SCHEMES:  # PEP 3333 knows these two; a crafted "-o file" is not a URL
+        scheme = "http"
     host = x.env("HTTP_HOST")
     if not host:
         host = x.env("SERVER_NAME") or "localhost"
@@ -130,17 +133,21 @@ def curl(x: Exchange, *, redact: bool = True, base_url: str | None = None) -> st
     ``base_url``: to this scheme, host and port instead of the recorded ones)."""
     if redact:
         x = sanitized(x)
+    not_sent = method_note(x.method or "GET")
+    if not_sent:
+        return f"# {not_sent}"
     body = x.request_body
     args = ["curl", *_curl_method(x.method or "GET", bool(body))]
     if x.env("SERVER_PROTOCOL") == "HTTP/1.0":
         args.append("--http1.0")
-    address = base_url.rstrip("/") + target(x) if base_url else url(x)
+    address = printable_url(base_url.rstrip("/") + target(x) if base_url else url(x))
     if _GLOB.search(address):
         args.append("--globoff")  # else curl reads [1-9] and {a,b} as ranges and lists
     if _DOT_SEGMENT.search(urlsplit(address).path):
         args.append("--path-as-is")  # else curl squashes /a/../b before sending it
     args.append(address)
-    for name, value in request_headers(x):
+    headers, left_out = carried(request_headers(x))
+    for name, value in headers:
         # curl writes Host from the URL and computes the body's length itself.
         if name.lower() not in ("host", "content-length", "transfer-encoding"):
             args += ["-H", f"{name}: {value}" if value else f"{name};"]  # "X:" would remove X
@@ -153,6 +160,8 @@ def curl(x: Exchange, *, redact: bool = True, base_url: str | None = None) -> st
     elif body:
         # A NUL cannot be in an argument: printf writes the bytes, curl reads stdin.
         command = f"printf {shlex.quote(printf_format(body))} | {command} --data-binary @-"
+    if left_out:
+        command = f"# {left_out_note(left_out)}\n{command}"
     if x.request_truncated:
         command = (f"# Only {len(body)} of {x.request_size} request body bytes were "
                    "captured; this sends those.\n" + command)

@@ -19,7 +19,7 @@ from typing import Callable
 from ..filtering import Filter, FilterError, parse
 from ..model import Exchange
 from . import clifilter, summaryfilter
-from .appref import AppRef, recorded_app
+from .appref import AppRef, checked_app, recorded_app
 from .export import ExportError, HarError, is_json_file, iter_har, write_har
 from .formats import FORMATS, Context, names, render
 from .store import SessionError, Store
@@ -98,7 +98,7 @@ def _source(path: Path, keep: Filter | None, notes: Callable[[str], None]
     with Store.open(path) as store:
         rows = store.summaries() if keep is None else summaryfilter.select(store, keep)
         wanted = [s.id for s in rows]
-        yield _loaded(store, wanted), recorded_app(store)
+        yield _loaded(store, wanted), checked_app(recorded_app(store))
         for note in store.notes:  # rows left out: one line each, the rest goes on
             notes(f"{path}: {note}")
 

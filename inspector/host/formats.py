@@ -94,9 +94,10 @@ def _har(exchanges: Sequence[Exchange], ctx: Context) -> str:
 
 def _pytest(exchanges: Sequence[Exchange], ctx: Context) -> str:
     if ctx.app is None:
-        raise ExportError("The session does not say which app answered these requests, so "
-                          "no test can import it; record them again with this version, or "
-                          "on the command line name the app (APP and --app-dir).")
+        raise ExportError("The session does not say which app answered these requests, or "
+                          "names one that is not a project on this machine, so no test can "
+                          "import it; serve the app and export again, or on the command "
+                          "line name the app (APP and --app-dir).")
     return pytestgen.pytest_file(exchanges, ctx.app, redact=ctx.redact, out=ctx.out)
 
 

@@ -12,7 +12,8 @@ PATH; with none there, the app is served in the inspector's own process.
 
 from __future__ import annotations
 
-import shutil
+import os
+import stat
 import sys
 from pathlib import Path
 
@@ -27,7 +28,37 @@ def default_python() -> str | None:
     (or python) on PATH; None when there is none."""
     if not FROZEN:
         return sys.executable
-    return shutil.which("python3") or shutil.which("python")
+    return on_path("python3") or on_path("python")
+
+
+def on_path(name: str) -> str | None:
+    """The program ``name`` in a folder of PATH; unlike shutil.which, never in the
+    current folder (an empty or relative PATH entry, or Windows' habit of looking
+    there first): a project folder's ``python3`` is not this machine's Python."""
+    suffixes = [""]
+    if os.name == "nt":
+        suffixes += os.environ.get("PATHEXT", ".COM;.EXE;.BAT;.CMD").lower().split(";")
+    for folder in os.environ.get("PATH", os.defpath).split(os.pathsep):
+        if not os.path.isabs(folder):
+            continue
+        for suffix in suffixes:
+            candidate = os.path.join(folder, name + suffix)
+            if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+                return candidate
+    return None
+
+
+def trusted_folder(path: Path) -> bool:
+    """True unless ``path`` belongs to another user or anyone may write to it: a
+    ``.venv`` someone else put in a shared folder above the app (``/tmp/.venv`` for
+    ``/tmp/myproject``) is never run."""
+    if os.name != "posix":
+        return True
+    try:
+        info = path.stat()
+    except OSError:
+        return False
+    return info.st_uid in (os.getuid(), 0) and not info.st_mode & stat.S_IWOTH
 
 
 def bundled_agent() -> str | None:

@@ -36,7 +36,7 @@ import inspector
 
 from .. import ring, wire
 from ..agent.child import ENV_LINK, ENV_RING, WAKE
-from .interpreter import bundled_agent, default_python
+from .interpreter import bundled_agent, default_python, trusted_folder
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ def find_python(app_dir: str, explicit: str | None = None) -> str | None:
         for name in (".venv", "venv"):
             for exe in ("bin/python", "Scripts/python.exe"):
                 candidate = folder / name / exe
-                if candidate.exists():
+                if candidate.exists() and trusted_folder(folder / name):
                     return str(candidate)
     return default_python()
 

@@ -35,7 +35,9 @@ from .sanitize import REDACTED, sanitized
 
 # Kept in the generated file too (formatted into it), so both sides find the same tokens.
 TAG = r"<[^<>]*>"
-CSRF_NAME = r"""(?:name|id)\s*=\s*["']?([^"'\s>]*(?:csrf|token)[^"'\s>]*)"""
+# An attribute starts after a space, a quote or "<": a run like "id=aid=aid=a..." is one
+# attribute, scanned once (else each "id=" in it is scanned to its end: quadratic time).
+CSRF_NAME = r"""(?<![^\s"'<])(?:name|id)\s*=\s*["']?([^"'\s>]*(?:csrf|token)[^"'\s>]*)"""
 CSRF_VALUE = r"""(?:value|content)\s*=\s*["']([^"']+)["']"""
 _TAG, _CSRF_NAME, _CSRF_VALUE = (re.compile(TAG), re.compile(CSRF_NAME, re.I),
                                  re.compile(CSRF_VALUE, re.I))

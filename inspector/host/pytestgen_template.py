@@ -193,7 +193,8 @@ def call(app, environ):
 
 
 TAG = re.compile(r"<[^<>]*>")
-CSRF_NAME = re.compile(r"""(?:name|id)\\s*=\\s*["']?([^"'\\s>]*(?:csrf|token)[^"'\\s>]*)""", re.I)
+CSRF_NAME = re.compile(
+    r"""(?<![^\\s"'<])(?:name|id)\\s*=\\s*["']?([^"'\\s>]*(?:csrf|token)[^"'\\s>]*)""", re.I)
 CSRF_VALUE = re.compile(r"""(?:value|content)\\s*=\\s*["']([^"']+)["']""", re.I)
 
 

@@ -86,6 +86,7 @@ from ..wire import Record, dumps_plain
 from . import bodyindex
 from .eventlog import SERVER_ONLY, Summary, Tally, fold
 from .records import UnreadableRecord, exchange_from_row
+from .schemaguard import foreign_parts, harden
 
 log = logging.getLogger(__name__)
 
@@ -249,7 +250,7 @@ def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
 
 def _connect(path: Path) -> sqlite3.Connection:
     # Autocommit mode: transactions are begun and committed explicitly.
-    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+    conn = harden(sqlite3.connect(str(path), isolation_level=None, check_same_thread=False))
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     return conn
@@ -339,15 +340,15 @@ def _connect_existing(path: Path, writable: bool) -> tuple[sqlite3.Connection, b
         query = "mode=ro"
     else:
         query = "mode=ro&immutable=1"
-    conn = sqlite3.connect(f"{uri}?{query}", uri=True, isolation_level=None,
-                           check_same_thread=False)
+    conn = harden(sqlite3.connect(f"{uri}?{query}", uri=True, isolation_level=None,
+                                  check_same_thread=False))
     if query == "mode=ro":
         try:
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlite3.OperationalError:  # no -shm and cannot make one: a read-only folder
             conn.close()
-            conn = sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True,
-                                   isolation_level=None, check_same_thread=False)
+            conn = harden(sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True,
+                                          isolation_level=None, check_same_thread=False))
             return conn, True
     return conn, False
 
@@ -373,6 +374,11 @@ def _check(path: Path, conn: sqlite3.Connection) -> int:
     version = rows.get("schema_version", "")
     if not version.isdigit():
         raise _damaged(path, "its format version is missing")
+    crafted = foreign_parts(conn)
+    if crafted:
+        raise SessionError(f"{path} holds SQL that runs by itself ({', '.join(crafted)}), "
+                           "which no WSGI Inspector session has, so it was not opened; "
+                           "open a session you recorded, or a HAR file.")
     if int(version) > SCHEMA_VERSION:
         raise SessionError(f"{path} was saved by a newer WSGI Inspector (session format "
                            f"{version}, this one reads up to {SCHEMA_VERSION}); update "
