@@ -421,14 +421,17 @@ class ExchangeModel(QAbstractTableModel):
 
     # -- the waterfall's time range (kept as rows come: never a scan per paint) ---------
     def _widen(self, s: Summary) -> None:
+        if self._span is None:  # not known yet: time_span works it out when asked
+            return
         end = end_of(s)
-        if self._span is None:
-            self._span = (s.start, end)
-        elif s.start < self._span[0] or end > self._span[1]:
+        if s.start < self._span[0] or end > self._span[1]:
             self._span = (min(self._span[0], s.start), max(self._span[1], end))
 
     def time_span(self) -> tuple[float, float] | None:
-        """(first start, last end) over the listed exchanges, for the waterfall."""
+        """(first start, last end) over the listed exchanges, for the waterfall; worked
+        out on first use, so a session opened with the waterfall hidden never pays it."""
+        if self._span is None and self._rows:
+            self._span = (min(s.start for s in self._rows), max(map(end_of, self._rows)))
         return self._span
 
     # -- reading ----------------------------------------------------------------------
@@ -464,7 +467,6 @@ class ExchangeModel(QAbstractTableModel):
         self._span = None
         for s in self._rows:
             self.counts.add(s)
-            self._widen(s)
         self.endResetModel()
 
     def clear(self) -> None:

@@ -325,3 +325,16 @@ def test_bridge_caps_rows_per_flush_and_carries_the_rest(qtbot, tmp_path):
     finally:
         bridge.detach()
         store.close()
+
+
+def test_the_waterfall_span_covers_every_row_whenever_it_is_first_asked(qtbot) -> None:
+    model = ExchangeModel()
+    assert model.time_span() is None
+    model.reset([summary(2), summary(1)])
+    t0 = 1_700_000_000.0
+    assert model.time_span() == (t0 + 1, t0 + 2 + 0.002)
+    model.add([summary(5)])  # known span: widened as rows come
+    assert model.time_span() == (t0 + 1, t0 + 5 + 0.005)
+    model.reset([summary(3)])
+    model.add([summary(4, state="active")])  # not asked yet: worked out over all rows
+    assert model.time_span() == (t0 + 3, t0 + 4)
