@@ -666,9 +666,8 @@ def node_detail_html(x: Exchange | None, key: str, palette: QPalette | None = No
     pause = x.pause if x.paused and PAUSED_NODE.get(x.paused) == key else None
     heading = f"<h3>{html.escape(node.title)} — {html.escape(node.label)}</h3>"
     if pause is not None:
-        heading += (f"<p><b>{theme.pause_glyph()} Paused here.</b> The Step panel holds this "
-                    "phase's data, "
-                    "editable: F10 steps on, F8 lets the request run to the end.</p>")
+        heading += (f"<p><b>{theme.pause_glyph()} Paused here.</b> Edit it in the Step "
+                    "panel below; F10 steps on, F8 runs the request to the end.</p>")
     parts = [heading]
     edits = [e for e in x.edits if EDITED_NODE.get(e.phase) == key]
     if key == "browser":
@@ -737,7 +736,8 @@ def node_detail_html(x: Exchange | None, key: str, palette: QPalette | None = No
                          f"{fmt_ms(x.duration or 0.0)} after the request arrived.</p>")
         else:
             parts.append("<p>The client is still waiting.</p>")
-    parts.append(learn_html(key))
+    if pause is None:  # when paused, the Step panel right below has the same Learn text
+        parts.append(learn_html(key))
     return "".join(parts)
 
 
@@ -792,17 +792,31 @@ class FlowPane(QWidget):
         super().resizeEvent(event)
         self._fit()
 
+    READABLE_SCALE = 0.7  # the diagram shrinks this far to give its detail room
+
     def _fit(self) -> None:
-        """The whole diagram in view, the detail gets the rest (at least 100 px)."""
+        """The whole diagram in view; when the detail needs more than the rest, the
+        diagram shrinks (to READABLE_SCALE) so the detail shows without scrolling."""
         total = self.split.height()
         if not self._auto_fit or total <= 0:
             return
         width = self.scroll.viewport().width() or self.width()
         want = self.view.heightForWidth(max(width, self.view._min_width())) + 4
-        top = max(self.view.minimumSizeHint().height(), min(want, total - 100))
+        floor = max(self.view.minimumSizeHint().height(), int(want * self.READABLE_SCALE))
+        top = max(floor, min(want, total - max(100, self._detail_height())))
         self.split.blockSignals(True)
         self.split.setSizes([top, max(1, total - top)])
         self.split.blockSignals(False)
+
+    def _detail_height(self) -> int:
+        """The detail's whole text at the pane's width, with the frame around it (the
+        detail is as wide as the splitter; its own size may not be laid out yet)."""
+        frame = 2 * self.detail.frameWidth()
+        document = self.detail.document().clone(self)
+        document.setTextWidth(max(100, self.split.width() - frame))
+        height = int(document.size().height()) + frame + 4
+        document.deleteLater()
+        return height
 
     def show_exchange(self, x: Exchange | None) -> None:
         self.exchange = x
@@ -817,3 +831,4 @@ class FlowPane(QWidget):
                                 "</p>" + learn_html("app"))
         else:
             self.detail.setHtml(node_detail_html(self.exchange, key, self.palette()))
+        self._fit()

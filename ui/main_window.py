@@ -15,6 +15,7 @@ from PySide6.QtCore import (
     QSettings,
     QStandardPaths,
     Qt,
+    QTimer,
     QUrl,
 )
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
@@ -31,6 +32,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QSplitter,
+    QStyle,
     QTabWidget,
     QToolBar,
     QToolButton,
@@ -135,7 +137,11 @@ class MainWindow(QMainWindow):
         self.recorder.wants_begin = self.stepper.wants_begin
         self._select_when_listed: int | None = None
         self._select_after_delete: int | None = None
-        self._dock_height = 0  # the Step dock's height when it last hid
+        self._dock_height = 0  # the Step dock's height when it last hid, if the user set it
+        self._dock_fitted = 0  # the height it was last fitted to (-1: fit when laid out)
+        # Fitted once the pending layout has run, so the dock's height read there is real.
+        self._dock_fit_timer = QTimer(self, singleShot=True, interval=0,
+                                      timeout=self._fit_step_dock)
         self._live_sections: Sections = ([], [])  # which app served which ids
         self._seen_paused: set[int] = set()
 
@@ -857,7 +863,9 @@ class MainWindow(QMainWindow):
             if not self.stepper.is_paused(self.current_id):
                 self._select_paused(fresh[0])
         elif not pauses and self.step_dock.isVisible():  # nothing waits: out of the way
-            self._dock_height = self.step_dock.height()
+            if self._dock_fitted >= 0 and abs(self.step_dock.height() - self._dock_fitted) > 2:
+                # the user's height, kept
+                self._dock_height = self.step_dock.height()
             self.step_dock.hide()
         if self.current_id in rows:
             self._show_current()
@@ -866,20 +874,43 @@ class MainWindow(QMainWindow):
         self._update_step_state()
 
     def _show_step_dock(self) -> None:
-        """Show the Step dock at the height it had (a third of the window the first
-        time), leaving the Flow diagram above it room to be read."""
+        """Show the Step dock: at the height the user gave it, or fitted to its content,
+        leaving the Flow tab above it room to be read."""
         if self.step_dock.isVisible() or self.step_dock.isFloating():
             self.step_dock.show()
             return
         self.step_dock.show()
-        height = self._dock_height or max(220, int(self.height() * 0.36))
-        self.resizeDocks([self.step_dock], [height], Qt.Orientation.Vertical)
+        self._dock_fitted = -1  # sized when the panel shows the pause: _fit_step_dock
+
+    def _fit_step_dock(self) -> None:
+        """Fit the docked Step dock to what the panel shows now (each phase has its own
+        content), until the user gives it a height of their own."""
+        dock = self.step_dock
+        if not dock.isVisible() or dock.isFloating():
+            return
+        fresh = self._dock_fitted < 0
+        if not fresh and abs(dock.height() - self._dock_fitted) > 2:
+            self._dock_height = dock.height()  # moved by the user: theirs from now on
+        if self._dock_height and not fresh:
+            return
+        height = self._dock_height or self._fitted_dock_height()
+        if height != self._dock_fitted:
+            self._dock_fitted = height
+            self.resizeDocks([dock], [height], Qt.Orientation.Vertical)
+
+    def _fitted_dock_height(self) -> int:
+        """The Step panel's content and the dock's title bar, between a sensible minimum
+        and a bit over a third of the window (a long environ scrolls in its table)."""
+        title = self.step_dock.style().pixelMetric(QStyle.PixelMetric.PM_TitleBarHeight)
+        want = self.step_panel.fitted_height(self.width()) + title + 4
+        return max(180, min(want, int(self.height() * 0.4)))
 
     def _show_step_panel(self) -> None:
         row = self.current_id
         x = self.stepper.pauses.get(row) if row is not None else None
         self.step_panel.show_pause(x, paused=len(self.stepper.pauses),
                                    sent=row in self.stepper.sent)
+        self._dock_fit_timer.start()
         self._update_step_state()
 
     def _update_step_state(self) -> None:

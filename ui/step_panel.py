@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QBrush, QFont, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -95,6 +95,22 @@ class EditTable(QTableWidget):
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         self.itemChanged.connect(self._mark)
 
+    FIT_ROWS = 10  # the most rows the table asks room for; more scroll
+
+    def sizeHint(self) -> QSize:
+        """As tall as its rows (at most FIT_ROWS), so the dock that holds it is not
+        mostly empty table; a row the user adds may scroll."""
+        hint = super().sizeHint()
+        rows = max(1, min(self.rowCount(), self.FIT_ROWS))
+        height = self.horizontalHeader().sizeHint().height() \
+            + rows * self.verticalHeader().defaultSectionSize() + 2 * self.frameWidth()
+        return QSize(hint.width(), height)
+
+    def minimumSizeHint(self) -> QSize:
+        hint = super().minimumSizeHint()
+        return QSize(hint.width(), self.horizontalHeader().sizeHint().height()
+                     + 2 * self.verticalHeader().defaultSectionSize() + 2 * self.frameWidth())
+
     def load(self, pairs: Sequence[tuple[str, str]]) -> None:
         self.blockSignals(True)
         self.setRowCount(0)
@@ -166,6 +182,17 @@ class EditTable(QTableWidget):
         return [str(self.item(r, 0).data(ORIGINAL_ROLE)) for r in range(self.rowCount())
                 if self.item(r, 0) is not None and self.item(r, 0).data(ORIGINAL_ROLE)
                 is not None]
+
+
+class FitText(QPlainTextEdit):
+    """A text editor that asks for room for its lines (3 to 10), not a fixed 192 px."""
+
+    def sizeHint(self) -> QSize:
+        lines = max(3, min(10, self.document().blockCount() + 1))
+        margins = self.contentsMargins()
+        height = lines * self.fontMetrics().lineSpacing() + margins.top() + margins.bottom() \
+            + 2 * int(self.document().documentMargin())
+        return QSize(super().sizeHint().width(), height)
 
 
 def _table_buttons(table: EditTable, what: str) -> QHBoxLayout:
@@ -252,7 +279,7 @@ class PauseEditor(QWidget):
         right = QWidget()
         column = QVBoxLayout(right)
         column.setContentsMargins(0, 0, 0, 0)
-        self.body = QPlainTextEdit()
+        self.body = FitText()
         self.body.setObjectName("body-edit")
         self.body.setFont(theme.mono_font())
         if text is not None and complete:
@@ -301,7 +328,7 @@ class PauseEditor(QWidget):
         data: bytes = self.pause.get("data") or b""
         index = self.pause.get("index", "?")
         text = decode_utf8(data)
-        self.chunk = QPlainTextEdit()
+        self.chunk = FitText()
         self.chunk.setObjectName("chunk-edit")
         self.chunk.setFont(theme.mono_font())
         if text is not None:
@@ -453,6 +480,8 @@ class StepPanel(QWidget):
         split.setStretchFactor(1, 1)
         split.setChildrenCollapsible(False)
         self.split = split
+        self.side = side
+        self._top = top
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 6)
         layout.addLayout(top)
@@ -462,6 +491,20 @@ class StepPanel(QWidget):
         self._timer.setInterval(1000)
         self._timer.timeout.connect(self._tick)
         self.show_pause(None, paused=0)
+
+    def fitted_height(self, width: int) -> int:
+        """The height that shows all of the current page and the Learn text with its
+        buttons, at this panel width: the dock's default, not a third of the window."""
+        page = self.stack.currentWidget()
+        page_h = page.sizeHint().height() if page is not None else 0
+        side_w = self.split.sizes()[1] if self.split.sizes()[1] > 0 else width // 4
+        margins = self.side.layout().contentsMargins()
+        learn_w = max(self.learn.minimumWidth(), side_w - margins.left() - margins.right())
+        side_h = self.learn.heightForWidth(learn_w) + self.side.layout().spacing() \
+            + self.side.layout().itemAt(1).sizeHint().height()
+        outer = self.layout().contentsMargins()
+        return outer.top() + outer.bottom() + self._top.sizeHint().height() \
+            + self.layout().spacing() + max(page_h, side_h)
 
     def show_pause(self, x: Exchange | None, *, paused: int, sent: bool = False) -> None:
         """Show the editor for ``x`` (a paused exchange) or a hint; ``paused`` counts all."""
