@@ -35,7 +35,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from inspector import ring, wire  # noqa: E402
-from inspector.agent import inside  # noqa: E402
+from inspector.agent import inside_hooks  # noqa: E402
 from inspector.agent.output import Lane, current  # noqa: E402
 from inspector.agent.runtime import Agent  # noqa: E402
 from inspector.agent.sink import BatchSink  # noqa: E402
@@ -103,13 +103,13 @@ def measure_calls(label: str, make: Callable[[], Callable[[int], None]], count: 
     plain, outside, recorded = [], [], []
     for _ in range(rounds):
         plain.append(per_call(make(), count))
-        inside.install()
+        inside_hooks.install()
         try:
             run = make()
             outside.append(per_call(run, count))
             recorded.append(per_call_recorded(run, count))
         finally:
-            inside.uninstall()
+            inside_hooks.uninstall()
     cost = [r - p for r, p in zip(recorded, plain)]
     quiet = [o - p for o, p in zip(outside, plain)]
     print(f"{label:<28} {statistics.median(plain):7.2f} µs  "

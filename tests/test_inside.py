@@ -16,7 +16,7 @@ from types import ModuleType
 import pytest
 
 from inspector import inside as model_inside
-from inspector.agent import inside
+from inspector.agent import inside_hooks
 from inspector.agent.runtime import Agent
 from inspector.agent.sink import EventLog
 from inspector.model import Exchange
@@ -129,7 +129,7 @@ def test_flask_sqlite_jinja_each_exchange_has_its_own(tmp_path: Path, module_fro
 
 def test_the_app_s_connection_is_a_real_sqlite3_connection(tmp_path: Path) -> None:
     """What the app gets from sqlite3.connect behaves as sqlite3's own objects."""
-    inside.install()
+    inside_hooks.install()
     try:
         conn = sqlite3.connect(str(tmp_path / "x.db"))
         assert isinstance(conn, sqlite3.Connection) and type(conn).__name__ == "Connection"
@@ -146,7 +146,7 @@ def test_the_app_s_connection_is_a_real_sqlite3_connection(tmp_path: Path) -> No
         conn.close()
         backup.close()
     finally:
-        inside.uninstall()
+        inside_hooks.uninstall()
     assert sqlite3.connect.__module__ == "_sqlite3" or sqlite3.connect is sqlite3.dbapi2.connect
 
 

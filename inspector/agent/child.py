@@ -22,7 +22,7 @@ import threading
 from typing import Any
 
 from .. import ring, wire
-from . import inside
+from . import inside_hooks
 from .errorpage import serve_load_error
 from .loader import LoadError, load_app, project_files
 from .runtime import Agent
@@ -199,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     uplink.emit_now({"type": "hello", "version": wire.VERSION, "pid": os.getpid(),
                      "python": sys.version.split()[0]})
     app_dir = os.path.abspath(args.app_dir or os.getcwd())
-    inside.install()  # before the app imports sqlite3, jinja2...: see agent.inside
+    inside_hooks.install()  # before the app imports sqlite3, jinja2...: see agent.inside
     try:
         app = load_app(args.spec, app_dir)
     except LoadError as exc:

@@ -15,18 +15,15 @@ Each record is one event of the exchange (``query``, ``template`` or
 ``outbound``, see docs/protocol.md), in the ring the moment the call returns.
 
 The patches themselves live in :mod:`.inside_sql`, :mod:`.inside_http` and
-:mod:`.inside_templates`; this module holds what they share.
+:mod:`.inside_templates`; this module holds what they share, and
+:mod:`.inside_hooks` installs them (the finder, ``install``, ``uninstall``).
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
-import threading
 import time
-from collections.abc import Sequence
-from importlib.machinery import ModuleSpec
 from types import CodeType, FrameType, ModuleType
 from typing import Any, Callable
 
@@ -193,111 +190,3 @@ def stack(cap: int = STACK_CAP) -> list[str]:
             lines.append(f"{place}:{_line(frame)} in {frame.f_code.co_name}")
         frame = frame.f_back
     return lines
-
-
-# -- post-import hooks --------------------------------------------------------------
-
-class PostImport:
-    """A meta path finder that patches a watched module right after it runs.
-
-    It finds the module's spec with the finders after it and wraps that spec's
-    loader's ``exec_module`` on the loader instance only, for that one call:
-    the attribute is removed again before the module is handed to the
-    importer, so ``module.__loader__`` and ``__spec__`` are what they would be.
-    """
-
-    def __init__(self, hooks: dict[str, Patch]) -> None:
-        self.hooks = hooks
-        self.undo: list[Undo] = []
-        self._busy = threading.local()
-
-    def find_spec(self, name: str, path: Sequence[str] | None = None,
-                  target: ModuleType | None = None) -> ModuleSpec | None:
-        patch = self.hooks.get(name)
-        if patch is None or getattr(self._busy, "name", None) == name:
-            return None
-        self._busy.name = name
-        try:
-            spec = self._real_spec(name, path, target)
-        finally:
-            self._busy.name = None
-        loader = spec.loader if spec is not None else None
-        if loader is None or isinstance(loader, type) or not hasattr(loader, "exec_module"):
-            return spec
-        run = loader.exec_module
-
-        def exec_module(module: ModuleType) -> None:
-            try:
-                run(module)
-            finally:
-                with contextlib.suppress(AttributeError):
-                    del loader.exec_module  # type: ignore[union-attr]
-            self.apply(name, module)
-
-        # A loader with __slots__ cannot take it: its module goes unwatched.
-        with contextlib.suppress(AttributeError, TypeError):
-            loader.exec_module = exec_module  # type: ignore[method-assign]
-        return spec
-
-    def _real_spec(self, name: str, path: Sequence[str] | None,
-                   target: ModuleType | None) -> ModuleSpec | None:
-        for finder in sys.meta_path:
-            if finder is self:
-                continue
-            find = getattr(finder, "find_spec", None)
-            if find is None:
-                continue
-            spec = find(name, path, target)
-            if spec is not None:
-                return spec  # type: ignore[no-any-return]
-        return None
-
-    def apply(self, name: str, module: ModuleType) -> None:
-        """Patch ``module``; a hook that fails leaves the app's import as it was."""
-        patch = self.hooks.pop(name, None)
-        if patch is None:
-            return
-        # A version of the library we do not know: record nothing of it.
-        with contextlib.suppress(Exception):
-            self.undo.append(patch(module))
-
-
-_lock = threading.Lock()
-_installed: list[PostImport] = []  # the finder in place, with a count of who asked
-_users = 0
-
-
-def install() -> None:
-    """Watch the libraries from now on (patching those imported already); counted:
-    each install needs its :func:`uninstall`."""
-    global _users
-    from .inside_hooks import HOOKS  # the patches import this module
-
-    with _lock:
-        _users += 1
-        if _installed:
-            return
-        finder = PostImport(dict(HOOKS))
-        _installed.append(finder)
-        sys.meta_path.insert(0, finder)  # type: ignore[arg-type]
-        for name in list(finder.hooks):
-            module = sys.modules.get(name)
-            if module is not None:
-                finder.apply(name, module)
-
-
-def uninstall() -> None:
-    """Undo every patch once the last user is done; objects made meanwhile (a
-    connection) keep their hooks, which record nothing outside a request."""
-    global _users
-    with _lock:
-        _users = max(_users - 1, 0)
-        if _users or not _installed:
-            return
-        Options.stacks = False
-        finder = _installed.pop()
-        if finder in sys.meta_path:
-            sys.meta_path.remove(finder)  # type: ignore[arg-type]
-        for undo in reversed(finder.undo):
-            with contextlib.suppress(Exception):
-                undo()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from . import inside
+from . import inside, inside_hooks
 from .capture import Capture, MiB
 from .inside_profile import Profiling
 from .onwire import recording_channel
@@ -47,14 +47,14 @@ class Agent:
 
     def start(self) -> str:
         if self.look_inside:
-            inside.install()
+            inside_hooks.install()
         self.output.install()
         try:
             return self.server.start()
         except BaseException:
             self.output.uninstall()
             if self.look_inside:
-                inside.uninstall()
+                inside_hooks.uninstall()
             raise
 
     def release(self) -> None:
@@ -68,7 +68,7 @@ class Agent:
         finally:
             self.output.uninstall()
             if self.look_inside:
-                inside.uninstall()
+                inside_hooks.uninstall()
 
     def __enter__(self) -> Agent:
         self.start()

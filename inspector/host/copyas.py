@@ -1,7 +1,7 @@
 """Recorded requests as programs that send them again: curl, HTTPie, Python, fetch.
 
 Each writer takes the exchanges (one at a time) and a
-:class:`~inspector.host.formats.Context` and yields the pieces of one runnable
+:class:`~inspector.host.exportcontext.Context` and yields the pieces of one runnable
 script that sends every request in order, body byte for byte, and shows each
 answer. Whatever came from the request (paths,
 headers, bodies, the app's status line) reaches the script only as a quoted
@@ -15,16 +15,13 @@ import base64
 import json
 import re
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING
 
 from ..model import Exchange
 from .export import curl, request_headers, shell_quote, shell_safe_text, target, url
 from .export import printf_format as _printf
+from .exportcontext import Context
 from .sanitize import REDACTED, sanitized
 from .scriptsafe import carried, left_out_note, method_note, printable_url
-
-if TYPE_CHECKING:
-    from .formats import Context
 
 # The client computes these from the URL and the body, or they belong to one connection.
 _CLIENT_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection",

@@ -24,21 +24,12 @@ from . import copyas, pytestgen
 from .appref import AppRef
 from .export import ExportError, har_entry, raw_request, raw_response, strict_json, to_har
 from .export import raw as raw_exchange
+from .exportcontext import Context
 from .sanitize import sanitized
 
 __all__ = ["FORMATS", "AppRef", "Context", "ExportError", "Format", "names", "render"]
 
 Output = Union[str, bytes]
-
-
-@dataclass(frozen=True)
-class Context:
-    """How to render: where to send requests, whether to keep secrets, which app."""
-
-    base_url: str | None = None
-    redact: bool = True
-    app: AppRef | None = None
-    out: str | None = None  # where the output will be saved, if known
 
 
 Writer = Callable[[Sequence[Exchange], Context], Output]
